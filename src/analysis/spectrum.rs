@@ -1,0 +1,346 @@
+//! Short-time Fourier transform (realfft) and the log-frequency axis of the spectrogram.
+//!
+//! The spectrogram is computed per pixel column at the zoom being shown (a "tile"), or, for
+//! zoomed-out views, aggregated from the precomputed coarse [`Overview`]. Values are dB
+//! relative to a full-scale sine, quantized to `u8` in half-dB steps (see [`db_to_u8`]).
+
+use std::sync::Arc;
+
+use realfft::{RealFftPlanner, RealToComplex};
+
+use crate::audio::PcmStore;
+
+/// Lowest dB value stored; quieter is clamped.
+pub const DB_FLOOR: f32 = -127.0;
+
+/// Quantizes dB (≤ 0 for full scale) to a byte in half-dB steps; 0 is `DB_FLOOR` or below.
+pub fn db_to_u8(db: f32) -> u8 {
+    if !db.is_finite() {
+        return 0;
+    }
+    ((db - DB_FLOOR) * 2.0).round().clamp(0.0, 255.0) as u8
+}
+
+pub fn u8_to_db(v: u8) -> f32 {
+    DB_FLOOR + v as f32 * 0.5
+}
+
+/// A Hann-windowed FFT of size `n` with reusable buffers.
+pub struct Stft {
+    n: usize,
+    window: Vec<f32>,
+    fft: Arc<dyn RealToComplex<f32>>,
+    input: Vec<f32>,
+    output: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+    /// Scale that puts a full-scale sine at 0 dB.
+    norm: f32,
+}
+
+impl Stft {
+    pub fn new(n: usize) -> Self {
+        let n = n.max(16);
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
+        let window: Vec<f32> =
+            (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()).collect();
+        let sum: f32 = window.iter().sum();
+        Self {
+            n,
+            input: fft.make_input_vec(),
+            output: fft.make_output_vec(),
+            scratch: fft.make_scratch_vec(),
+            fft,
+            window,
+            norm: 2.0 / sum,
+        }
+    }
+    pub fn size(&self) -> usize {
+        self.n
+    }
+    pub fn bins(&self) -> usize {
+        self.n / 2 + 1
+    }
+    /// Power spectrum in dB of `frame` (length `n`), written to `out` (length `n/2+1`).
+    pub fn power_db(&mut self, frame: &[f32], out: &mut [f32]) {
+        for ((d, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
+            *d = x * w;
+        }
+        if self.fft.process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch).is_err() {
+            out.fill(DB_FLOOR);
+            return;
+        }
+        for (o, c) in out.iter_mut().zip(&self.output) {
+            let mag = c.norm() * self.norm;
+            *o = 20.0 * (mag.max(1e-9)).log10();
+        }
+    }
+    /// Mono mix of the store around `center` (frame), into the internal frame, then `power_db`.
+    pub fn column_at(&mut self, store: &PcmStore, center: i64, frame_buf: &mut Vec<f32>, out: &mut [f32]) {
+        frame_buf.resize(self.n, 0.0);
+        store.read_mono(center - self.n as i64 / 2, frame_buf);
+        self.power_db(frame_buf, out);
+    }
+}
+
+/// The spectrogram's vertical axis: logarithmic from `fmin` to `fmax`, `rows` rows, row 0 at
+/// the top (highest frequency).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LogAxis {
+    pub fmin: f32,
+    pub fmax: f32,
+    pub rows: usize,
+}
+
+impl LogAxis {
+    pub fn for_rate(sample_rate: u32, rows: usize) -> Self {
+        let nyq = sample_rate as f32 / 2.0;
+        Self { fmin: 30.0f32.min(nyq / 4.0), fmax: nyq.min(20_000.0), rows: rows.max(2) }
+    }
+    /// Fractional row (0 = top edge) of frequency `f`.
+    pub fn row_of(&self, f: f32) -> f32 {
+        let t = (f.max(1e-3) / self.fmin).ln() / (self.fmax / self.fmin).ln();
+        (1.0 - t) * self.rows as f32
+    }
+    /// Frequency at fractional row `r` (0 = top edge).
+    pub fn freq_of(&self, r: f32) -> f32 {
+        let t = 1.0 - r / self.rows as f32;
+        self.fmin * (self.fmax / self.fmin).powf(t)
+    }
+    /// Maps a linear power spectrum (dB, `bins` = n/2+1 for an n-point FFT at `rate`) to rows.
+    /// Rows wider than a bin take the loudest bin inside; narrower rows interpolate.
+    pub fn map_spectrum(&self, spec_db: &[f32], rate: u32, out: &mut [f32]) {
+        let bins = spec_db.len();
+        if bins < 2 {
+            out.fill(DB_FLOOR);
+            return;
+        }
+        let hz_per_bin = rate as f32 / (2.0 * (bins - 1) as f32);
+        for (r, o) in out.iter_mut().enumerate().take(self.rows) {
+            let f_hi = self.freq_of(r as f32);
+            let f_lo = self.freq_of(r as f32 + 1.0);
+            let b_lo = f_lo / hz_per_bin;
+            let b_hi = f_hi / hz_per_bin;
+            *o = if b_hi.floor() - b_lo.ceil() >= 0.0 {
+                let from = (b_lo.ceil() as usize).min(bins - 1);
+                let to = (b_hi.floor() as usize).min(bins - 1);
+                spec_db[from..=to].iter().cloned().fold(f32::MIN, f32::max)
+            } else {
+                let b = ((b_lo + b_hi) * 0.5).min((bins - 1) as f32);
+                let i = b.floor() as usize;
+                let frac = b - i as f32;
+                let j = (i + 1).min(bins - 1);
+                spec_db[i] * (1.0 - frac) + spec_db[j] * frac
+            };
+        }
+    }
+}
+
+/// Note name with cents for a frequency, A4 = 440 Hz: e.g. "A4 +3¢".
+pub fn note_name(f: f32) -> String {
+    if !(f.is_finite() && f > 0.0) {
+        return String::new();
+    }
+    const NAMES: [&str; 12] = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"];
+    let midi = 69.0 + 12.0 * (f / 440.0).log2();
+    let nearest = midi.round();
+    let cents = ((midi - nearest) * 100.0).round() as i32;
+    let idx = (nearest as i32).rem_euclid(12) as usize;
+    let octave = (nearest as i32).div_euclid(12) - 1;
+    format!("{}{} {:+}¢", NAMES[idx], octave, cents)
+}
+
+/// Spectrogram settings that change what is computed (not how it is coloured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpecParams {
+    pub window: usize,
+    pub rows: usize,
+}
+
+impl Default for SpecParams {
+    fn default() -> Self {
+        Self { window: 2048, rows: 384 }
+    }
+}
+
+/// The coarse whole-track level: one column every `hop` frames, `rows` log rows, u8 dB.
+/// Built progressively while decoding; zoomed-out views aggregate it instead of running FFTs.
+pub struct Overview {
+    pub params: SpecParams,
+    pub hop: usize,
+    pub axis: LogAxis,
+    pub cols: Vec<u8>,
+    pub ncols: usize,
+    stft: Stft,
+    spec: Vec<f32>,
+    rowbuf: Vec<f32>,
+    frame: Vec<f32>,
+}
+
+impl std::fmt::Debug for Overview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overview").field("params", &self.params).field("ncols", &self.ncols).finish()
+    }
+}
+
+impl Overview {
+    pub fn new(params: SpecParams, sample_rate: u32) -> Self {
+        let stft = Stft::new(params.window);
+        Self {
+            params,
+            hop: params.window,
+            axis: LogAxis::for_rate(sample_rate, params.rows),
+            cols: Vec::new(),
+            ncols: 0,
+            spec: vec![0.0; stft.bins()],
+            rowbuf: vec![0.0; params.rows],
+            frame: Vec::new(),
+            stft,
+        }
+    }
+    /// Computes the columns whose windows are fully decoded (all of them once complete).
+    pub fn update(&mut self, store: &PcmStore) {
+        let frames = store.frames() as i64;
+        let half = self.params.window as i64 / 2;
+        loop {
+            let center = self.ncols as i64 * self.hop as i64 + self.hop as i64 / 2;
+            let ready = if store.is_complete() { center < frames } else { center + half <= frames };
+            if !ready {
+                break;
+            }
+            self.stft.column_at(store, center, &mut self.frame, &mut self.spec);
+            self.axis.map_spectrum(&self.spec, store.sample_rate(), &mut self.rowbuf);
+            self.cols.extend(self.rowbuf.iter().map(|&d| db_to_u8(d)));
+            self.ncols += 1;
+        }
+    }
+    pub fn column(&self, i: usize) -> &[u8] {
+        let r = self.params.rows;
+        &self.cols[i * r..(i + 1) * r]
+    }
+}
+
+/// Computes spectrogram columns (u8 dB, `rows` each, column-major) for columns centred at
+/// `start + (i + 0.5) * spp` frames. Zoomed out past the overview's hop, columns are the
+/// per-row maximum of the overview columns they span; zoomed in, each is its own FFT.
+pub fn columns(
+    store: &PcmStore,
+    overview: Option<&Overview>,
+    params: SpecParams,
+    start: f64,
+    spp: f64,
+    n: usize,
+    cancel: &dyn Fn() -> bool,
+) -> Vec<u8> {
+    let rows = params.rows;
+    let mut out = vec![0u8; n * rows];
+    let axis = LogAxis::for_rate(store.sample_rate(), rows);
+    if let Some(ov) = overview.filter(|o| o.params == params && spp >= o.hop as f64) {
+        let hop = ov.hop as f64;
+        for i in 0..n {
+            let a = ((start + i as f64 * spp) / hop).floor().max(0.0) as usize;
+            let b = (((start + (i + 1) as f64 * spp) / hop).ceil().max(0.0) as usize).min(ov.ncols);
+            let col = &mut out[i * rows..(i + 1) * rows];
+            for c in a..b.max(a + 1).min(ov.ncols) {
+                for (o, &v) in col.iter_mut().zip(ov.column(c)) {
+                    *o = (*o).max(v);
+                }
+            }
+            if i % 64 == 0 && cancel() {
+                break;
+            }
+        }
+        return out;
+    }
+    let mut stft = Stft::new(params.window);
+    let mut spec = vec![0.0; stft.bins()];
+    let mut rowbuf = vec![0.0; rows];
+    let mut frame = Vec::new();
+    let frames = store.frames() as f64;
+    for i in 0..n {
+        let center = start + (i as f64 + 0.5) * spp;
+        if center < 0.0 || center >= frames {
+            continue;
+        }
+        stft.column_at(store, center as i64, &mut frame, &mut spec);
+        axis.map_spectrum(&spec, store.sample_rate(), &mut rowbuf);
+        for (o, &d) in out[i * rows..(i + 1) * rows].iter_mut().zip(&rowbuf) {
+            *o = db_to_u8(d);
+        }
+        if i % 16 == 0 && cancel() {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sine(f: f32, rate: u32, secs: f32, amp: f32) -> Vec<f32> {
+        (0..(rate as f32 * secs) as usize)
+            .map(|i| amp * (2.0 * std::f32::consts::PI * f * i as f32 / rate as f32).sin())
+            .collect()
+    }
+
+    #[test]
+    fn sine_peaks_in_its_bin_and_on_its_log_row() {
+        for &(f, rate, n) in &[(440.0f32, 44100u32, 2048usize), (1000.0, 48000, 4096), (3150.0, 22050, 1024)] {
+            let store = PcmStore::from_interleaved(rate, 1, &sine(f, rate, 1.0, 0.5));
+            let mut stft = Stft::new(n);
+            let mut spec = vec![0.0; stft.bins()];
+            let mut buf = Vec::new();
+            stft.column_at(&store, rate as i64 / 2, &mut buf, &mut spec);
+            let peak = (0..spec.len()).max_by(|&a, &b| spec[a].total_cmp(&spec[b])).unwrap_or(0);
+            let want = (f * n as f32 / rate as f32).round() as i64;
+            assert!((peak as i64 - want).abs() <= 1, "{f} Hz: peak bin {peak}, expected {want}");
+            // amplitude 0.5 is -6 dB re full scale
+            assert!((spec[peak] - (-6.02)).abs() < 1.5, "{f} Hz level {} dB", spec[peak]);
+
+            let axis = LogAxis::for_rate(rate, 384);
+            let mut rows = vec![0.0; 384];
+            axis.map_spectrum(&spec, rate, &mut rows);
+            let peak_row = (0..rows.len()).max_by(|&a, &b| rows[a].total_cmp(&rows[b])).unwrap_or(0);
+            let want_row = axis.row_of(f).floor() as i64;
+            assert!((peak_row as i64 - want_row).abs() <= 1, "{f} Hz: row {peak_row}, expected {want_row}");
+        }
+    }
+
+    #[test]
+    fn log_axis_round_trips_and_orders_rows() {
+        let axis = LogAxis::for_rate(44100, 400);
+        assert!(axis.row_of(100.0) > axis.row_of(1000.0), "higher frequencies are higher up");
+        for f in [50.0f32, 440.0, 1234.5, 15000.0] {
+            let back = axis.freq_of(axis.row_of(f));
+            assert!((back - f).abs() / f < 1e-3, "{f} → {back}");
+        }
+        // octaves are equally spaced on a log axis
+        let d1 = axis.row_of(220.0) - axis.row_of(440.0);
+        let d2 = axis.row_of(440.0) - axis.row_of(880.0);
+        assert!((d1 - d2).abs() < 1e-3);
+    }
+
+    #[test]
+    fn note_names_follow_a440() {
+        assert_eq!(note_name(440.0), "A4 +0¢");
+        assert_eq!(note_name(261.63), "C4 +0¢");
+        assert_eq!(note_name(440.0 * 2f32.powf(0.25 / 12.0)), "A4 +25¢");
+    }
+
+    #[test]
+    fn zoomed_out_columns_come_from_the_overview() {
+        let rate = 8000;
+        let mut s = sine(500.0, rate, 4.0, 0.5);
+        s.extend(sine(2000.0, rate, 4.0, 0.5));
+        let store = PcmStore::from_interleaved(rate, 1, &s);
+        let params = SpecParams { window: 512, rows: 128 };
+        let mut ov = Overview::new(params, rate);
+        ov.update(&store);
+        assert_eq!(ov.ncols, s.len().div_ceil(512));
+        let cols = columns(&store, Some(&ov), params, 0.0, 4000.0, 16, &|| false);
+        let axis = LogAxis::for_rate(rate, 128);
+        let argmax = |c: usize| (0..128).max_by_key(|&r| cols[c * 128 + r]).unwrap_or(0) as i64;
+        assert!((argmax(2) - axis.row_of(500.0) as i64).abs() <= 1);
+        assert!((argmax(12) - axis.row_of(2000.0) as i64).abs() <= 1);
+    }
+}

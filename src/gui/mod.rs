@@ -1,0 +1,489 @@
+//! The desktop app (egui/eframe). Views read the session and send commands; nothing heavy
+//! runs here: decoding, analysis and spectrogram tiles come from worker threads.
+
+mod timeline;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText};
+
+use crate::audio::playback::Player;
+use crate::render::{ColorMap, DbRange, format_time};
+use crate::session::tiles::Tiles;
+use crate::session::{Command, Session, Settings, WINDOW_SIZES};
+
+pub use timeline::Readout;
+
+const SETTINGS_KEY: &str = "sori.settings";
+
+/// Extensions offered by File → Open.
+pub const AUDIO_EXTENSIONS: &[&str] =
+    &["wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "webm", "mka", "mkv", "m4a", "mp4", "aac", "alac", "aif", "aiff", "aifc", "caf"];
+
+/// Installs the bundled Korean font as a fallback after egui's defaults.
+pub fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    fonts.font_data.insert(
+        "nanum-square".into(),
+        std::sync::Arc::new(egui::FontData::from_static(crate::render::text::FONT_BYTES)),
+    );
+    for fam in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
+        fonts.families.entry(fam).or_default().push("nanum-square".into());
+    }
+    ctx.set_fonts(fonts);
+}
+
+pub struct SoriApp {
+    pub session: Session,
+    tiles: Tiles,
+    textures: HashMap<timeline::TexKey, (egui::TextureHandle, u64)>,
+    frame_no: u64,
+    pub(crate) drag: Option<timeline::Drag>,
+    pub hover: Option<Readout>,
+    dialog: Option<Receiver<Option<PathBuf>>>,
+    show_shortcuts: bool,
+    show_about: bool,
+}
+
+impl SoriApp {
+    /// A new app window state. `file`: open it, else the demo.
+    pub fn new(ctx: &egui::Context, settings: Settings, player: Player, file: Option<PathBuf>) -> Self {
+        install_fonts(ctx);
+        let mut session = Session::new(player, settings);
+        match file {
+            Some(p) => session.apply(Command::Open(p)),
+            None => session.apply(Command::OpenDemo),
+        }
+        Self {
+            session,
+            tiles: Tiles::new(),
+            textures: HashMap::new(),
+            frame_no: 0,
+            drag: None,
+            hover: None,
+            dialog: None,
+            show_shortcuts: false,
+            show_about: false,
+        }
+    }
+
+    fn open_dialog(&mut self) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let mut dlg = rfd::FileDialog::new()
+            .set_title("Open audio file")
+            .add_filter("Audio", AUDIO_EXTENSIONS)
+            .add_filter("All files", &["*"]);
+        if let Some(dir) = &self.session.settings.last_folder {
+            dlg = dlg.set_directory(dir);
+        }
+        // macOS needs dialogs on the main thread; elsewhere keep the UI responsive.
+        if cfg!(target_os = "macos") {
+            if let Some(p) = dlg.pick_file() {
+                self.session.apply(Command::Open(p));
+            }
+        } else {
+            let (tx, rx) = channel();
+            if std::thread::Builder::new()
+                .name("sori-dialog".into())
+                .spawn(move || {
+                    let _ = tx.send(dlg.pick_file());
+                })
+                .is_ok()
+            {
+                self.dialog = Some(rx);
+            } else {
+                self.session.notify("The file dialog could not be opened.", true);
+            }
+        }
+    }
+
+    fn handle_input(&mut self, ctx: &egui::Context) {
+        // Dropped files.
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        if let Some(p) = dropped.into_iter().next() {
+            self.session.apply(Command::Open(p));
+        }
+        if let Some(rx) = &self.dialog
+            && let Ok(res) = rx.try_recv()
+        {
+            self.dialog = None;
+            if let Some(p) = res {
+                self.session.apply(Command::Open(p));
+            }
+        }
+        // Keyboard shortcuts only when no text field has focus.
+        if ctx.egui_wants_keyboard_input() {
+            return;
+        }
+        let mut cmds = Vec::new();
+        let view = self.session.view;
+        ctx.input_mut(|i| {
+            if i.consume_key(Modifiers::NONE, Key::Space) {
+                cmds.push(Command::TogglePlay);
+            }
+            if i.consume_key(Modifiers::NONE, Key::Home) {
+                cmds.push(Command::Seek(0.0));
+                cmds.push(Command::ScrollTo(0.0));
+            }
+            if i.consume_key(Modifiers::NONE, Key::End) {
+                cmds.push(Command::Seek(f64::MAX));
+            }
+            if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
+                cmds.push(Command::Nudge(-(view.len_s / 20.0).max(0.001)));
+            }
+            if i.consume_key(Modifiers::NONE, Key::ArrowRight) {
+                cmds.push(Command::Nudge((view.len_s / 20.0).max(0.001)));
+            }
+            if i.consume_key(Modifiers::NONE, Key::L) {
+                cmds.push(Command::ToggleLoop);
+            }
+            if i.consume_key(Modifiers::NONE, Key::Escape) {
+                cmds.push(Command::SetSelection(None));
+            }
+            let zoom_anchor = self.session.position_s().clamp(view.start_s, view.start_s + view.len_s);
+            if i.consume_key(Modifiers::NONE, Key::Plus) || i.consume_key(Modifiers::NONE, Key::Equals) {
+                cmds.push(Command::Zoom { factor: 2.0, anchor_s: zoom_anchor });
+            }
+            if i.consume_key(Modifiers::NONE, Key::Minus) {
+                cmds.push(Command::Zoom { factor: 0.5, anchor_s: zoom_anchor });
+            }
+            if i.consume_key(Modifiers::NONE, Key::F) {
+                cmds.push(Command::ZoomToFit);
+            }
+            if i.consume_key(Modifiers::NONE, Key::Z) {
+                cmds.push(Command::ZoomToSelection);
+            }
+        });
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
+            self.open_dialog();
+        }
+        for c in cmds {
+            self.session.apply(c);
+        }
+    }
+
+    /// The whole window's contents (used by eframe and by the headless tests).
+    pub fn show(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.frame_no += 1;
+        self.session.poll();
+        self.handle_input(&ctx);
+
+        egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
+        egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
+        if !self.session.notices.is_empty() {
+            egui::Panel::top("notices").show(ui, |ui| self.notices(ui));
+        }
+        egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        egui::Panel::right("notes").default_size(300.0).show(ui, |ui| self.notes_panel(ui));
+        egui::CentralPanel::default().show(ui, |ui| {
+            timeline::show(self, ui);
+        });
+
+        if self.show_shortcuts {
+            egui::Window::new("Keyboard shortcuts").open(&mut self.show_shortcuts).show(&ctx, |ui| {
+                egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                    for (k, what) in SHORTCUTS {
+                        ui.label(RichText::new(*k).strong());
+                        ui.label(*what);
+                        ui.end_row();
+                    }
+                });
+            });
+        }
+        if self.show_about {
+            egui::Window::new("About Sori").open(&mut self.show_about).show(&ctx, |ui| {
+                ui.heading("Sori (소리)");
+                ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
+                ui.label("Explore how traditional Korean instruments are woven into modern pop tracks.");
+                ui.label("Korean font: NanumSquare (SIL Open Font License 1.1).");
+            });
+        }
+
+        // Repaint only while something moves: playback, loading, tiles on their way.
+        if self.session.is_playing() {
+            ctx.request_repaint();
+        } else if self.session.busy() || self.tiles.pending() || self.dialog.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(50));
+        }
+    }
+
+    fn menu_bar(&mut self, ui: &mut egui::Ui) {
+        egui::MenuBar::new().ui(ui, |ui| {
+            ui.menu_button("File", |ui| {
+                if ui.button("Open…  (Ctrl+O)").clicked() {
+                    self.open_dialog();
+                    ui.close();
+                }
+                ui.menu_button("Open recent", |ui| {
+                    if self.session.settings.recent.is_empty() {
+                        ui.label("No recent files");
+                    }
+                    let mut pick = None;
+                    for p in &self.session.settings.recent {
+                        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                        if ui.button(name).on_hover_text(p.display().to_string()).clicked() {
+                            pick = Some(p.clone());
+                        }
+                    }
+                    if let Some(p) = pick {
+                        self.session.apply(Command::Open(p));
+                        ui.close();
+                    }
+                    if !self.session.settings.recent.is_empty() && ui.button("Clear list").clicked() {
+                        self.session.settings.recent.clear();
+                    }
+                });
+                if ui.button("Open demo").clicked() {
+                    self.session.apply(Command::OpenDemo);
+                    ui.close();
+                }
+                ui.separator();
+                if ui.button("Quit").clicked() {
+                    ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+                }
+            });
+            ui.menu_button("View", |ui| {
+                ui.label("Colour map");
+                for m in ColorMap::ALL {
+                    if ui.radio(self.session.settings.colormap == m, m.label()).clicked() {
+                        self.session.apply(Command::SetColorMap(m));
+                    }
+                }
+                ui.separator();
+                ui.label("FFT window");
+                for w in WINDOW_SIZES {
+                    if ui.radio(self.session.settings.window == w, format!("{w} samples")).clicked() {
+                        self.session.apply(Command::SetWindow(w));
+                    }
+                }
+                ui.separator();
+                let mut db = self.session.settings.db;
+                ui.add(egui::Slider::new(&mut db.floor, -127.0..=-20.0).text("dB floor"));
+                ui.add(egui::Slider::new(&mut db.ceiling, -40.0..=20.0).text("dB ceiling"));
+                if db != self.session.settings.db {
+                    self.session.apply(Command::SetDbRange(db));
+                }
+                if ui.button("Reset dB range").clicked() {
+                    self.session.apply(Command::SetDbRange(DbRange::default()));
+                }
+                ui.separator();
+                if ui.button("Zoom to fit  (F)").clicked() {
+                    self.session.apply(Command::ZoomToFit);
+                }
+                if ui.button("Zoom to selection  (Z)").clicked() {
+                    self.session.apply(Command::ZoomToSelection);
+                }
+                ui.checkbox(&mut self.session.follow, "Follow playhead");
+            });
+            ui.menu_button("Playback", |ui| {
+                if ui.button("Play / pause  (Space)").clicked() {
+                    self.session.apply(Command::TogglePlay);
+                }
+                if ui.button("Stop").clicked() {
+                    self.session.apply(Command::Stop);
+                }
+                if ui.button("Loop selection  (L)").clicked() {
+                    self.session.apply(Command::ToggleLoop);
+                }
+                if ui.button("Retry audio device").clicked() {
+                    self.session.apply(Command::RetryAudio);
+                }
+            });
+            ui.menu_button("Help", |ui| {
+                if ui.button("Keyboard shortcuts").clicked() {
+                    self.show_shortcuts = true;
+                }
+                if ui.button("About Sori").clicked() {
+                    self.show_about = true;
+                }
+            });
+        });
+    }
+
+    fn transport_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            let playing = self.session.is_playing();
+            let has_track = self.session.track.is_some();
+            let label = if playing { "⏸ Pause" } else { "▶ Play" };
+            if ui.add_enabled(has_track, egui::Button::new(label)).on_hover_text("Space").clicked() {
+                self.session.apply(Command::TogglePlay);
+            }
+            if ui.add_enabled(has_track, egui::Button::new("⏹ Stop")).clicked() {
+                self.session.apply(Command::Stop);
+            }
+            let loop_on = self.session.loop_on();
+            if ui
+                .add_enabled(has_track, egui::Button::new("🔁 Loop").selected(loop_on))
+                .on_hover_text("L: loop the selection (or the whole track)")
+                .clicked()
+            {
+                self.session.apply(Command::ToggleLoop);
+            }
+            ui.separator();
+            let pos = self.session.position_s();
+            let dur = self.session.duration_s();
+            ui.label(RichText::new(format!("{} / {}", format_time(pos, 0.01), format_time(dur, 0.01))).monospace().size(16.0))
+                .on_hover_text("Playhead / length");
+            ui.label(if playing { "Playing" } else { "Paused" });
+            ui.separator();
+            let mut vol = self.session.player.transport.volume();
+            ui.label("Volume");
+            if ui.add(egui::Slider::new(&mut vol, 0.0..=1.5).show_value(false)).changed() {
+                self.session.apply(Command::SetVolume(vol));
+            }
+            ui.separator();
+            if ui.button("＋").on_hover_text("Zoom in (+)").clicked() {
+                let v = self.session.view;
+                self.session.apply(Command::Zoom { factor: 2.0, anchor_s: v.start_s + v.len_s / 2.0 });
+            }
+            if ui.button("－").on_hover_text("Zoom out (−)").clicked() {
+                let v = self.session.view;
+                self.session.apply(Command::Zoom { factor: 0.5, anchor_s: v.start_s + v.len_s / 2.0 });
+            }
+            if ui.button("Fit").on_hover_text("Whole track (F)").clicked() {
+                self.session.apply(Command::ZoomToFit);
+            }
+            if let Some(job) = &self.session.job {
+                ui.separator();
+                let frac = job.progress.fraction();
+                ui.add(egui::ProgressBar::new(frac).desired_width(180.0).show_percentage())
+                    .on_hover_text(format!("Opening {}", job.source.title()));
+                ui.label(format!("Opening {}…", job.source.title()));
+            }
+        });
+    }
+
+    fn notices(&mut self, ui: &mut egui::Ui) {
+        let mut dismiss = None;
+        for (i, n) in self.session.notices.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let color = if n.error { Color32::from_rgb(255, 120, 110) } else { Color32::from_rgb(250, 200, 90) };
+                ui.label(RichText::new(if n.error { "⚠" } else { "ℹ" }).color(color));
+                ui.label(RichText::new(&n.text).color(color));
+                if ui.small_button("Dismiss").clicked() {
+                    dismiss = Some(i);
+                }
+            });
+        }
+        if let Some(i) = dismiss {
+            self.session.apply(Command::DismissNotice(i));
+        }
+    }
+
+    fn status_bar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            match &self.hover {
+                Some(r) => {
+                    let mut s = format!("time {}", format_time(r.time_s, 0.001));
+                    if let Some(f) = r.freq_hz {
+                        s += &format!("   {:.1} Hz   {}", f, crate::analysis::spectrum::note_name(f));
+                    }
+                    if let Some(db) = r.db {
+                        s += &format!("   {db:.1} dB");
+                    }
+                    if let Some(a) = r.amplitude {
+                        s += &format!("   amplitude {a:+.3}");
+                    }
+                    ui.label(RichText::new(s).monospace());
+                }
+                None => {
+                    ui.label("Hover the waveform or spectrogram for time, frequency, note and level.");
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if let Some(t) = &self.session.track {
+                    ui.label(format!(
+                        "{} · {} Hz · {} ch · {}",
+                        t.title(),
+                        t.store.sample_rate(),
+                        t.store.channels(),
+                        t.codec
+                    ));
+                }
+            });
+        });
+    }
+
+    fn notes_panel(&mut self, ui: &mut egui::Ui) {
+        ui.heading("Notes");
+        let is_demo = self.session.track.as_ref().is_some_and(|t| t.source == crate::session::Source::Demo);
+        if !is_demo {
+            ui.label("Notes for your own tracks arrive with the notes editor.");
+            return;
+        }
+        let pos = self.session.position_s();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            for (start, end, title, body) in crate::demo::NOTES {
+                let current = pos >= *start && pos < end.unwrap_or(start + 4.0);
+                let frame = egui::Frame::group(ui.style()).fill(if current {
+                    ui.visuals().selection.bg_fill.gamma_multiply(0.5)
+                } else {
+                    Color32::TRANSPARENT
+                });
+                frame.show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    let when = match end {
+                        Some(e) => format!("{} – {}", format_time(*start, 0.1), format_time(*e, 0.1)),
+                        None => format_time(*start, 0.1),
+                    };
+                    if ui.link(RichText::new(format!("{when}  {title}")).strong()).clicked() {
+                        self.session.apply(Command::Seek(*start));
+                    }
+                    ui.label(*body);
+                });
+            }
+        });
+    }
+}
+
+const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "Play / pause"),
+    ("Home / End", "Go to start / end"),
+    ("← / →", "Step back / forward (1/20 of the view)"),
+    ("+ / −, Ctrl+wheel, pinch", "Zoom in / out"),
+    ("Wheel, Shift+wheel", "Scroll in time"),
+    ("F", "Zoom to fit the whole track"),
+    ("Z", "Zoom to the selection"),
+    ("Drag on the view", "Select a region"),
+    ("Click on the view", "Move the playhead"),
+    ("L", "Loop the selection"),
+    ("Esc", "Clear the selection"),
+    ("Ctrl+O", "Open a file (or drop one on the window)"),
+];
+
+struct EframeApp(SoriApp);
+
+impl eframe::App for EframeApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.0.show(ui);
+    }
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.0.session.settings);
+    }
+}
+
+/// Opens the window. `file`: open it at start, else the demo.
+pub fn run(file: Option<PathBuf>, _notes: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Sori (소리)")
+            .with_inner_size([1400.0, 860.0])
+            .with_min_inner_size([720.0, 480.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Sori",
+        options,
+        Box::new(move |cc| {
+            let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+            Ok(Box::new(EframeApp(SoriApp::new(&cc.egui_ctx, settings, Player::start(), file))))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("the window could not be opened ({e})"))
+}

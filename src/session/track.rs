@@ -1,0 +1,233 @@
+//! One opened track and the worker that loads it (decode → store → peaks → overview).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::analysis::peaks::PeakPyramid;
+use crate::analysis::spectrum::{Overview, SpecParams};
+use crate::audio::{Decoder, PcmStore, Progress, StoreWriter};
+use crate::demo;
+
+static NEXT_TRACK_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Where a track comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    File(PathBuf),
+    Demo,
+}
+
+impl Source {
+    pub fn title(&self) -> String {
+        match self {
+            Source::Demo => "Sori demo — gayageum, haegeum and janggu meet a pop beat".into(),
+            Source::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        }
+    }
+}
+
+/// An opened track: PCM plus the analysis products drawn from it.
+pub struct Track {
+    pub id: u64,
+    pub source: Source,
+    pub codec: String,
+    pub store: Arc<PcmStore>,
+    pub peaks: RwLock<PeakPyramid>,
+    pub overview: RwLock<Overview>,
+}
+
+impl std::fmt::Debug for Track {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Track").field("id", &self.id).field("source", &self.source).finish()
+    }
+}
+
+impl Track {
+    pub fn new(source: Source, codec: String, store: Arc<PcmStore>, params: SpecParams) -> Self {
+        let ch = store.channels();
+        let rate = store.sample_rate();
+        Self {
+            id: NEXT_TRACK_ID.fetch_add(1, Ordering::Relaxed),
+            source,
+            codec,
+            store,
+            peaks: RwLock::new(PeakPyramid::new(ch)),
+            overview: RwLock::new(Overview::new(params, rate)),
+        }
+    }
+
+    /// Folds newly decoded audio into the peaks and the overview spectrogram.
+    pub fn update_analysis(&self) {
+        if let Ok(mut p) = self.peaks.write() {
+            p.update(&self.store);
+        }
+        if let Ok(mut o) = self.overview.write() {
+            o.update(&self.store);
+        }
+    }
+
+    pub fn duration_s(&self) -> f64 {
+        self.store.duration_s()
+    }
+    pub fn title(&self) -> String {
+        self.source.title()
+    }
+}
+
+/// Loading state, as the GUI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadStatus {
+    Loading,
+    Done { notice: Option<String> },
+    /// One sentence for the user.
+    Failed(String),
+}
+
+/// A running (or finished) load.
+pub struct LoadJob {
+    pub source: Source,
+    pub progress: Arc<Progress>,
+    pub track: Arc<Mutex<Option<Arc<Track>>>>,
+    pub status: Arc<Mutex<LoadStatus>>,
+    pub started: Instant,
+    /// Time from start until the first audio was in the store (for the open→waveform figure).
+    pub first_audio: Arc<Mutex<Option<Duration>>>,
+}
+
+impl LoadJob {
+    /// Starts loading `source` on a worker thread.
+    pub fn start(source: Source, params: SpecParams) -> Self {
+        let job = LoadJob {
+            source: source.clone(),
+            progress: Arc::new(Progress::default()),
+            track: Arc::new(Mutex::new(None)),
+            status: Arc::new(Mutex::new(LoadStatus::Loading)),
+            started: Instant::now(),
+            first_audio: Arc::new(Mutex::new(None)),
+        };
+        let (progress, track, status, first) =
+            (job.progress.clone(), job.track.clone(), job.status.clone(), job.first_audio.clone());
+        let started = job.started;
+        let worker = move || {
+            let result = match &source {
+                Source::Demo => load_demo(&track, &progress, params, started, &first),
+                Source::File(path) => load_file(path, &source, &track, &progress, params, started, &first),
+            };
+            if let Ok(mut s) = status.lock() {
+                *s = match result {
+                    Ok(notice) => LoadStatus::Done { notice },
+                    Err(msg) => LoadStatus::Failed(msg),
+                };
+            }
+        };
+        if let Err(e) = std::thread::Builder::new().name("sori-load".into()).spawn(worker)
+            && let Ok(mut s) = job.status.lock()
+        {
+            *s = LoadStatus::Failed(format!("Could not start loading ({e})."));
+        }
+        job
+    }
+
+    pub fn status(&self) -> LoadStatus {
+        self.status.lock().map(|s| s.clone()).unwrap_or(LoadStatus::Loading)
+    }
+    pub fn track(&self) -> Option<Arc<Track>> {
+        self.track.lock().ok().and_then(|t| t.clone())
+    }
+    pub fn cancel(&self) {
+        self.progress.cancel.store(true, Ordering::Relaxed);
+    }
+    /// Blocks until the job ends (command line, tests, benchmarks).
+    pub fn wait(&self) -> LoadStatus {
+        loop {
+            let s = self.status();
+            if s != LoadStatus::Loading {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+fn mark_first(first: &Mutex<Option<Duration>>, started: Instant) {
+    if let Ok(mut f) = first.lock()
+        && f.is_none()
+    {
+        *f = Some(started.elapsed());
+    }
+}
+
+fn load_file(
+    path: &std::path::Path,
+    source: &Source,
+    slot: &Mutex<Option<Arc<Track>>>,
+    progress: &Arc<Progress>,
+    params: SpecParams,
+    started: Instant,
+    first: &Mutex<Option<Duration>>,
+) -> Result<Option<String>, String> {
+    let dec = Decoder::open(path, progress.clone()).map_err(|e| e.to_string())?;
+    let info = dec.info().clone();
+    let mut track: Option<Arc<Track>> = None;
+    let make = |rate: u32, ch: usize| {
+        let store = Arc::new(PcmStore::new(rate, ch));
+        if let Some(n) = info.expected_frames {
+            store.set_expected_frames(n);
+        }
+        let t = Arc::new(Track::new(source.clone(), info.codec.clone(), store.clone(), params));
+        track = Some(t.clone());
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(t);
+        }
+        store
+    };
+    let result = dec.run(make, |_store| {
+        mark_first(first, started);
+        if let Ok(s) = slot.lock()
+            && let Some(t) = s.as_ref()
+        {
+            t.update_analysis();
+        }
+    });
+    match result {
+        Ok((_store, outcome)) => Ok(outcome.notice),
+        Err(e) => {
+            if let Ok(mut s) = slot.lock() {
+                *s = None;
+            }
+            Err(e.to_string())
+        }
+    }
+}
+
+fn load_demo(
+    slot: &Mutex<Option<Arc<Track>>>,
+    progress: &Progress,
+    params: SpecParams,
+    started: Instant,
+    first: &Mutex<Option<Duration>>,
+) -> Result<Option<String>, String> {
+    let samples = demo::render();
+    let store = Arc::new(PcmStore::new(demo::SAMPLE_RATE, 2));
+    store.set_expected_frames((samples.len() / 2) as u64);
+    let track = Arc::new(Track::new(Source::Demo, "synthesized".into(), store.clone(), params));
+    if let Ok(mut s) = slot.lock() {
+        *s = Some(track.clone());
+    }
+    let mut w = StoreWriter::new(&store);
+    progress.bytes_total.store(samples.len() as u64, Ordering::Relaxed);
+    for (i, part) in samples.chunks(1 << 16).enumerate() {
+        if progress.cancelled() {
+            return Err("Loading the demo was cancelled.".into());
+        }
+        w.write(&store, part);
+        progress.bytes_read.store(((i + 1) << 16) as u64, Ordering::Relaxed);
+        mark_first(first, started);
+        track.update_analysis();
+    }
+    w.finish(&store);
+    track.update_analysis();
+    Ok(None)
+}
