@@ -140,7 +140,7 @@ pub fn note_name(f: f32) -> String {
     if !(f.is_finite() && f > 0.0) {
         return String::new();
     }
-    const NAMES: [&str; 12] = ["C", "C♯", "D", "D♯", "E", "F", "F♯", "G", "G♯", "A", "A♯", "B"];
+    const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
     let midi = 69.0 + 12.0 * (f / 440.0).log2();
     let nearest = midi.round();
     let cents = ((midi - nearest) * 100.0).round() as i32;

@@ -38,7 +38,7 @@ pub fn install_fonts(ctx: &egui::Context) {
 pub struct SoriApp {
     pub session: Session,
     tiles: Tiles,
-    textures: HashMap<timeline::TexKey, (egui::TextureHandle, u64)>,
+    textures: HashMap<timeline::TexKey, (egui::TextureHandle, u64, u64)>,
     frame_no: u64,
     pub(crate) drag: Option<timeline::Drag>,
     pub hover: Option<Readout>,
@@ -309,16 +309,16 @@ impl SoriApp {
         ui.horizontal(|ui| {
             let playing = self.session.is_playing();
             let has_track = self.session.track.is_some();
-            let label = if playing { "⏸ Pause" } else { "▶ Play" };
+            let label = if playing { "Pause" } else { "Play" };
             if ui.add_enabled(has_track, egui::Button::new(label)).on_hover_text("Space").clicked() {
                 self.session.apply(Command::TogglePlay);
             }
-            if ui.add_enabled(has_track, egui::Button::new("⏹ Stop")).clicked() {
+            if ui.add_enabled(has_track, egui::Button::new("Stop")).clicked() {
                 self.session.apply(Command::Stop);
             }
             let loop_on = self.session.loop_on();
             if ui
-                .add_enabled(has_track, egui::Button::new("🔁 Loop").selected(loop_on))
+                .add_enabled(has_track, egui::Button::new("Loop").selected(loop_on))
                 .on_hover_text("L: loop the selection (or the whole track)")
                 .clicked()
             {
@@ -337,11 +337,11 @@ impl SoriApp {
                 self.session.apply(Command::SetVolume(vol));
             }
             ui.separator();
-            if ui.button("＋").on_hover_text("Zoom in (+)").clicked() {
+            if ui.button(" + ").on_hover_text("Zoom in (+)").clicked() {
                 let v = self.session.view;
                 self.session.apply(Command::Zoom { factor: 2.0, anchor_s: v.start_s + v.len_s / 2.0 });
             }
-            if ui.button("－").on_hover_text("Zoom out (−)").clicked() {
+            if ui.button(" - ").on_hover_text("Zoom out (-)").clicked() {
                 let v = self.session.view;
                 self.session.apply(Command::Zoom { factor: 0.5, anchor_s: v.start_s + v.len_s / 2.0 });
             }
@@ -363,7 +363,7 @@ impl SoriApp {
         for (i, n) in self.session.notices.iter().enumerate() {
             ui.horizontal(|ui| {
                 let color = if n.error { Color32::from_rgb(255, 120, 110) } else { Color32::from_rgb(250, 200, 90) };
-                ui.label(RichText::new(if n.error { "⚠" } else { "ℹ" }).color(color));
+                ui.label(RichText::new(if n.error { "Error:" } else { "Note:" }).strong().color(color));
                 ui.label(RichText::new(&n.text).color(color));
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);
@@ -445,7 +445,7 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Space", "Play / pause"),
     ("Home / End", "Go to start / end"),
     ("← / →", "Step back / forward (1/20 of the view)"),
-    ("+ / −, Ctrl+wheel, pinch", "Zoom in / out"),
+    ("+ / -, Ctrl+wheel, pinch", "Zoom in / out"),
     ("Wheel, Shift+wheel", "Scroll in time"),
     ("F", "Zoom to fit the whole track"),
     ("Z", "Zoom to the selection"),

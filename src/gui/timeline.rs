@@ -16,8 +16,8 @@ const OVERVIEW_H: f32 = 38.0;
 const RULER_H: f32 = 22.0;
 const PLAYHEAD: Color32 = Color32::from_rgb(255, 214, 10);
 const WAVE: Color32 = Color32::from_rgb(96, 196, 238);
-const SELECTION: Color32 = Color32::from_rgba_premultiplied(60, 110, 200, 70);
-const LOOP_SEL: Color32 = Color32::from_rgba_premultiplied(40, 160, 90, 80);
+const SELECTION: Color32 = Color32::from_rgba_unmultiplied_const(70, 130, 230, 60);
+const LOOP_SEL: Color32 = Color32::from_rgba_unmultiplied_const(40, 190, 100, 60);
 
 /// What the pointer is over, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -195,7 +195,7 @@ fn overview(app: &mut SoriApp, ui: &mut egui::Ui, track: &Arc<Track>, rect: Rect
     let x0 = rect.left() + (v.start_s / total) as f32 * rect.width();
     let x1 = rect.left() + ((v.start_s + v.len_s) / total) as f32 * rect.width();
     let vis = Rect::from_x_y_ranges(x0..=x1.max(x0 + 2.0), rect.y_range());
-    painter.rect_filled(vis, 2.0, Color32::from_rgba_premultiplied(255, 255, 255, 28));
+    painter.rect_filled(vis, 2.0, Color32::from_white_alpha(28));
     painter.rect_stroke(vis, 2.0, Stroke::new(1.0, Color32::from_gray(200)), egui::StrokeKind::Inside);
     let px = rect.left() + (app.session.position_s() / total) as f32 * rect.width();
     painter.line_segment([pos2(px, rect.top()), pos2(px, rect.bottom())], Stroke::new(1.0, PLAYHEAD));
@@ -295,14 +295,15 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
             },
         };
         let tex_key = (tile.key, style.0, db_key);
-        if !app.textures.contains_key(&tex_key) {
+        // A tile recomputed with more audio replaces its texture.
+        if app.textures.get(&tex_key).is_none_or(|(_, _, f)| *f != tile.frames_at) {
             let rows = params.rows;
             let rgba = colorize(&tile.data, TILE_COLS, rows, style.0, style.1);
             let img = egui::ColorImage::from_rgba_unmultiplied([TILE_COLS, rows], &rgba);
-            let tex = ui.ctx().load_texture(format!("spec-{:?}-{}", tile.key, tile.frames_at), img, egui::TextureOptions::LINEAR);
-            app.textures.insert(tex_key, (tex, frame_no));
+            let tex = ui.ctx().load_texture(format!("spec-{:?}", tile.key), img, egui::TextureOptions::LINEAR);
+            app.textures.insert(tex_key, (tex, frame_no, tile.frames_at));
         }
-        if let Some((tex, used)) = app.textures.get_mut(&tex_key) {
+        if let Some((tex, used, _)) = app.textures.get_mut(&tex_key) {
             *used = frame_no;
             let t0 = index as f64 * tile_frames / rate;
             let t1 = (index + 1) as f64 * tile_frames / rate;
@@ -311,9 +312,7 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
         }
     }
     // Textures of tiles refreshed since (a partial tile redone) or unused for a while go.
-    app.textures.retain(|k, (_, used)| frame_no - *used < 90 && (k.1, k.2) == (style.0, db_key));
-    // Drop textures of tiles that were recomputed with more audio (key includes frames via name only).
-    refresh_partial(app, track);
+    app.textures.retain(|k, (_, used, _)| frame_no - *used < 90 && (k.1, k.2) == (style.0, db_key));
 }
 
 /// A coarser cached tile covering `key`'s range, with the sub-rectangle to show.
@@ -332,18 +331,6 @@ fn coarser(app: &SoriApp, key: TileKey) -> Option<(Arc<Tile>, Rect)> {
         }
     }
     None
-}
-
-fn refresh_partial(app: &mut SoriApp, track: &Arc<Track>) {
-    if track.store.is_complete() {
-        return;
-    }
-    // While decoding, tiles are recomputed as audio arrives; their textures follow.
-    let frames = track.store.frames();
-    app.textures.retain(|k, _| {
-        let end = (k.0.index + 1) as f64 * TILE_COLS as f64 * k.0.spp();
-        end < frames as f64
-    });
 }
 
 fn freq_axis(painter: &egui::Painter, ui: &egui::Ui, track: &Track, rect: Rect, left: f32) {

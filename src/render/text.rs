@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn bundled_font_has_hangul_latin_and_axis_symbols() {
         let font = font().expect("bundled font parses");
-        for c in "소리 해금 가야금 장구 Sori 0123456789 Hz dB ¢ # + − : .".chars().filter(|c| !c.is_whitespace()) {
+        for c in "소리 해금 가야금 장구 Sori 0123456789 Hz dB ¢ # + - : .".chars().filter(|c| !c.is_whitespace()) {
             assert_ne!(font.glyph_id(c).0, 0, "missing glyph {c:?}");
         }
     }

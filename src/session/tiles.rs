@@ -81,7 +81,7 @@ impl Tiles {
         let mut stale = true;
         let found = st.cache.get_mut(&key).map(|(t, used)| {
             *used = clock;
-            stale = !t.complete && t.frames_at < frames;
+            stale = !t.complete && (t.frames_at < frames || track.analysis_done());
             t.clone()
         });
         if (found.is_none() || stale) && st.busy != Some(key) && !st.queue.iter().any(|(k, _)| *k == key) {
@@ -121,8 +121,8 @@ impl Drop for Tiles {
 
 /// Computes one tile (also used directly by tests and the benchmark).
 pub fn compute(key: TileKey, track: &Track, cancel: &dyn Fn() -> bool) -> Tile {
+    let complete = track.analysis_done();
     let frames_at = track.store.frames();
-    let complete = track.store.is_complete();
     let data = match track.overview.read() {
         Ok(ov) => columns(&track.store, Some(&ov), key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),
         Err(_) => columns(&track.store, None, key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),

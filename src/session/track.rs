@@ -36,6 +36,8 @@ pub struct Track {
     pub store: Arc<PcmStore>,
     pub peaks: RwLock<PeakPyramid>,
     pub overview: RwLock<Overview>,
+    /// Set once the peaks and overview cover the whole decoded track.
+    analysis_done: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Track {
@@ -55,6 +57,7 @@ impl Track {
             store,
             peaks: RwLock::new(PeakPyramid::new(ch)),
             overview: RwLock::new(Overview::new(params, rate)),
+            analysis_done: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -63,9 +66,18 @@ impl Track {
         if let Ok(mut p) = self.peaks.write() {
             p.update(&self.store);
         }
+        let complete = self.store.is_complete();
         if let Ok(mut o) = self.overview.write() {
             o.update(&self.store);
         }
+        if complete {
+            self.analysis_done.store(true, Ordering::Release);
+        }
+    }
+
+    /// True once the peaks and overview cover the whole (completely decoded) track.
+    pub fn analysis_done(&self) -> bool {
+        self.analysis_done.load(Ordering::Acquire)
     }
 
     pub fn duration_s(&self) -> f64 {
