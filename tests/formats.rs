@@ -95,6 +95,15 @@ fn opus_in_ogg() {
 }
 
 #[test]
+fn opus_in_webm() {
+    let dir = tmpdir("webm");
+    let p = dir.join("t.webm");
+    webm_opus(&p, 2, &tone(48000, 2, 2.0));
+    // WebM carries no end trim here: up to one 20 ms frame of padding remains.
+    check(&p, 48000, 2, 2.0, 0.021);
+}
+
+#[test]
 fn aac_in_m4a() {
     let dir = tmpdir("aac");
     let p = dir.join("t.m4a");

@@ -95,7 +95,7 @@ pub struct StoreSource {
     store: Arc<PcmStore>,
     t: Arc<Transport>,
     generation: u64,
-    chunk: Option<(usize, Arc<[f32]>)>,
+    chunk: Option<(usize, super::store::Chunk)>,
     pos: u64,
     right: Option<f32>,
 }

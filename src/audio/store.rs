@@ -8,13 +8,17 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+/// One chunk of interleaved samples. (`Arc<Vec<_>>` rather than `Arc<[_]>`: a full buffer
+/// moves into the Arc without a copy.)
+pub type Chunk = Arc<Vec<f32>>;
+
 /// Frames per chunk (about 1.5 s at 44.1 kHz).
 pub const CHUNK_FRAMES: usize = 1 << 16;
 
 pub struct PcmStore {
     sample_rate: u32,
     channels: usize,
-    chunks: RwLock<Vec<Arc<[f32]>>>,
+    chunks: RwLock<Vec<Chunk>>,
     frames: AtomicU64,
     complete: AtomicBool,
     /// Total frames expected, when the container says so (0 = unknown).
@@ -80,7 +84,7 @@ impl PcmStore {
     }
 
     /// Handle to chunk `i`, if it has been published.
-    pub fn chunk(&self, i: usize) -> Option<Arc<[f32]>> {
+    pub fn chunk(&self, i: usize) -> Option<Chunk> {
         let chunks = self.chunks.read().unwrap_or_else(|e| e.into_inner());
         chunks.get(i).cloned()
     }
@@ -145,7 +149,7 @@ impl StoreWriter {
         Self { pending: Vec::with_capacity(CHUNK_FRAMES * store.channels), channels: store.channels }
     }
 
-    pub fn push_interleaved(&mut self, samples: &[f32]) -> Vec<Arc<[f32]>> {
+    pub fn push_interleaved(&mut self, samples: &[f32]) -> Vec<Chunk> {
         // Returned chunks are the ones that became full; the caller publishes them.
         let cap = CHUNK_FRAMES * self.channels;
         let mut full = Vec::new();
@@ -155,14 +159,14 @@ impl StoreWriter {
             self.pending.extend(rest[..take].iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
             rest = &rest[take..];
             if self.pending.len() == cap {
-                full.push(Arc::from(std::mem::replace(&mut self.pending, Vec::with_capacity(cap))));
+                full.push(Arc::new(std::mem::replace(&mut self.pending, Vec::with_capacity(cap))));
             }
         }
         full
     }
 
     /// Publishes `chunks` (from `push_interleaved`) to the store.
-    pub fn publish(&self, store: &PcmStore, chunks: Vec<Arc<[f32]>>) {
+    pub fn publish(&self, store: &PcmStore, chunks: Vec<Chunk>) {
         if chunks.is_empty() {
             return;
         }
@@ -184,7 +188,7 @@ impl StoreWriter {
         let frames_in_pending = self.pending.len() / self.channels;
         self.pending.truncate(frames_in_pending * self.channels);
         if !self.pending.is_empty() {
-            let last: Arc<[f32]> = Arc::from(std::mem::take(&mut self.pending));
+            let last: Chunk = Arc::new(std::mem::take(&mut self.pending));
             self.publish(store, vec![last]);
         }
     }

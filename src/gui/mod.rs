@@ -45,12 +45,13 @@ pub struct SoriApp {
     dialog: Option<Receiver<Option<PathBuf>>>,
     show_shortcuts: bool,
     show_about: bool,
+    fonts_installed: bool,
+    shown_track: Option<u64>,
 }
 
 impl SoriApp {
     /// A new app window state. `file`: open it, else the demo.
-    pub fn new(ctx: &egui::Context, settings: Settings, player: Player, file: Option<PathBuf>) -> Self {
-        install_fonts(ctx);
+    pub fn new(settings: Settings, player: Player, file: Option<PathBuf>) -> Self {
         let mut session = Session::new(player, settings);
         match file {
             Some(p) => session.apply(Command::Open(p)),
@@ -66,6 +67,8 @@ impl SoriApp {
             dialog: None,
             show_shortcuts: false,
             show_about: false,
+            fonts_installed: false,
+            shown_track: None,
         }
     }
 
@@ -169,8 +172,20 @@ impl SoriApp {
     /// The whole window's contents (used by eframe and by the headless tests).
     pub fn show(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        if !self.fonts_installed {
+            install_fonts(&ctx);
+            self.fonts_installed = true;
+        }
         self.frame_no += 1;
         self.session.poll();
+        let track_id = self.session.track.as_ref().map(|t| t.id);
+        if track_id != self.shown_track {
+            // Another track: drop the old one's queued tiles and textures.
+            self.tiles.clear_queue();
+            self.textures.clear();
+            self.drag = None;
+            self.shown_track = track_id;
+        }
         self.handle_input(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
@@ -482,7 +497,7 @@ pub fn run(file: Option<PathBuf>, _notes: Option<PathBuf>) -> anyhow::Result<()>
         options,
         Box::new(move |cc| {
             let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
-            Ok(Box::new(EframeApp(SoriApp::new(&cc.egui_ctx, settings, Player::start(), file))))
+            Ok(Box::new(EframeApp(SoriApp::new(settings, Player::start(), file))))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened ({e})"))

@@ -122,8 +122,9 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
 
 fn interact(app: &mut SoriApp, ui: &egui::Ui, resp: &egui::Response, xm: XMap, rate: f64) {
     let s = &mut app.session;
+    // The anchor is where the button went down, not where the drag was recognised.
     if resp.drag_started()
-        && let Some(p) = resp.interact_pointer_pos()
+        && let Some(p) = ui.input(|i| i.pointer.press_origin()).or(resp.interact_pointer_pos())
     {
         app.drag = Some(Drag { anchor_s: xm.t(p.x), moved: false });
     }

@@ -393,3 +393,91 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session_with_tone(secs: f64) -> (Session, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("sori-session-{}-{secs}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("tone.wav");
+        let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let mut w = hound::WavWriter::create(&path, spec).expect("wav");
+        for i in 0..(8000.0 * secs) as usize {
+            w.write_sample(((i as f32 * 0.1).sin() * 10000.0) as i16).expect("sample");
+        }
+        w.finalize().expect("finalize");
+        let mut s = Session::new(Player::silent(), Settings::default());
+        s.apply(Command::Open(path.clone()));
+        for _ in 0..5000 {
+            s.poll();
+            if s.job.is_none() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        (s, path)
+    }
+
+    #[test]
+    fn open_fits_the_view_and_remembers_the_file() {
+        let (s, path) = session_with_tone(10.0);
+        assert!((s.duration_s() - 10.0).abs() < 1e-9);
+        assert_eq!(s.view, View { start_s: 0.0, len_s: 10.0 });
+        assert_eq!(s.settings.recent.first(), Some(&path));
+        assert_eq!(s.settings.last_folder.as_deref(), path.parent());
+    }
+
+    #[test]
+    fn seek_clamps_and_loop_without_selection_covers_the_track() {
+        let (mut s, _) = session_with_tone(4.0);
+        s.apply(Command::Seek(99.0));
+        assert!((s.position_s() - 4.0).abs() < 1e-9);
+        s.apply(Command::Seek(-3.0));
+        assert_eq!(s.position_s(), 0.0);
+        s.apply(Command::ToggleLoop);
+        assert!(s.loop_on());
+        assert_eq!(s.player.transport.loop_range(), (0, 32000));
+        // selecting while looping moves the loop to the selection
+        s.apply(Command::SetSelection(Some((3.0, 1.0))));
+        assert_eq!(s.selection, Some((1.0, 3.0)));
+        assert_eq!(s.player.transport.loop_range(), (8000, 24000));
+        s.apply(Command::Stop);
+        assert_eq!(s.position_s(), 1.0, "Stop returns to the loop start");
+    }
+
+    #[test]
+    fn zoom_keeps_the_anchor_in_place_and_respects_limits() {
+        let (mut s, _) = session_with_tone(10.0);
+        s.apply(Command::Zoom { factor: 4.0, anchor_s: 5.0 });
+        assert!((s.view.len_s - 2.5).abs() < 1e-9);
+        // anchor was at the middle of the view and stays there
+        assert!((s.view.start_s + s.view.len_s / 2.0 - 5.0).abs() < 1e-9);
+        s.apply(Command::Zoom { factor: 1e9, anchor_s: 5.0 });
+        assert!((s.view.len_s * 8000.0 - MIN_VIEW_FRAMES).abs() < 1e-6, "deepest zoom is a few samples");
+        s.apply(Command::Zoom { factor: 1e-9, anchor_s: 5.0 });
+        assert_eq!(s.view, View { start_s: 0.0, len_s: 10.0 }, "cannot zoom out past the track");
+        s.apply(Command::Zoom { factor: 2.0, anchor_s: 0.0 });
+        s.apply(Command::ScrollTo(100.0));
+        assert!((s.view.start_s - 5.0).abs() < 1e-9, "scrolling stops at the end");
+    }
+
+    #[test]
+    fn a_failed_open_keeps_the_current_track_and_says_why() {
+        let (mut s, path) = session_with_tone(2.0);
+        let bad = path.with_file_name("broken.wav");
+        std::fs::write(&bad, b"RIFF\0\0\0\0WAVEjunk").expect("write");
+        let before = s.track.as_ref().map(|t| t.id);
+        s.apply(Command::Open(bad));
+        for _ in 0..5000 {
+            s.poll();
+            if s.job.is_none() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(s.track.as_ref().map(|t| t.id), before, "the open track stays");
+        assert!(s.notices.iter().any(|n| n.error && n.text.contains("broken.wav")), "{:?}", s.notices);
+    }
+}

@@ -404,3 +404,72 @@ pub fn m4a_alac(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     let total = (samples.len() / channels) as u64;
     m4a(path, rate, entry, &packets, fpp, total);
 }
+
+// ---- A minimal WebM (Matroska) muxer for Opus test files ----------------------------------
+
+fn ebml(id: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut v = id.to_vec();
+    v.push(0x01); // 8-byte size
+    v.extend(&(body.len() as u64).to_be_bytes()[1..]);
+    v.extend(body);
+    v
+}
+fn ebml_uint(id: &[u8], x: u64) -> Vec<u8> {
+    ebml(id, &x.to_be_bytes())
+}
+
+/// Opus in WebM: one track, one cluster of SimpleBlocks, CodecPrivate = OpusHead.
+pub fn webm_opus(path: &Path, channels: usize, samples48k: &[f32]) {
+    use opus_pure::{Application, MAX_PACKET_BYTES, OpusEncoder, OpusHead};
+    let frame = 960;
+    let mut enc = OpusEncoder::new(48_000, channels, Application::Audio).expect("opus encoder");
+    let pre_skip = OpusHead::for_encoder(&enc, 48_000).pre_skip;
+    let mut head = b"OpusHead".to_vec();
+    head.push(1);
+    head.push(channels as u8);
+    head.extend(pre_skip.to_le_bytes());
+    head.extend(48_000u32.to_le_bytes());
+    head.extend(0i16.to_le_bytes());
+    head.push(0);
+    let mut padded = samples48k.to_vec();
+    let frames = samples48k.len() / channels;
+    padded.resize((frames + pre_skip as usize).div_ceil(frame) * frame * channels, 0.0);
+    let mut packet = vec![0u8; MAX_PACKET_BYTES];
+    let mut blocks = Vec::new();
+    for (i, block) in padded.chunks_exact(frame * channels).enumerate() {
+        let n = enc.encode(block, frame, &mut packet).expect("opus encode");
+        let mut sb = vec![0x81];
+        sb.extend(((i * 20) as i16).to_be_bytes());
+        sb.push(0x80);
+        sb.extend(&packet[..n]);
+        blocks.extend(ebml(&[0xA3], &sb));
+    }
+    let header = cat(&[
+        ebml_uint(&[0x42, 0x86], 1),
+        ebml_uint(&[0x42, 0xF7], 1),
+        ebml_uint(&[0x42, 0xF2], 4),
+        ebml_uint(&[0x42, 0xF3], 8),
+        ebml(&[0x42, 0x82], b"webm"),
+        ebml_uint(&[0x42, 0x87], 4),
+        ebml_uint(&[0x42, 0x85], 2),
+    ]);
+    let audio = cat(&[ebml(&[0xB5], &48_000f64.to_be_bytes()), ebml_uint(&[0x9F], channels as u64)]);
+    let track = cat(&[
+        ebml_uint(&[0xD7], 1),
+        ebml_uint(&[0x73, 0xC5], 1),
+        ebml_uint(&[0x83], 2),
+        ebml(&[0x86], b"A_OPUS"),
+        ebml(&[0x63, 0xA2], &head),
+        ebml(&[0xE1], &audio),
+    ]);
+    let segment = cat(&[
+        ebml(
+            &[0x15, 0x49, 0xA9, 0x66],
+            &cat(&[ebml_uint(&[0x2A, 0xD7, 0xB1], 1_000_000), ebml(&[0x4D, 0x80], b"sori-test"), ebml(&[0x57, 0x41], b"sori-test")]),
+        ),
+        ebml(&[0x16, 0x54, 0xAE, 0x6B], &ebml(&[0xAE], &track)),
+        ebml(&[0x1F, 0x43, 0xB6, 0x75], &cat(&[ebml_uint(&[0xE7], 0), blocks])),
+    ]);
+    let file = cat(&[ebml(&[0x1A, 0x45, 0xDF, 0xA3], &header), ebml(&[0x18, 0x53, 0x80, 0x67], &segment)]);
+    std::fs::write(path, file).expect("write webm");
+}

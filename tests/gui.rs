@@ -1,0 +1,130 @@
+//! Headless GUI tests (egui_kittest): the demo loads, Space plays, clicking the timeline
+//! moves the playhead, dragging selects a region and L loops it.
+
+use std::time::{Duration, Instant};
+
+use eframe::egui::{self, Key, Pos2, pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sori::audio::playback::Player;
+use sori::gui::SoriApp;
+use sori::session::Settings;
+
+fn harness() -> Harness<'static, SoriApp> {
+    let app = SoriApp::new(Settings::default(), Player::silent(), None);
+    let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
+    // Let the loader thread finish the demo (the GUI keeps running meanwhile).
+    let start = Instant::now();
+    loop {
+        h.step();
+        let done = h.state().session.track.as_ref().is_some_and(|t| t.analysis_done()) && !h.state().session.is_loading();
+        if done {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "demo did not load");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h
+}
+
+fn click(h: &mut Harness<'_, SoriApp>, p: Pos2) {
+    h.hover_at(p);
+    h.step();
+    h.drag_at(p);
+    h.step();
+    h.drop_at(p);
+    h.step();
+    h.step();
+}
+
+fn timeline_rect(h: &Harness<'_, SoriApp>) -> egui::Rect {
+    h.get_by_label("Timeline").rect()
+}
+
+#[test]
+fn demo_loads_and_space_plays() {
+    let mut h = harness();
+    let dur = h.state().session.duration_s();
+    assert!((dur - sori::demo::DURATION_S).abs() < 0.01, "demo length {dur}");
+    assert!(h.query_by_label("Paused").is_some());
+    h.key_press(Key::Space);
+    h.step();
+    assert!(h.state().session.is_playing(), "Space starts playback");
+    assert!(h.query_by_label("Playing").is_some(), "the transport shows the playing state");
+    h.key_press(Key::Space);
+    h.step();
+    assert!(!h.state().session.is_playing(), "Space again pauses");
+}
+
+#[test]
+fn clicking_the_timeline_moves_the_playhead() {
+    let mut h = harness();
+    let r = timeline_rect(&h);
+    let view = h.state().session.view;
+    assert_eq!(h.state().session.position_s(), 0.0);
+    let x = r.left() + r.width() * 0.5;
+    click(&mut h, pos2(x, r.center().y));
+    let want = view.start_s + view.len_s * 0.5;
+    let got = h.state().session.position_s();
+    assert!((got - want).abs() < view.len_s / r.width() as f64 * 2.0, "playhead at {got}, clicked at {want}");
+    // and a second click further left moves it back
+    click(&mut h, pos2(r.left() + r.width() * 0.25, r.center().y));
+    let got2 = h.state().session.position_s();
+    assert!((got2 - (view.start_s + view.len_s * 0.25)).abs() < 0.2, "playhead at {got2}");
+}
+
+#[test]
+fn drag_selects_a_region_and_l_loops_it() {
+    let mut h = harness();
+    let r = timeline_rect(&h);
+    let view = h.state().session.view;
+    let (x0, x1) = (r.left() + r.width() * 0.2, r.left() + r.width() * 0.4);
+    let y = r.center().y;
+    h.hover_at(pos2(x0, y));
+    h.step();
+    h.drag_at(pos2(x0, y));
+    h.step();
+    for i in 1..=10 {
+        h.hover_at(pos2(x0 + (x1 - x0) * i as f32 / 10.0, y));
+        h.step();
+    }
+    h.drop_at(pos2(x1, y));
+    h.step();
+    let (a, b) = h.state().session.selection.expect("dragging selects a region");
+    let (wa, wb) = (view.start_s + view.len_s * 0.2, view.start_s + view.len_s * 0.4);
+    assert!((a - wa).abs() < 0.2 && (b - wb).abs() < 0.2, "selection {a}..{b}, dragged {wa}..{wb}");
+    assert!(!h.state().session.loop_on());
+    h.key_press(Key::L);
+    h.step();
+    assert!(h.state().session.loop_on(), "L turns the loop on");
+    let (la, lb) = h.state().session.player.transport.loop_range();
+    let rate = sori::demo::SAMPLE_RATE as f64;
+    assert!(((la as f64 / rate) - a).abs() < 1e-3 && ((lb as f64 / rate) - b).abs() < 1e-3, "loop follows the selection");
+    let pos = h.state().session.position_s();
+    assert!(pos >= a - 1.0 / rate && pos <= b, "the playhead jumps into the loop");
+    h.key_press(Key::L);
+    h.step();
+    assert!(!h.state().session.loop_on(), "L again turns it off");
+}
+
+#[test]
+fn zoom_keys_and_overview_change_the_visible_range() {
+    let mut h = harness();
+    let full = h.state().session.view;
+    h.key_press(Key::Plus);
+    h.step();
+    let zoomed = h.state().session.view;
+    assert!((zoomed.len_s - full.len_s / 2.0).abs() < 1e-6, "+ halves the visible range");
+    // zoom to single samples and the view stops at the minimum
+    for _ in 0..30 {
+        h.key_press(Key::Plus);
+        h.step();
+    }
+    let deep = h.state().session.view;
+    let frames = deep.len_s * sori::demo::SAMPLE_RATE as f64;
+    assert!(frames <= 25.0, "deepest zoom shows {frames} samples");
+    h.key_press(Key::F);
+    h.step();
+    assert!((h.state().session.view.len_s - full.len_s).abs() < 1e-6, "F fits the whole track");
+}
