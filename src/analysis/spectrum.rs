@@ -109,27 +109,56 @@ impl LogAxis {
     /// Maps a linear power spectrum (dB, `bins` = n/2+1 for an n-point FFT at `rate`) to rows.
     /// Rows wider than a bin take the loudest bin inside; narrower rows interpolate.
     pub fn map_spectrum(&self, spec_db: &[f32], rate: u32, out: &mut [f32]) {
-        let bins = spec_db.len();
-        if bins < 2 {
+        RowMap::new(self, spec_db.len(), rate).apply(spec_db, out);
+    }
+}
+
+/// How each row of a [`LogAxis`] reads an FFT's bins, computed once per (axis, FFT size).
+#[derive(Debug, Clone)]
+pub struct RowMap {
+    rows: Vec<RowSource>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RowSource {
+    /// Loudest of bins `from..=to`.
+    Max(usize, usize),
+    /// Interpolate between bins `i` and `i + 1`.
+    Lerp(usize, f32),
+}
+
+impl RowMap {
+    pub fn new(axis: &LogAxis, bins: usize, rate: u32) -> Self {
+        let bins = bins.max(2);
+        let hz_per_bin = rate as f32 / (2.0 * (bins - 1) as f32);
+        let rows = (0..axis.rows)
+            .map(|r| {
+                let b_hi = axis.freq_of(r as f32) / hz_per_bin;
+                let b_lo = axis.freq_of(r as f32 + 1.0) / hz_per_bin;
+                if b_hi.floor() - b_lo.ceil() >= 0.0 {
+                    RowSource::Max((b_lo.ceil() as usize).min(bins - 1), (b_hi.floor() as usize).min(bins - 1))
+                } else {
+                    let b = ((b_lo + b_hi) * 0.5).min((bins - 1) as f32);
+                    RowSource::Lerp(b.floor() as usize, b - b.floor())
+                }
+            })
+            .collect();
+        Self { rows }
+    }
+
+    pub fn apply(&self, spec_db: &[f32], out: &mut [f32]) {
+        let last = spec_db.len().saturating_sub(1);
+        if spec_db.len() < 2 {
             out.fill(DB_FLOOR);
             return;
         }
-        let hz_per_bin = rate as f32 / (2.0 * (bins - 1) as f32);
-        for (r, o) in out.iter_mut().enumerate().take(self.rows) {
-            let f_hi = self.freq_of(r as f32);
-            let f_lo = self.freq_of(r as f32 + 1.0);
-            let b_lo = f_lo / hz_per_bin;
-            let b_hi = f_hi / hz_per_bin;
-            *o = if b_hi.floor() - b_lo.ceil() >= 0.0 {
-                let from = (b_lo.ceil() as usize).min(bins - 1);
-                let to = (b_hi.floor() as usize).min(bins - 1);
-                spec_db[from..=to].iter().cloned().fold(f32::MIN, f32::max)
-            } else {
-                let b = ((b_lo + b_hi) * 0.5).min((bins - 1) as f32);
-                let i = b.floor() as usize;
-                let frac = b - i as f32;
-                let j = (i + 1).min(bins - 1);
-                spec_db[i] * (1.0 - frac) + spec_db[j] * frac
+        for (o, src) in out.iter_mut().zip(&self.rows) {
+            *o = match *src {
+                RowSource::Max(a, b) => spec_db[a.min(last)..=b.min(last)].iter().cloned().fold(f32::MIN, f32::max),
+                RowSource::Lerp(i, frac) => {
+                    let i = i.min(last);
+                    spec_db[i] * (1.0 - frac) + spec_db[(i + 1).min(last)] * frac
+                }
             };
         }
     }
@@ -168,6 +197,7 @@ pub struct Overview {
     pub params: SpecParams,
     pub hop: usize,
     pub axis: LogAxis,
+    rowmap: RowMap,
     pub cols: Vec<u8>,
     pub ncols: usize,
     stft: Stft,
@@ -189,6 +219,7 @@ impl Overview {
             params,
             hop: params.window,
             axis: LogAxis::for_rate(sample_rate, params.rows),
+            rowmap: RowMap::new(&LogAxis::for_rate(sample_rate, params.rows), stft.bins(), sample_rate),
             cols: Vec::new(),
             ncols: 0,
             spec: vec![0.0; stft.bins()],
@@ -208,7 +239,7 @@ impl Overview {
                 break;
             }
             self.stft.column_at(store, center, &mut self.frame, &mut self.spec);
-            self.axis.map_spectrum(&self.spec, store.sample_rate(), &mut self.rowbuf);
+            self.rowmap.apply(&self.spec, &mut self.rowbuf);
             self.cols.extend(self.rowbuf.iter().map(|&d| db_to_u8(d)));
             self.ncols += 1;
         }
@@ -255,6 +286,7 @@ pub fn columns(
     let mut spec = vec![0.0; stft.bins()];
     let mut rowbuf = vec![0.0; rows];
     let mut frame = Vec::new();
+    let rowmap = RowMap::new(&axis, stft.bins(), store.sample_rate());
     let frames = store.frames() as f64;
     for i in 0..n {
         let center = start + (i as f64 + 0.5) * spp;
@@ -262,7 +294,7 @@ pub fn columns(
             continue;
         }
         stft.column_at(store, center as i64, &mut frame, &mut spec);
-        axis.map_spectrum(&spec, store.sample_rate(), &mut rowbuf);
+        rowmap.apply(&spec, &mut rowbuf);
         for (o, &d) in out[i * rows..(i + 1) * rows].iter_mut().zip(&rowbuf) {
             *o = db_to_u8(d);
         }

@@ -185,6 +185,9 @@ impl SoriApp {
             self.textures.clear();
             self.drag = None;
             self.shown_track = track_id;
+            if let Some(t) = &self.session.track {
+                ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("{} — Sori (소리)", t.title())));
+            }
         }
         self.handle_input(&ctx);
 
@@ -198,6 +201,21 @@ impl SoriApp {
         egui::CentralPanel::default().show(ui, |ui| {
             timeline::show(self, ui);
         });
+
+        // Files dragged over the window: say what dropping will do.
+        let hovering = ctx.input(|i| i.raw.hovered_files.len());
+        if hovering > 0 {
+            let screen = ctx.content_rect();
+            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("sori-drop-overlay")));
+            painter.rect_filled(screen, 0.0, Color32::from_black_alpha(180));
+            painter.text(
+                screen.center(),
+                egui::Align2::CENTER_CENTER,
+                "Drop the file to open it",
+                egui::FontId::proportional(32.0),
+                Color32::WHITE,
+            );
+        }
 
         if self.show_shortcuts {
             egui::Window::new("Keyboard shortcuts").open(&mut self.show_shortcuts).show(&ctx, |ui| {

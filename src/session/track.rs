@@ -182,6 +182,7 @@ fn load_file(
 ) -> Result<Option<String>, String> {
     let dec = Decoder::open(path, progress.clone()).map_err(|e| e.to_string())?;
     let info = dec.info().clone();
+    let follower = Follower::default();
     let mut track: Option<Arc<Track>> = None;
     let make = |rate: u32, ch: usize| {
         let store = Arc::new(PcmStore::new(rate, ch));
@@ -190,19 +191,17 @@ fn load_file(
         }
         let t = Arc::new(Track::new(source.clone(), info.codec.clone(), store.clone(), params));
         track = Some(t.clone());
+        follower.start(t.clone());
         if let Ok(mut s) = slot.lock() {
             *s = Some(t);
         }
         store
     };
     let result = dec.run(make, |_store| {
+        follower.poke();
         mark_first(first, started);
-        if let Ok(s) = slot.lock()
-            && let Some(t) = s.as_ref()
-        {
-            t.update_analysis();
-        }
     });
+    follower.finish();
     match result {
         Ok((_store, outcome)) => Ok(outcome.notice),
         Err(e) => {
@@ -229,17 +228,75 @@ fn load_demo(
         *s = Some(track.clone());
     }
     let mut w = StoreWriter::new(&store);
+    let follower = Follower::default();
+    follower.start(track.clone());
     progress.bytes_total.store(samples.len() as u64, Ordering::Relaxed);
     for (i, part) in samples.chunks(1 << 16).enumerate() {
         if progress.cancelled() {
+            follower.finish();
             return Err("Loading the demo was cancelled.".into());
         }
         w.write(&store, part);
+        follower.poke();
         progress.bytes_read.store(((i + 1) << 16) as u64, Ordering::Relaxed);
         mark_first(first, started);
-        track.update_analysis();
     }
     w.finish(&store);
-    track.update_analysis();
+    follower.finish();
     Ok(None)
+}
+
+/// Runs the peaks and overview on a second thread that follows the decoder, so analysis
+/// overlaps decoding (two cores) instead of adding to it.
+#[derive(Default)]
+struct Follower {
+    track: Mutex<Option<Arc<Track>>>,
+    tx: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Follower {
+    fn start(&self, track: Arc<Track>) {
+        if let Ok(mut t) = self.track.lock() {
+            *t = Some(track.clone());
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let spawned = std::thread::Builder::new().name("sori-analysis".into()).spawn(move || {
+            // Each wake-up folds in everything decoded so far; when the sender goes, one last pass.
+            while rx.recv().is_ok() {
+                while rx.try_recv().is_ok() {}
+                track.update_analysis();
+            }
+            track.update_analysis();
+        });
+        // Without a thread, `finish` does the analysis inline.
+        if let (Ok(h), Ok(mut t), Ok(mut hh)) = (spawned, self.tx.lock(), self.handle.lock()) {
+            *t = Some(tx);
+            *hh = Some(h);
+        }
+    }
+    fn poke(&self) {
+        if let Ok(t) = self.tx.lock()
+            && let Some(tx) = t.as_ref()
+        {
+            let _ = tx.send(());
+        }
+    }
+    /// Waits until the analysis covers everything decoded.
+    fn finish(&self) {
+        if let Ok(mut t) = self.tx.lock() {
+            t.take();
+        }
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        match handle {
+            Some(h) => {
+                let _ = h.join();
+            }
+            None => {
+                if let Some(t) = self.track.lock().ok().and_then(|t| t.clone()) {
+                    t.update_analysis();
+                }
+            }
+        }
+    }
 }
