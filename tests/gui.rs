@@ -109,6 +109,28 @@ fn drag_selects_a_region_and_l_loops_it() {
 }
 
 #[test]
+fn spectrogram_shows_the_finished_analysis_at_every_zoom() {
+    let mut h = harness();
+    for zoom_steps in [0, 3, 9] {
+        for _ in 0..zoom_steps {
+            h.key_press(Key::Plus);
+        }
+        h.key_press(Key::End); // playhead to the end: the view zooms around it
+        let start = Instant::now();
+        loop {
+            h.step();
+            if h.state().spectrogram_settled() {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "tiles never settled after {zoom_steps} zoom steps");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        h.key_press(Key::F);
+        h.step();
+    }
+}
+
+#[test]
 fn zoom_keys_and_overview_change_the_visible_range() {
     let mut h = harness();
     let full = h.state().session.view;

@@ -215,7 +215,8 @@ impl Decoder {
             return Err(AudioError::Unsupported(path.into(), format!("codec {:?} in {container}", params.codec)));
         }
         check_channels(path, channels)?;
-        let info = StreamInfo { sample_rate, channels, expected_frames, codec: format!("{codec_name} in {container}") };
+        let codec = if codec_name.eq_ignore_ascii_case(&container) { codec_name } else { format!("{codec_name} in {container}") };
+        let info = StreamInfo { sample_rate, channels, expected_frames, codec };
         Ok(Self { path: path.into(), info, kind: Kind::Symphonia { format, track_id }, progress })
     }
 

@@ -47,6 +47,8 @@ pub struct SoriApp {
     show_about: bool,
     fonts_installed: bool,
     shown_track: Option<u64>,
+    /// Spectrogram tiles drawn in the last frame.
+    pub(crate) visible_tiles: Vec<timeline::TexKey>,
 }
 
 impl SoriApp {
@@ -69,7 +71,18 @@ impl SoriApp {
             show_about: false,
             fonts_installed: false,
             shown_track: None,
+            visible_tiles: Vec::new(),
         }
+    }
+
+    /// True when every spectrogram tile on screen is drawn from the finished analysis (its
+    /// texture shows the latest computation of a complete tile).
+    pub fn spectrogram_settled(&self) -> bool {
+        !self.visible_tiles.is_empty()
+            && self.visible_tiles.iter().all(|k| match (self.tiles.peek(&k.0), self.textures.get(k)) {
+                (Some(tile), Some((_, _, serial))) => tile.complete && tile.serial == *serial,
+                _ => false,
+            })
     }
 
     fn open_dialog(&mut self) {

@@ -99,9 +99,9 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     // Selection and loop shading.
     let view = app.session.view;
     let xm = XMap { left: plot_left, width: plot_w, start: view.start_s, len: view.len_s.max(1e-9) };
-    spectrogram(app, ui, &painter, &track, spec, xm);
-    waveform(&painter, &track, wave, xm, nch);
-    ruler_ticks(&painter, ui, ruler, xm);
+    spectrogram(app, ui, &painter.with_clip_rect(spec), &track, spec, xm);
+    waveform(&painter.with_clip_rect(wave), &track, wave, xm, nch);
+    ruler_ticks(&painter.with_clip_rect(ruler.expand2(vec2(0.0, 1.0))), ui, ruler, xm);
     freq_axis(&painter, ui, &track, spec, full.left());
     if let Some((a, b)) = app.session.selection {
         let color = if app.session.loop_on() { LOOP_SEL } else { SELECTION };
@@ -286,8 +286,10 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
     let style = (app.session.settings.colormap, app.session.settings.db);
     let db_key = [style.1.floor.to_bits(), style.1.ceiling.to_bits()];
     let frame_no = app.frame_no;
+    app.visible_tiles.clear();
     for index in first.max(0)..=last.max(0) {
         let key = TileKey { track: track.id, params, level, index };
+        app.visible_tiles.push((key, style.0, db_key));
         let (tile, uv) = match app.tiles.get(key, track) {
             Some(t) => (t, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0))),
             None => match coarser(app, key) {
@@ -296,13 +298,13 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
             },
         };
         let tex_key = (tile.key, style.0, db_key);
-        // A tile recomputed with more audio replaces its texture.
-        if app.textures.get(&tex_key).is_none_or(|(_, _, f)| *f != tile.frames_at) {
+        // A recomputed tile (more audio, finished overview) replaces its texture.
+        if app.textures.get(&tex_key).is_none_or(|(_, _, serial)| *serial != tile.serial) {
             let rows = params.rows;
             let rgba = colorize(&tile.data, TILE_COLS, rows, style.0, style.1);
             let img = egui::ColorImage::from_rgba_unmultiplied([TILE_COLS, rows], &rgba);
             let tex = ui.ctx().load_texture(format!("spec-{:?}", tile.key), img, egui::TextureOptions::LINEAR);
-            app.textures.insert(tex_key, (tex, frame_no, tile.frames_at));
+            app.textures.insert(tex_key, (tex, frame_no, tile.serial));
         }
         if let Some((tex, used, _)) = app.textures.get_mut(&tex_key) {
             *used = frame_no;

@@ -89,7 +89,8 @@ pub fn format_time(t: f64, step: f64) -> String {
     let h = (t / 3600.0).floor();
     let m = ((t - h * 3600.0) / 60.0).floor();
     let s = t - h * 3600.0 - m * 60.0;
-    let decimals = if step >= 1.0 { 0 } else if step >= 0.1 { 1 } else if step >= 0.01 { 2 } else { 3 };
+    // Enough decimals that neighbouring ticks `step` apart read differently.
+    let decimals = if step >= 1.0 { 0 } else { ((-step.log10()) - 1e-9).ceil().clamp(1.0, 6.0) as usize };
     let sec = if decimals == 0 { format!("{:02}", s.floor() as u64) } else { format!("{:0w$.d$}", s, w = decimals + 3, d = decimals) };
     if h > 0.0 { format!("{}:{:02}:{}", h as u64, m as u64, sec) } else { format!("{}:{}", m as u64, sec) }
 }
@@ -153,6 +154,8 @@ mod tests {
         assert_eq!(format_time(62.5, 0.5), "1:02.5");
         assert_eq!(format_time(3725.0, 60.0), "1:02:05");
         assert_eq!(format_time(5.25, 0.01), "0:05.25");
+        assert_eq!(format_time(43.0091, 0.0001), "0:43.0091");
+        assert_eq!(format_time(43.00905, 0.00005), "0:43.00905");
         assert_eq!(format_hz(440.0), "440");
         assert_eq!(format_hz(2000.0), "2k");
     }

@@ -40,7 +40,11 @@ pub struct Tile {
     /// Frames decoded when it was computed; a tile made from a partial store is redone later.
     pub frames_at: u64,
     pub complete: bool,
+    /// Unique per computation: a recomputed tile gets a new serial (its texture is redone).
+    pub serial: u64,
 }
+
+static TILE_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[derive(Default)]
 struct State {
@@ -127,7 +131,8 @@ pub fn compute(key: TileKey, track: &Track, cancel: &dyn Fn() -> bool) -> Tile {
         Ok(ov) => columns(&track.store, Some(&ov), key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),
         Err(_) => columns(&track.store, None, key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),
     };
-    Tile { key, data, frames_at, complete }
+    let serial = TILE_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Tile { key, data, frames_at, complete, serial }
 }
 
 fn worker(state: Arc<(Mutex<State>, Condvar)>) {
