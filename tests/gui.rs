@@ -1,6 +1,8 @@
 //! Headless GUI tests (egui_kittest): the demo loads, Space plays, clicking the timeline
 //! moves the playhead, dragging selects a region and L loops it.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use eframe::egui::{self, Key, Pos2, pos2};
@@ -38,6 +40,11 @@ fn click(h: &mut Harness<'_, SoriApp>, p: Pos2) {
     h.step();
 }
 
+fn press(h: &mut Harness<'_, SoriApp>, key: Key) {
+    h.key_press(key);
+    h.step();
+}
+
 fn timeline_rect(h: &Harness<'_, SoriApp>) -> egui::Rect {
     h.get_by_label("Timeline").rect()
 }
@@ -48,12 +55,10 @@ fn demo_loads_and_space_plays() {
     let dur = h.state().session.duration_s();
     assert!((dur - sori::demo::DURATION_S).abs() < 0.01, "demo length {dur}");
     assert!(h.query_by_label("Paused").is_some());
-    h.key_press(Key::Space);
-    h.step();
+    press(&mut h, Key::Space);
     assert!(h.state().session.is_playing(), "Space starts playback");
     assert!(h.query_by_label("Playing").is_some(), "the transport shows the playing state");
-    h.key_press(Key::Space);
-    h.step();
+    press(&mut h, Key::Space);
     assert!(!h.state().session.is_playing(), "Space again pauses");
 }
 
@@ -95,16 +100,14 @@ fn drag_selects_a_region_and_l_loops_it() {
     let (wa, wb) = (view.start_s + view.len_s * 0.2, view.start_s + view.len_s * 0.4);
     assert!((a - wa).abs() < 0.2 && (b - wb).abs() < 0.2, "selection {a}..{b}, dragged {wa}..{wb}");
     assert!(!h.state().session.loop_on());
-    h.key_press(Key::L);
-    h.step();
+    press(&mut h, Key::L);
     assert!(h.state().session.loop_on(), "L turns the loop on");
     let (la, lb) = h.state().session.player.transport.loop_range();
     let rate = sori::demo::SAMPLE_RATE as f64;
     assert!(((la as f64 / rate) - a).abs() < 1e-3 && ((lb as f64 / rate) - b).abs() < 1e-3, "loop follows the selection");
     let pos = h.state().session.position_s();
     assert!(pos >= a - 1.0 / rate && pos <= b, "the playhead jumps into the loop");
-    h.key_press(Key::L);
-    h.step();
+    press(&mut h, Key::L);
     assert!(!h.state().session.loop_on(), "L again turns it off");
 }
 
@@ -125,8 +128,7 @@ fn spectrogram_shows_the_finished_analysis_at_every_zoom() {
             assert!(start.elapsed() < Duration::from_secs(60), "tiles never settled after {zoom_steps} zoom steps");
             std::thread::sleep(Duration::from_millis(10));
         }
-        h.key_press(Key::F);
-        h.step();
+        press(&mut h, Key::F);
     }
 }
 
@@ -134,19 +136,59 @@ fn spectrogram_shows_the_finished_analysis_at_every_zoom() {
 fn zoom_keys_and_overview_change_the_visible_range() {
     let mut h = harness();
     let full = h.state().session.view;
-    h.key_press(Key::Plus);
-    h.step();
+    press(&mut h, Key::Plus);
     let zoomed = h.state().session.view;
     assert!((zoomed.len_s - full.len_s / 2.0).abs() < 1e-6, "+ halves the visible range");
     // zoom to single samples and the view stops at the minimum
     for _ in 0..30 {
-        h.key_press(Key::Plus);
-        h.step();
+        press(&mut h, Key::Plus);
     }
     let deep = h.state().session.view;
     let frames = deep.len_s * sori::demo::SAMPLE_RATE as f64;
     assert!(frames <= 25.0, "deepest zoom shows {frames} samples");
-    h.key_press(Key::F);
-    h.step();
+    press(&mut h, Key::F);
     assert!((h.state().session.view.len_s - full.len_s).abs() < 1e-6, "F fits the whole track");
+}
+
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn drop_file(h: &mut Harness<'_, SoriApp>, path: &std::path::Path) {
+    h.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+    h.step();
+    let start = Instant::now();
+    while h.state().session.is_loading() || h.state().session.job.is_some() {
+        assert!(start.elapsed() < Duration::from_secs(60), "loading never ended");
+        std::thread::sleep(Duration::from_millis(10));
+        h.step();
+    }
+    h.step();
+}
+
+#[test]
+fn dropping_a_file_opens_it_and_a_broken_one_leaves_a_notice() {
+    let mut h = harness();
+    let dir = support::tmpdir("gui-drop");
+    let wav = dir.join("dropped tone.wav");
+    support::wav(&wav, 22050, 1, support::WavFmt::I16, false, &support::tone(22050, 1, 3.0));
+    drop_file(&mut h, &wav);
+    let track = h.state().session.track.clone().expect("a track");
+    assert_eq!(track.title(), "dropped tone.wav");
+    assert!((track.duration_s() - 3.0).abs() < 1e-6);
+    assert_eq!(h.state().session.settings.recent.first(), Some(&wav), "it joins the recent files");
+    assert!(h.query_by_label_contains("dropped tone.wav").is_some(), "the status bar names the file");
+
+    let junk = dir.join("junk.wav");
+    std::fs::write(&junk, b"not really audio at all").expect("write");
+    drop_file(&mut h, &junk);
+    assert_eq!(h.state().session.track.as_ref().map(|t| t.id), Some(track.id), "the open track stays");
+    assert!(h.query_by_label_contains("junk.wav is not an audio file").is_some(), "a notice says why");
 }

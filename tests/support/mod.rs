@@ -79,20 +79,26 @@ pub fn wav(path: &Path, rate: u32, channels: usize, fmt: WavFmt, extensible: boo
         fmt_chunk.extend(sub.to_le_bytes());
         fmt_chunk.extend([0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71]);
     }
-    let mut out = Vec::new();
-    out.extend(b"RIFF");
-    out.extend(((4 + 8 + fmt_chunk.len() + 8 + data.len()) as u32).to_le_bytes());
-    out.extend(b"WAVE");
-    out.extend(b"fmt ");
-    out.extend((fmt_chunk.len() as u32).to_le_bytes());
-    out.extend(&fmt_chunk);
-    out.extend(b"data");
-    out.extend((data.len() as u32).to_le_bytes());
-    out.extend(&data);
-    if data.len() % 2 == 1 {
-        out.push(0);
-    }
+    let out = iff(b"RIFF", b"WAVE", &[(b"fmt ", &fmt_chunk), (b"data", &data)], false);
     std::fs::write(path, out).expect("write wav");
+}
+
+/// An IFF-style file (RIFF little-endian, AIFF big-endian): outer id, form type, chunks.
+fn iff(outer: &[u8; 4], form: &[u8; 4], chunks: &[(&[u8; 4], &[u8])], big_endian: bool) -> Vec<u8> {
+    let size = |n: usize| if big_endian { (n as u32).to_be_bytes() } else { (n as u32).to_le_bytes() };
+    let mut body = form.to_vec();
+    for (id, data) in chunks {
+        body.extend(*id);
+        body.extend(size(data.len()));
+        body.extend(*data);
+        if data.len() % 2 == 1 {
+            body.push(0); // chunks are padded to even length; the size does not count the pad
+        }
+    }
+    let mut out = outer.to_vec();
+    out.extend(size(body.len()));
+    out.extend(body);
+    out
 }
 
 /// 80-bit IEEE extended (AIFF's sample-rate field).
@@ -121,16 +127,7 @@ pub fn aiff(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     for s in i16s(samples) {
         ssnd.extend(s.to_be_bytes());
     }
-    let mut out = Vec::new();
-    out.extend(b"FORM");
-    out.extend(((4 + 8 + comm.len() + 8 + ssnd.len()) as u32).to_be_bytes());
-    out.extend(b"AIFF");
-    out.extend(b"COMM");
-    out.extend((comm.len() as u32).to_be_bytes());
-    out.extend(&comm);
-    out.extend(b"SSND");
-    out.extend((ssnd.len() as u32).to_be_bytes());
-    out.extend(&ssnd);
+    let out = iff(b"FORM", b"AIFF", &[(b"COMM", &comm), (b"SSND", &ssnd)], true);
     std::fs::write(path, out).expect("write aiff");
 }
 
