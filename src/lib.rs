@@ -8,5 +8,6 @@ pub mod audio;
 pub mod cli;
 pub mod demo;
 pub mod gui;
+pub mod notes;
 pub mod render;
 pub mod session;

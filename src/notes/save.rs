@@ -1,0 +1,50 @@
+//! Saving without ever leaving a half-written file: write a temporary file next to the
+//! target, sync it, rename it over the target, sync the folder.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Atomically replaces `path` with `bytes`. On any failure the old file is untouched.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "notes".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (not possible on every platform; best effort).
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temporary() {
+        let dir = std::env::temp_dir().join(format!("sori-save-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join("a.sori.toml");
+        atomic_write(&p, b"one").expect("first write");
+        atomic_write(&p, b"two").expect("second write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"two");
+        let left: Vec<_> = std::fs::read_dir(&dir).expect("list").filter_map(|e| e.ok()).collect();
+        assert_eq!(left.len(), 1, "temporary files left behind");
+        // A folder that does not exist fails without creating anything.
+        assert!(atomic_write(&dir.join("no/such/dir/x.toml"), b"x").is_err());
+    }
+}
