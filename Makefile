@@ -5,7 +5,7 @@ run: deps-run
 	cargo run --release --
 
 test: deps-build
-	cargo test --all-targets
+	cargo test
 
 # Benchmarks print medians; BENCH_FILE=path/to/file.mp3 adds a run on your own file.
 bench: deps-build

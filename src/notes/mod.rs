@@ -1,6 +1,7 @@
 //! The annotation document: notes synced to playback, their native TOML file, and safe
 //! saving. No GUI code here.
 
+pub mod interchange;
 pub mod native;
 pub mod save;
 pub mod time;
