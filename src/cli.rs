@@ -28,8 +28,39 @@ pub struct Cli {
 pub enum Cmd {
     /// Write waveform + spectrogram with axes to a PNG.
     Render(RenderArgs),
+    /// Work with notes files.
+    #[command(subcommand)]
+    Notes(NotesCmd),
 
 
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCmd {
+    /// Convert between notes formats, chosen by extension: .sori.toml, .txt (Audacity),
+    /// .csv (Sonic Visualiser), .vtt, .srt, .jams, .TextGrid.
+    Convert {
+        input: PathBuf,
+        output: PathBuf,
+    },
+}
+
+/// `sori notes convert IN OUT`: what OUT's format cannot hold is named on stderr.
+pub fn notes_convert(input: &Path, output: &Path) -> Result<()> {
+    use crate::notes::interchange::{Format, export, read};
+    let out_format = Format::from_path(output).ok_or_else(|| {
+        anyhow::anyhow!("{}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)", output.display())
+    })?;
+    let (doc, warnings) = read(input)?;
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let (text, warnings) = export(&doc, out_format);
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    crate::notes::save::atomic_write(output, text.as_bytes()).with_context(|| format!("could not write {}", output.display()))?;
+    Ok(())
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +176,7 @@ pub fn render(a: &RenderArgs) -> Result<()> {
 pub fn run_headless(cli: &Cli) -> Result<bool> {
     match &cli.command {
         Some(Cmd::Render(a)) => render(a).map(|_| true),
+        Some(Cmd::Notes(NotesCmd::Convert { input, output })) => notes_convert(input, output).map(|_| true),
 
         None => Ok(false),
     }

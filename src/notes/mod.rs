@@ -1,8 +1,10 @@
 //! The annotation document: notes synced to playback, their native TOML file, and safe
 //! saving. No GUI code here.
 
+pub mod history;
 pub mod interchange;
 pub mod native;
+pub mod recovery;
 pub mod save;
 pub mod time;
 
