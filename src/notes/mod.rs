@@ -1,6 +1,7 @@
 //! The annotation document: notes synced to playback, their native TOML file, and safe
 //! saving. No GUI code here.
 
+pub mod glossary;
 pub mod history;
 pub mod interchange;
 pub mod native;
