@@ -51,20 +51,6 @@ pub const TIMELINE: &[Part] = &[
 /// Haegeum vibrato of the demo: rate (Hz) and extent (± cents).
 pub const HAEGEUM_VIBRATO: (f64, f64) = (4.0, 100.0);
 
-/// Hard-coded demo notes until the notes document lands: (start, end, title, body).
-pub const NOTES: &[(f64, Option<f64>, &str, &str)] = &[
-    (0.5, Some(16.0), "Gayageum-like plucks (가야금)",
-        "Listen after each attack: the pitch bends down (toeseong) or up (chuseong). In gayageum playing the left hand presses the string behind the bridge to shape the decaying note: nonghyeon (농현)."),
-    (8.0, None, "The pop layer enters",
-        "A four-on-the-floor kick on every beat, a synth pad that ducks on each kick (sidechain pumping)."),
-    (16.0, Some(41.0), "Janggu-like drum in 12/8 (장구)",
-        "Two strokes: a low 'kung' and a sharp 'tak', sometimes together. Each kick beat is split into three: the Korean rhythmic cycle (jangdan) sits across the pop grid."),
-    (24.0, None, "808-style sub-bass", "Low notes that glide from one pitch to the next."),
-    (34.0, Some(58.0), "Haegeum-like bowed line (해금)",
-        "A slow, wide vibrato: about 4 times a second, a whole semitone either way. The nasal tone comes from partials near 1-2 kHz that are louder than the fundamental."),
-    (58.0, None, "Discussion", "Which element carries the melody here, the traditional or the pop layer? What changes when the janggu stops?"),
-];
-
 /// Deterministic pseudo-random numbers (no global state).
 struct Lcg(u64);
 impl Lcg {

@@ -13,6 +13,11 @@ use sori::gui::SoriApp;
 use sori::session::Settings;
 
 fn harness() -> Harness<'static, SoriApp> {
+    // Keep the demo's notes, recovery copies and pictures out of the real user folder.
+    static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let dir = DATA.get_or_init(|| support::tmpdir("gui-data"));
+    // SAFETY: set once, to the same value, before any thread of this process reads it.
+    unsafe { std::env::set_var("SORI_DATA_DIR", dir) };
     let app = SoriApp::new(Settings::default(), Player::silent(), None);
     let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
     // Let the loader thread finish the demo (the GUI keeps running meanwhile).
@@ -191,4 +196,64 @@ fn dropping_a_file_opens_it_and_a_broken_one_leaves_a_notice() {
     drop_file(&mut h, &junk);
     assert_eq!(h.state().session.track.as_ref().map(|t| t.id), Some(track.id), "the open track stays");
     assert!(h.query_by_label_contains("junk.wav is not an audio file").is_some(), "a notice says why");
+}
+
+fn note_titles(h: &Harness<'_, SoriApp>) -> Vec<String> {
+    h.state().session.notes.doc().notes.iter().map(|n| n.title.clone()).collect()
+}
+
+#[test]
+fn the_current_note_follows_the_playhead_and_clicking_a_note_seeks() {
+    let mut h = harness();
+    let notes = h.state().session.notes.doc().notes.clone();
+    assert!(notes.len() >= 5, "the demo comes with its notes");
+    press(&mut h, Key::Space); // playing: the card shows the note at the playhead
+    for (t, want) in [(5.0, "Gayageum-like plucks"), (20.0, "Janggu-like drum in 12/8 (장구)"), (45.0, "Haegeum-like bowed line (해금)"), (59.0, "Discussion")] {
+        h.state_mut().session.apply(sori::session::Command::Seek(t));
+        h.step();
+        h.step();
+        let cur = h.state().session.current_note().expect("a current note");
+        assert_eq!(h.state().session.notes.doc().notes[cur].title, want, "at {t} s");
+        assert!(h.query_all_by_label(want).count() >= 2, "the list and the card at {t} s show {want:?}");
+    }
+    press(&mut h, Key::Space);
+    // Clicking a note in the list seeks to its start.
+    let target = notes.iter().find(|n| n.title.starts_with("808")).expect("bass note").clone();
+    h.get_by_label(&format!("Note {}", target.title)).click();
+    h.step();
+    h.step();
+    assert!((h.state().session.position_s() - target.start).abs() < 1e-3, "position {}", h.state().session.position_s());
+    // Shift+→ goes to the next note's start.
+    h.key_press_modifiers(egui::Modifiers::SHIFT, Key::ArrowRight);
+    h.step();
+    let next = notes.iter().map(|n| n.start).filter(|&s| s > target.start + 1e-6).fold(f64::MAX, f64::min);
+    assert!((h.state().session.position_s() - next).abs() < 1e-3);
+}
+
+#[test]
+fn m_adds_a_note_ctrl_z_removes_it_and_ctrl_s_saves() {
+    let mut h = harness();
+    let before = note_titles(&h);
+    h.state_mut().session.apply(sori::session::Command::Seek(30.0));
+    h.step();
+    press(&mut h, Key::M);
+    let after = note_titles(&h);
+    assert_eq!(after.len(), before.len() + 1, "M adds a note");
+    let added = h.state().session.notes.doc().notes.iter().find(|n| n.title == "New note").expect("the new note").clone();
+    assert!((added.start - 30.0).abs() < 1e-3 && added.end.is_none(), "a point note at the playhead");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
+    h.step();
+    assert_eq!(note_titles(&h), before, "Ctrl+Z removes it");
+    h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::Z);
+    h.step();
+    assert_eq!(note_titles(&h).len(), before.len() + 1, "Ctrl+Shift+Z brings it back");
+    assert!(h.state().session.notes.is_dirty());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
+    h.step();
+    assert!(!h.state().session.notes.is_dirty(), "saved");
+    let path = h.state().session.notes.path.clone().expect("a notes path");
+    let saved = sori::notes::native::read(&path).expect("the saved file parses");
+    assert_eq!(saved.notes.len(), before.len() + 1);
+    assert!(saved.notes.iter().any(|n| n.title == "New note"));
+    let _ = std::fs::remove_file(&path);
 }

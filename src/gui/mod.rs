@@ -1,6 +1,7 @@
 //! The desktop app (egui/eframe). Views read the session and send commands; nothing heavy
 //! runs here: decoding, analysis and spectrogram tiles come from worker threads.
 
+mod notes_view;
 mod timeline;
 
 use std::collections::HashMap;
@@ -49,6 +50,18 @@ pub struct SoriApp {
     shown_track: Option<u64>,
     /// Spectrogram tiles drawn in the last frame.
     pub(crate) visible_tiles: Vec<timeline::TexKey>,
+    pub(crate) glossary: Option<crate::notes::glossary::Glossary>,
+    pub(crate) images: HashMap<PathBuf, Option<egui::TextureHandle>>,
+    /// The note the list last scrolled to while playing.
+    pub(crate) scrolled_to: Option<usize>,
+    notes_dialog: Option<(NotesDialog, Receiver<Option<PathBuf>>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NotesDialog {
+    Open,
+    SaveAs,
+    Export,
 }
 
 impl SoriApp {
@@ -72,6 +85,10 @@ impl SoriApp {
             fonts_installed: false,
             shown_track: None,
             visible_tiles: Vec::new(),
+            glossary: None,
+            images: HashMap::new(),
+            scrolled_to: None,
+            notes_dialog: None,
         }
     }
 
@@ -131,7 +148,34 @@ impl SoriApp {
                 self.session.apply(Command::Open(p));
             }
         }
-        // Keyboard shortcuts only when no text field has focus.
+        if let Some((kind, rx)) = &self.notes_dialog
+            && let Ok(res) = rx.try_recv()
+        {
+            let kind = *kind;
+            self.notes_dialog = None;
+            if let Some(p) = res {
+                self.session.apply(match kind {
+                    NotesDialog::Open => Command::OpenNotes(p),
+                    NotesDialog::SaveAs => Command::SaveNotesAs(p),
+                    NotesDialog::Export => Command::ExportNotes(p),
+                });
+            }
+        }
+        // Save, undo and redo work even while typing in a note.
+        let (save, undo, redo) = ctx.input_mut(|i| {
+            // Redo first: Ctrl+Z would also match Ctrl+Shift+Z.
+            let redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) || i.consume_key(Modifiers::COMMAND, Key::Y);
+            (i.consume_key(Modifiers::COMMAND, Key::S), i.consume_key(Modifiers::COMMAND, Key::Z), redo)
+        });
+        if save {
+            self.session.apply(Command::SaveNotes);
+        }
+        if redo {
+            self.session.apply(Command::RedoNotes);
+        } else if undo {
+            self.session.apply(Command::UndoNotes);
+        }
+        // Other keyboard shortcuts only when no text field has focus.
         if ctx.egui_wants_keyboard_input() {
             return;
         }
@@ -148,6 +192,13 @@ impl SoriApp {
             if i.consume_key(Modifiers::NONE, Key::End) {
                 cmds.push(Command::Seek(f64::MAX));
             }
+            // Shift+arrows first: a plain-arrow match would also take them.
+            if i.consume_key(Modifiers::SHIFT, Key::ArrowRight) {
+                cmds.push(Command::NextNote);
+            }
+            if i.consume_key(Modifiers::SHIFT, Key::ArrowLeft) {
+                cmds.push(Command::PrevNote);
+            }
             if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
                 cmds.push(Command::Nudge(-(view.len_s / 20.0).max(0.001)));
             }
@@ -156,6 +207,14 @@ impl SoriApp {
             }
             if i.consume_key(Modifiers::NONE, Key::L) {
                 cmds.push(Command::ToggleLoop);
+            }
+            if i.consume_key(Modifiers::NONE, Key::M) {
+                cmds.push(Command::AddNote);
+            }
+            if (i.consume_key(Modifiers::NONE, Key::Delete) || i.consume_key(Modifiers::NONE, Key::Backspace))
+                && let Some(sel) = self.session.notes.selected
+            {
+                cmds.push(Command::DeleteNote(sel));
             }
             if i.consume_key(Modifiers::NONE, Key::Escape) {
                 cmds.push(Command::SetSelection(None));
@@ -214,6 +273,25 @@ impl SoriApp {
         egui::CentralPanel::default().show(ui, |ui| {
             timeline::show(self, ui);
         });
+
+        if self.session.notes.pending_recovery.is_some() {
+            let mut answer = None;
+            egui::Modal::new(egui::Id::unique("sori-restore")).show(&ctx, |ui| {
+                ui.heading("Restore unsaved notes?");
+                ui.label("Sori found notes edits that were not saved when it last closed.");
+                ui.horizontal(|ui| {
+                    if ui.button("Restore them").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Discard them").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+            if let Some(a) = answer {
+                self.session.apply(Command::RestoreNotes(a));
+            }
+        }
 
         // Files dragged over the window: say what dropping will do.
         let hovering = ctx.input(|i| i.raw.hovered_files.len());
@@ -286,6 +364,23 @@ impl SoriApp {
                 });
                 if ui.button("Open demo").clicked() {
                     self.session.apply(Command::OpenDemo);
+                    ui.close();
+                }
+                ui.separator();
+                if ui.button("Open or import notes…").clicked() {
+                    self.notes_file_dialog(NotesDialog::Open);
+                    ui.close();
+                }
+                if ui.button("Save notes  (Ctrl+S)").clicked() {
+                    self.session.apply(Command::SaveNotes);
+                    ui.close();
+                }
+                if ui.button("Save notes as…").clicked() {
+                    self.notes_file_dialog(NotesDialog::SaveAs);
+                    ui.close();
+                }
+                if ui.button("Export notes… (Audacity .txt, Sonic Visualiser .csv, .vtt, .srt, .jams, .TextGrid)").clicked() {
+                    self.notes_file_dialog(NotesDialog::Export);
                     ui.close();
                 }
                 ui.separator();
@@ -456,34 +551,32 @@ impl SoriApp {
     }
 
     fn notes_panel(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Notes");
-        let is_demo = self.session.track.as_ref().is_some_and(|t| t.source == crate::session::Source::Demo);
-        if !is_demo {
-            ui.label("Notes for your own tracks arrive with the notes editor.");
+        notes_view::panel(self, ui);
+    }
+
+    fn notes_file_dialog(&mut self, kind: NotesDialog) {
+        if self.notes_dialog.is_some() {
             return;
         }
-        let pos = self.session.position_s();
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            for (start, end, title, body) in crate::demo::NOTES {
-                let current = pos >= *start && pos < end.unwrap_or(start + 4.0);
-                let frame = egui::Frame::group(ui.style()).fill(if current {
-                    ui.visuals().selection.bg_fill.gamma_multiply(0.5)
-                } else {
-                    Color32::TRANSPARENT
-                });
-                frame.show(ui, |ui| {
-                    ui.set_width(ui.available_width());
-                    let when = match end {
-                        Some(e) => format!("{} – {}", format_time(*start, 0.1), format_time(*e, 0.1)),
-                        None => format_time(*start, 0.1),
-                    };
-                    if ui.link(RichText::new(format!("{when}  {title}")).strong()).clicked() {
-                        self.session.apply(Command::Seek(*start));
-                    }
-                    ui.label(*body);
-                });
-            }
+        let mut dlg = rfd::FileDialog::new().add_filter(
+            "Notes",
+            &["toml", "txt", "csv", "vtt", "srt", "jams", "TextGrid"],
+        );
+        if let Some(dir) = self.session.notes.base_dir() {
+            dlg = dlg.set_directory(dir);
+        }
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new().name("sori-dialog".into()).spawn(move || {
+            let r = match kind {
+                NotesDialog::Open => dlg.set_title("Open or import notes").pick_file(),
+                NotesDialog::SaveAs => dlg.set_title("Save notes as").set_file_name("notes.sori.toml").save_file(),
+                NotesDialog::Export => dlg.set_title("Export notes (format by extension)").save_file(),
+            };
+            let _ = tx.send(r);
         });
+        if spawned.is_ok() {
+            self.notes_dialog = Some((kind, rx));
+        }
     }
 }
 
@@ -500,6 +593,11 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("L", "Loop the selection"),
     ("Esc", "Clear the selection"),
     ("Ctrl+O", "Open a file (or drop one on the window)"),
+    ("M", "Add a note at the playhead (or over the selection)"),
+    ("Shift+← / Shift+→", "Previous / next note"),
+    ("Delete", "Delete the selected note"),
+    ("Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "Undo, redo"),
+    ("Ctrl+S", "Save the notes"),
 ];
 
 struct EframeApp(SoriApp);
@@ -511,10 +609,14 @@ impl eframe::App for EframeApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, SETTINGS_KEY, &self.0.session.settings);
     }
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Unsaved notes stay in their recovery copy; the next launch offers them back.
+        self.0.session.notes.flush_recovery();
+    }
 }
 
 /// Opens the window. `file`: open it at start, else the demo.
-pub fn run(file: Option<PathBuf>, _notes: Option<PathBuf>) -> anyhow::Result<()> {
+pub fn run(file: Option<PathBuf>, notes: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Sori (소리)")
@@ -528,7 +630,9 @@ pub fn run(file: Option<PathBuf>, _notes: Option<PathBuf>) -> anyhow::Result<()>
         options,
         Box::new(move |cc| {
             let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
-            Ok(Box::new(EframeApp(SoriApp::new(settings, Player::start(), file))))
+            let mut app = SoriApp::new(settings, Player::start(), file);
+            app.session.notes_override = notes;
+            Ok(Box::new(EframeApp(app)))
         }),
     )
     .map_err(|e| anyhow::anyhow!("the window could not be opened ({e})"))

@@ -14,6 +14,7 @@ use crate::session::{Command, Track};
 const GUTTER: f32 = 60.0;
 const OVERVIEW_H: f32 = 38.0;
 const RULER_H: f32 = 22.0;
+const LANE_H: f32 = 22.0;
 const PLAYHEAD: Color32 = Color32::from_rgb(255, 214, 10);
 const WAVE: Color32 = Color32::from_rgb(96, 196, 238);
 const SELECTION: Color32 = Color32::from_rgba_unmultiplied_const(70, 130, 230, 60);
@@ -78,10 +79,11 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     let plot_w = (full.width() - GUTTER).max(10.0);
     let top = ov_rect.bottom() + 6.0;
     let ruler = Rect::from_min_size(pos2(plot_left, top), vec2(plot_w, RULER_H));
-    let rest_h = (full.bottom() - ruler.bottom()).max(40.0);
+    let notes_lane = Rect::from_min_size(pos2(plot_left, ruler.bottom() + 2.0), vec2(plot_w, LANE_H));
+    let rest_h = (full.bottom() - notes_lane.bottom()).max(40.0);
     let nch = track.store.channels().min(8);
     let wave_h = (rest_h * 0.3).max(30.0 * nch.min(2) as f32);
-    let wave = Rect::from_min_size(pos2(plot_left, ruler.bottom()), vec2(plot_w, wave_h));
+    let wave = Rect::from_min_size(pos2(plot_left, notes_lane.bottom() + 2.0), vec2(plot_w, wave_h));
     let spec = Rect::from_min_max(pos2(plot_left, wave.bottom() + 4.0), pos2(full.right(), full.bottom()));
 
     let view = app.session.view;
@@ -99,6 +101,14 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     // Selection and loop shading.
     let view = app.session.view;
     let xm = XMap { left: plot_left, width: plot_w, start: view.start_s, len: view.len_s.max(1e-9) };
+    super::notes_view::lane(app, ui, notes_lane, &|t| xm.x(t), &|x| xm.t(x));
+    painter.text(
+        pos2(full.left() + 2.0, notes_lane.center().y),
+        egui::Align2::LEFT_CENTER,
+        "Notes",
+        egui::FontId::proportional(11.0),
+        ui.visuals().weak_text_color(),
+    );
     spectrogram(app, ui, &painter.with_clip_rect(spec), &track, spec, xm);
     waveform(&painter.with_clip_rect(wave), &track, wave, xm, nch);
     ruler_ticks(&painter.with_clip_rect(ruler.expand2(vec2(0.0, 1.0))), ui, ruler, xm);

@@ -2,6 +2,7 @@
 //! [`Command`]s applied in [`Session::apply`]. The GUI, the tests and the command line all go
 //! through this one path.
 
+pub mod notes_state;
 pub mod tiles;
 pub mod track;
 
@@ -13,7 +14,13 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::spectrum::SpecParams;
 use crate::audio::playback::{DeviceState, Player};
 use crate::render::{ColorMap, DbRange};
+pub use notes_state::NotesState;
 pub use track::{LoadJob, LoadStatus, Source, Track};
+
+use crate::notes::Note;
+
+/// How long a point note counts as "current" after its time.
+pub const POINT_HOLD_S: f64 = 4.0;
 
 /// Settings that persist between runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -104,6 +111,29 @@ pub enum Command {
     SetWindow(usize),
     RetryAudio,
     DismissNotice(usize),
+    /// M: a point note at the playhead, or a region note over the selection.
+    AddNote,
+    DeleteNote(usize),
+    SelectNote(Option<usize>),
+    /// Click on a note: seek to its start and select it.
+    SeekNote(usize),
+    /// Shift+→ / Shift+←.
+    NextNote,
+    PrevNote,
+    /// Replace note `index`; `coalesce` merges with the previous edit (typing, dragging).
+    UpdateNote { index: usize, note: Note, coalesce: bool },
+    /// Ends a coalesced run of edits (focus left the field, the drag ended).
+    EndNoteEdit,
+    UndoNotes,
+    RedoNotes,
+    SaveNotes,
+    SaveNotesAs(PathBuf),
+    /// Open another notes file (any supported format) for the current track.
+    OpenNotes(PathBuf),
+    /// Write the notes in the format of the path's extension.
+    ExportNotes(PathBuf),
+    /// Answer to "restore unsaved edits from last time?".
+    RestoreNotes(bool),
 }
 
 pub struct Session {
@@ -118,6 +148,10 @@ pub struct Session {
     pub follow: bool,
     last_device: Option<DeviceState>,
     rebuild_overview: Option<std::thread::JoinHandle<()>>,
+    pub notes: NotesState,
+    /// A notes file named on the command line, used for the next track that opens.
+    pub notes_override: Option<PathBuf>,
+    demo_picture_started: bool,
 }
 
 /// Shortest visible range: a few dozen samples across the screen.
@@ -137,6 +171,9 @@ impl Session {
             follow: true,
             last_device: None,
             rebuild_overview: None,
+            notes: NotesState::default(),
+            notes_override: None,
+            demo_picture_started: false,
         }
     }
 
@@ -296,6 +333,162 @@ impl Session {
                     self.notices.remove(i);
                 }
             }
+            cmd => self.apply_notes(cmd),
+        }
+    }
+
+    /// The demo's notes show a picture of the haegeum passage: Sori draws it with its own
+    /// renderer into the data folder the first time the demo is analysed.
+    fn make_demo_picture(&mut self) {
+        let Some(track) = &self.track else { return };
+        if track.source != Source::Demo || !track.analysis_done() || self.demo_picture_started {
+            return;
+        }
+        self.demo_picture_started = true;
+        let Some(dir) = notes_state::demo_notes_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf)) else { return };
+        let out = dir.join("demo-haegeum.png");
+        if out.exists() {
+            return;
+        }
+        let track = track.clone();
+        let _ = std::thread::Builder::new().name("sori-demo-picture".into()).spawn(move || {
+            let (Ok(peaks), Ok(ov)) = (track.peaks.read(), track.overview.read()) else { return };
+            let opts = crate::render::picture::PictureOptions {
+                width: 900,
+                height: 420,
+                from_s: 36.0,
+                to_s: Some(44.0),
+                title: "Haegeum-like line: 4 Hz vibrato, nasal partials".into(),
+                ..Default::default()
+            };
+            let img = crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
+            let mut bytes = Vec::new();
+            if std::fs::create_dir_all(&dir).is_ok()
+                && img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).is_ok()
+            {
+                let _ = crate::notes::save::atomic_write(&out, &bytes);
+            }
+        });
+    }
+
+    /// The note that is current at the playhead.
+    pub fn current_note(&self) -> Option<usize> {
+        self.notes.doc().current(self.position_s(), POINT_HOLD_S)
+    }
+
+    fn find_note(&self, n: &Note) -> Option<usize> {
+        self.notes.doc().notes.iter().position(|x| x == n)
+    }
+
+    fn apply_notes(&mut self, cmd: Command) {
+        if self.track.is_none() {
+            return;
+        }
+        match cmd {
+            Command::AddNote => {
+                let mut n = match self.selection {
+                    Some((a, b)) => Note::region(a, b, "New note"),
+                    None => Note::point(self.position_s(), "New note"),
+                };
+                n.start = (n.start * 1000.0).round() / 1000.0;
+                n.end = n.end.map(|e| (e * 1000.0).round() / 1000.0);
+                self.notes.editor.end_gesture();
+                self.notes.editor.edit(|d| d.notes.push(n.clone()));
+                self.notes.selected = self.find_note(&n);
+            }
+            Command::DeleteNote(i) => {
+                if i < self.notes.doc().notes.len() {
+                    self.notes.editor.end_gesture();
+                    self.notes.editor.edit(|d| d.notes.remove(i));
+                    self.notes.selected = None;
+                }
+            }
+            Command::SelectNote(i) => self.notes.selected = i.filter(|&i| i < self.notes.doc().notes.len()),
+            Command::SeekNote(i) => {
+                if let Some(n) = self.notes.doc().notes.get(i) {
+                    let start = n.start;
+                    self.apply(Command::Seek(start));
+                    self.notes.selected = Some(i);
+                }
+            }
+            Command::NextNote | Command::PrevNote => {
+                let pos = self.position_s();
+                let target = if cmd == Command::NextNote { self.notes.doc().next_start(pos) } else { self.notes.doc().prev_start(pos) };
+                if let Some(t) = target {
+                    self.apply(Command::Seek(t));
+                    self.notes.selected = self.current_note();
+                }
+            }
+            Command::UpdateNote { index, note, coalesce } => {
+                if index >= self.notes.doc().notes.len() || self.notes.doc().notes[index] == note {
+                    return;
+                }
+                let mut note = note;
+                if !(note.start.is_finite() && note.start >= 0.0) {
+                    return;
+                }
+                if let Some(e) = note.end {
+                    if !e.is_finite() {
+                        return;
+                    }
+                    if e < note.start {
+                        note.end = Some(note.start);
+                    }
+                }
+                if coalesce {
+                    self.notes.editor.begin_gesture();
+                } else {
+                    self.notes.editor.end_gesture();
+                }
+                let n2 = note.clone();
+                self.notes.editor.edit(move |d| d.notes[index] = n2);
+                self.notes.selected = self.find_note(&note);
+            }
+            Command::EndNoteEdit => self.notes.editor.end_gesture(),
+            Command::UndoNotes => {
+                self.notes.editor.undo();
+                self.notes.selected = self.notes.selected.filter(|&i| i < self.notes.doc().notes.len());
+            }
+            Command::RedoNotes => {
+                self.notes.editor.redo();
+                self.notes.selected = self.notes.selected.filter(|&i| i < self.notes.doc().notes.len());
+            }
+            Command::SaveNotes => match self.notes.save() {
+                Ok(msg) => self.notify(msg, false),
+                Err(msg) => self.notify(msg, true),
+            },
+            Command::SaveNotesAs(p) => match self.notes.save_as(p) {
+                Ok(msg) => self.notify(msg, false),
+                Err(msg) => self.notify(msg, true),
+            },
+            Command::OpenNotes(p) => {
+                let Some(t) = self.track.clone() else { return };
+                let (st, notice) = NotesState::load_for(&t.source, Some(&p));
+                self.notes = st;
+                if let Some(n) = notice {
+                    self.notify(n, self.notes.load_error.is_some());
+                }
+            }
+            Command::ExportNotes(p) => {
+                let Some(format) = crate::notes::interchange::Format::from_path(&p) else {
+                    self.notify(format!("{}: unknown notes format.", p.display()), true);
+                    return;
+                };
+                let (text, warnings) = crate::notes::interchange::export(self.notes.doc(), format);
+                match crate::notes::save::atomic_write(&p, text.as_bytes()) {
+                    Ok(()) => {
+                        let mut msg = format!("Notes exported to {}.", p.display());
+                        for w in warnings {
+                            msg.push(' ');
+                            msg.push_str(&w);
+                        }
+                        self.notify(msg, false);
+                    }
+                    Err(e) => self.notify(format!("The notes could not be exported to {} ({e}).", p.display()), true),
+                }
+            }
+            Command::RestoreNotes(restore) => self.notes.answer_recovery(restore),
+            _ => {}
         }
     }
 
@@ -350,6 +543,13 @@ impl Session {
             let status = job.status();
             if let Some(track) = new_track {
                 self.player.attach(track.store.clone());
+                // Unsaved notes of the previous track go to their recovery copy, never lost.
+                self.notes.flush_recovery();
+                let (notes, notice) = NotesState::load_for(&track.source, self.notes_override.take().as_deref());
+                self.notes = notes;
+                if let Some(n) = notice {
+                    self.notify(n, true);
+                }
                 self.track = Some(track);
                 self.selection = None;
                 self.view = View { start_s: 0.0, len_s: 1.0 };
@@ -383,6 +583,8 @@ impl Session {
             }
             self.last_device = Some(dev);
         }
+        self.notes.autosave(std::time::Instant::now());
+        self.make_demo_picture();
         // Follow the playhead: page the view when it runs off the right edge.
         if self.follow && self.is_playing() {
             let p = self.position_s();

@@ -1,0 +1,315 @@
+//! The notes panel (list, editor, card with glossary and image) and the notes lane.
+
+use std::path::PathBuf;
+
+use eframe::egui::{self, Color32, RichText, Sense, Stroke, pos2};
+
+use super::SoriApp;
+use crate::notes::glossary::Glossary;
+use crate::notes::{Category, Note, time};
+use crate::session::Command;
+
+/// Category colours from the Okabe–Ito palette, distinguishable with colour-vision deficiency.
+pub fn category_color(c: Category) -> Color32 {
+    match c {
+        Category::Traditional => Color32::from_rgb(230, 159, 0),
+        Category::Pop => Color32::from_rgb(86, 180, 233),
+        Category::Fusion => Color32::from_rgb(0, 158, 115),
+        Category::Structure => Color32::from_rgb(240, 228, 66),
+        Category::Discussion => Color32::from_rgb(204, 121, 167),
+    }
+}
+
+fn when(n: &Note) -> String {
+    match n.end {
+        Some(e) => format!("{} – {}", time::format(n.start), time::format(e)),
+        None => time::format(n.start),
+    }
+}
+
+/// The list of notes, the editor of the selected one, and the card of the current one.
+pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
+    let s = &app.session;
+    let dirty = s.notes.is_dirty();
+    ui.horizontal(|ui| {
+        ui.heading("Notes");
+        if dirty {
+            ui.label(RichText::new("unsaved").italics().color(Color32::from_rgb(250, 200, 90)));
+        }
+    });
+    let mut cmds = Vec::new();
+    ui.horizontal_wrapped(|ui| {
+        if ui.button("Add note (M)").clicked() {
+            cmds.push(Command::AddNote);
+        }
+        if ui.add_enabled(dirty, egui::Button::new("Save (Ctrl+S)")).clicked() {
+            cmds.push(Command::SaveNotes);
+        }
+        if ui.add_enabled(s.notes.editor.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+            cmds.push(Command::UndoNotes);
+        }
+        if ui.add_enabled(s.notes.editor.can_redo(), egui::Button::new("Redo")).on_hover_text("Ctrl+Shift+Z or Ctrl+Y").clicked() {
+            cmds.push(Command::RedoNotes);
+        }
+    });
+    ui.separator();
+
+    let current = s.current_note();
+    let playing = s.is_playing();
+    let selected = s.notes.selected;
+    let notes = s.notes.doc().notes.clone();
+    let list_h = (ui.available_height() * 0.35).max(120.0);
+    egui::ScrollArea::vertical().id_salt("notes-list").max_height(list_h).show(ui, |ui| {
+        if notes.is_empty() {
+            ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
+        }
+        for (i, n) in notes.iter().enumerate() {
+            let is_current = current == Some(i);
+            let fill = if is_current {
+                ui.visuals().selection.bg_fill.gamma_multiply(0.6)
+            } else if selected == Some(i) {
+                ui.visuals().faint_bg_color
+            } else {
+                Color32::TRANSPARENT
+            };
+            let resp = egui::Frame::new().fill(fill).inner_margin(4.0).show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal(|ui| {
+                    let (r, _) = ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
+                    ui.painter().rect_filled(r, 1.0, category_color(n.category));
+                    ui.label(RichText::new(when(n)).monospace().small());
+                    ui.label(RichText::new(&n.title).strong());
+                });
+            });
+            let resp = ui.interact(resp.response.rect, ui.scope_id().with(("note", i)), Sense::click());
+            let resp = resp.on_hover_text(format!("{} — click to play from here", n.category.as_str()));
+            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ListItem, true, format!("Note {}", n.title)));
+            if resp.clicked() {
+                cmds.push(Command::SeekNote(i));
+            }
+            if is_current && playing && app.scrolled_to != Some(i) {
+                resp.scroll_to_me(Some(egui::Align::Center));
+                app.scrolled_to = Some(i);
+            }
+        }
+    });
+    ui.separator();
+
+    // The card: the note at the playhead while playing, otherwise the selected one.
+    let shown = if playing { current.or(selected) } else { selected.or(current) };
+    egui::ScrollArea::vertical().id_salt("notes-card").show(ui, |ui| {
+        if let Some(i) = shown
+            && let Some(n) = notes.get(i)
+        {
+            if selected == Some(i) && !playing {
+                editor(app, ui, i, n, &mut cmds);
+                ui.separator();
+            }
+            card(app, ui, n);
+        }
+    });
+    for c in cmds {
+        app.session.apply(c);
+    }
+}
+
+fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut Vec<Command>) {
+    let mut note = n.clone();
+    let mut changed = false;
+    let mut lost_focus = false;
+    egui::Grid::new("note-editor").num_columns(2).show(ui, |ui| {
+        ui.label("Title");
+        let r = ui.add(egui::TextEdit::singleline(&mut note.title).desired_width(f32::INFINITY));
+        changed |= r.changed();
+        lost_focus |= r.lost_focus();
+        ui.end_row();
+        ui.label("Start");
+        let mut start = time::format(note.start);
+        let r = ui.add(egui::TextEdit::singleline(&mut start).desired_width(100.0));
+        if r.lost_focus()
+            && let Some(t) = time::parse(&start)
+        {
+            note.start = t;
+            changed = true;
+        }
+        ui.end_row();
+        ui.label("End");
+        let mut end = note.end.map(time::format).unwrap_or_default();
+        let r = ui.add(egui::TextEdit::singleline(&mut end).desired_width(100.0).hint_text("point"));
+        if r.lost_focus() {
+            if end.trim().is_empty() {
+                note.end = None;
+                changed = true;
+            } else if let Some(t) = time::parse(&end) {
+                note.end = Some(t);
+                changed = true;
+            }
+        }
+        ui.end_row();
+        ui.label("Category");
+        egui::ComboBox::from_id_salt("note-category").selected_text(note.category.as_str()).show_ui(ui, |ui| {
+            for c in Category::ALL {
+                if ui.selectable_label(note.category == c, c.as_str()).clicked() {
+                    note.category = c;
+                    changed = true;
+                }
+            }
+        });
+        ui.end_row();
+        ui.label("Instruments");
+        let mut inst = note.instruments.join(", ");
+        let r = ui.add(egui::TextEdit::singleline(&mut inst).desired_width(f32::INFINITY).hint_text("glossary ids, e.g. haegeum"));
+        if r.changed() {
+            note.instruments = inst.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            changed = true;
+        }
+        lost_focus |= r.lost_focus();
+        ui.end_row();
+        ui.label("Image");
+        let mut img = note.image.clone().unwrap_or_default();
+        let r = ui.add(egui::TextEdit::singleline(&mut img).desired_width(f32::INFINITY).hint_text("path relative to the notes file"));
+        if r.changed() {
+            note.image = Some(img.trim().to_string()).filter(|s| !s.is_empty());
+            changed = true;
+        }
+        lost_focus |= r.lost_focus();
+        ui.end_row();
+    });
+    ui.label("Text");
+    let r = ui.add(egui::TextEdit::multiline(&mut note.body).desired_rows(5).desired_width(f32::INFINITY));
+    changed |= r.changed();
+    lost_focus |= r.lost_focus();
+    ui.label("Sources (one per line)");
+    let mut src = note.sources.join("\n");
+    let r = ui.add(egui::TextEdit::multiline(&mut src).desired_rows(2).desired_width(f32::INFINITY));
+    if r.changed() {
+        note.sources = src.lines().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        changed = true;
+    }
+    lost_focus |= r.lost_focus();
+    ui.horizontal(|ui| {
+        if ui.button("Delete note").clicked() {
+            cmds.push(Command::DeleteNote(i));
+        }
+    });
+    if changed {
+        // Typing in one field undoes as one step.
+        cmds.push(Command::UpdateNote { index: i, note, coalesce: true });
+    }
+    if lost_focus {
+        cmds.push(Command::EndNoteEdit);
+    }
+    let _ = app;
+}
+
+fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
+    egui::Frame::group(ui.style()).stroke(Stroke::new(2.0, category_color(n.category))).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(&n.title).heading());
+        ui.label(RichText::new(format!("{}  ·  {}", when(n), n.category.as_str())).color(category_color(n.category)));
+        let glossary = app.glossary.get_or_insert_with(Glossary::bundled).clone();
+        for id in &n.instruments {
+            match glossary.instrument(id) {
+                Some(g) => {
+                    ui.label(RichText::new(format!("{} ({}) — {}", g.hangul, g.romanization, g.family)).strong());
+                    ui.label(RichText::new(&g.description).small());
+                }
+                None => {
+                    ui.label(RichText::new(id).strong());
+                }
+            }
+        }
+        if !n.body.is_empty() {
+            ui.add_space(4.0);
+            ui.label(&n.body);
+        }
+        if let Some(img) = &n.image
+            && let Some(base) = app.session.notes.base_dir()
+        {
+            let path = base.join(img);
+            if let Some(tex) = image_texture(app, ui, path.clone()) {
+                let size = tex.size_vec2();
+                let w = ui.available_width().min(size.x);
+                ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))));
+            } else {
+                ui.label(RichText::new(format!("Image not found: {}", path.display())).small().italics());
+            }
+        }
+        if !n.sources.is_empty() {
+            ui.add_space(4.0);
+            ui.label(RichText::new("Sources").small().strong());
+            for s in &n.sources {
+                ui.label(RichText::new(format!("• {s}")).small());
+            }
+        }
+    });
+}
+
+/// Loads (once) and caches a note image.
+fn image_texture(app: &mut SoriApp, ui: &egui::Ui, path: PathBuf) -> Option<egui::TextureHandle> {
+    if let Some(t) = app.images.get(&path) {
+        return t.clone();
+    }
+    let tex = std::fs::metadata(&path)
+        .ok()
+        .filter(|m| m.len() < 32 * 1024 * 1024)
+        .and_then(|_| image::open(&path).ok())
+        .map(|img| {
+            let img = img.thumbnail(1024, 1024).to_rgba8();
+            let size = [img.width() as usize, img.height() as usize];
+            let ci = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
+            ui.ctx().load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
+        });
+    // Only found images are cached: a missing one may appear later (the demo draws its own).
+    if tex.is_some() {
+        app.images.insert(path, tex.clone());
+    }
+    tex
+}
+
+/// The notes lane above the waveform: regions and points in category colours.
+pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f64) -> f32, t_of: &dyn Fn(f32) -> f64) {
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+    let notes = app.session.notes.doc().notes.clone();
+    let selected = app.session.notes.selected;
+    let mut hovered: Option<usize> = None;
+    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|p| rect.contains(*p));
+    for (i, n) in notes.iter().enumerate() {
+        let c = category_color(n.category);
+        let x0 = x_of(n.start);
+        let shape_rect = match n.end {
+            Some(e) => egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), rect.top() + 3.0..=rect.bottom() - 3.0),
+            None => egui::Rect::from_x_y_ranges(x0 - 5.0..=x0 + 5.0, rect.y_range()),
+        };
+        if shape_rect.right() < rect.left() || shape_rect.left() > rect.right() {
+            continue;
+        }
+        match n.end {
+            Some(_) => {
+                painter.rect_filled(shape_rect, 2.0, c.gamma_multiply(0.55));
+                painter.rect_stroke(shape_rect, 2.0, Stroke::new(if selected == Some(i) { 2.0 } else { 1.0 }, c), egui::StrokeKind::Inside);
+            }
+            None => {
+                let pts = vec![pos2(x0 - 5.0, rect.top() + 2.0), pos2(x0 + 5.0, rect.top() + 2.0), pos2(x0, rect.bottom() - 2.0)];
+                painter.add(egui::Shape::convex_polygon(pts, c, Stroke::new(if selected == Some(i) { 2.0 } else { 0.0 }, Color32::WHITE)));
+            }
+        }
+        if pointer.is_some_and(|p| shape_rect.contains(p)) {
+            hovered = Some(i);
+        }
+    }
+    let resp = ui.interact(rect, ui.scope_id().with("notes-lane"), Sense::click());
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Notes lane"));
+    if let Some(i) = hovered {
+        let n = &notes[i];
+        resp.clone().on_hover_text(format!("{}  ({})", n.title, when(n)));
+        if resp.clicked() {
+            app.session.apply(Command::SeekNote(i));
+        }
+    } else if resp.clicked()
+        && let Some(p) = resp.interact_pointer_pos()
+    {
+        app.session.apply(Command::Seek(t_of(p.x)));
+    }
+}
