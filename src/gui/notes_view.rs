@@ -275,11 +275,31 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
     let selected = app.session.notes.selected;
     let mut hovered: Option<usize> = None;
     let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|p| rect.contains(*p));
+    // Overlapping regions get their own rows so none hides another.
+    let mut row_end: Vec<f64> = Vec::new();
+    let rows: Vec<usize> = notes
+        .iter()
+        .map(|n| match n.end {
+            Some(e) => match row_end.iter().position(|&end| end <= n.start + 1e-9) {
+                Some(r) => {
+                    row_end[r] = e;
+                    r
+                }
+                None => {
+                    row_end.push(e);
+                    row_end.len() - 1
+                }
+            },
+            None => 0,
+        })
+        .collect();
+    let row_h = (rect.height() - 4.0) / row_end.len().max(1) as f32;
     for (i, n) in notes.iter().enumerate() {
         let c = category_color(n.category);
         let x0 = x_of(n.start);
+        let top = rect.top() + 2.0 + rows[i] as f32 * row_h;
         let shape_rect = match n.end {
-            Some(e) => egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), rect.top() + 3.0..=rect.bottom() - 3.0),
+            Some(e) => egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), top..=top + row_h - 1.0),
             None => egui::Rect::from_x_y_ranges(x0 - 5.0..=x0 + 5.0, rect.y_range()),
         };
         if shape_rect.right() < rect.left() || shape_rect.left() > rect.right() {

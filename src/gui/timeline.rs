@@ -14,7 +14,7 @@ use crate::session::{Command, Track};
 const GUTTER: f32 = 60.0;
 const OVERVIEW_H: f32 = 38.0;
 const RULER_H: f32 = 22.0;
-const LANE_H: f32 = 22.0;
+const LANE_H: f32 = 30.0;
 const PLAYHEAD: Color32 = Color32::from_rgb(255, 214, 10);
 const WAVE: Color32 = Color32::from_rgb(96, 196, 238);
 const SELECTION: Color32 = Color32::from_rgba_unmultiplied_const(70, 130, 230, 60);
