@@ -31,6 +31,11 @@ fn harness() -> Harness<'static, SoriApp> {
         assert!(start.elapsed() < Duration::from_secs(120), "demo did not load");
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Tests run in parallel and share one data folder: a recovery copy another test left
+    // would put the "restore?" question in front of this one.
+    if h.state().session.notes.pending_recovery.is_some() {
+        h.state_mut().session.apply(sori::session::Command::RestoreNotes(false));
+    }
     h.step();
     h
 }
@@ -256,4 +261,44 @@ fn m_adds_a_note_ctrl_z_removes_it_and_ctrl_s_saves() {
     assert_eq!(saved.notes.len(), before.len() + 1);
     assert!(saved.notes.iter().any(|n| n.title == "New note"));
     let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn dragging_a_region_edge_on_the_lane_is_one_undo_step() {
+    let mut h = harness();
+    let lane = h.get_by_label("Notes lane").rect();
+    let view = h.state().session.view;
+    let x_of = |t: f64| lane.left() + ((t - view.start_s) / view.len_s) as f32 * lane.width();
+    let before = h.state().session.notes.doc().clone();
+    // The coda region (1:04–1:11) is alone in its row: drag its end from 71 s to about 69 s.
+    let coda = before.notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
+    let y = lane.top() + 6.0;
+    let (x0, x1) = (x_of(coda.end.expect("region")), x_of(69.0));
+    h.hover_at(pos2(x0, y));
+    h.step();
+    h.drag_at(pos2(x0, y));
+    h.step();
+    for k in 1..=8 {
+        h.hover_at(pos2(x0 + (x1 - x0) * k as f32 / 8.0, y));
+        h.step();
+    }
+    h.drop_at(pos2(x1, y));
+    h.step();
+    let after = h.state().session.notes.doc().notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
+    let end = after.end.expect("still a region");
+    assert!((end - 69.0).abs() < 0.3, "end dragged to {end}");
+    assert_eq!(after.start, coda.start, "the start stays");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
+    h.step();
+    assert_eq!(h.state().session.notes.doc(), &before, "one Ctrl+Z undoes the whole drag");
+}
+
+#[test]
+fn the_glossary_window_shows_instruments_in_hangul() {
+    let mut h = harness();
+    h.state_mut().show_glossary_for_test();
+    h.step();
+    h.step();
+    assert!(h.query_by_label_contains("해금 (haegeum)").is_some());
+    assert!(h.query_by_label_contains("장구 (janggu)").is_some());
 }

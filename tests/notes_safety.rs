@@ -10,6 +10,14 @@ use sori::notes::history::Editor;
 use sori::notes::interchange::{Format, export};
 use sori::notes::{Document, Note, native, recovery};
 
+/// One data folder for every test in this binary (they run in parallel threads).
+fn data_dir() {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    let d = DIR.get_or_init(|| support::tmpdir("safety-data"));
+    // SAFETY: always the same value; set before any recovery call of this process.
+    unsafe { std::env::set_var("SORI_DATA_DIR", d) };
+}
+
 fn big_doc(n: usize, tag: &str) -> Document {
     let notes = (0..n)
         .map(|i| {
@@ -78,8 +86,7 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
 #[test]
 fn edits_survive_a_crash_through_the_recovery_copy() {
     let dir = support::tmpdir("recovery");
-    // SAFETY of the test: SORI_DATA_DIR is only read by this process's recovery calls.
-    unsafe { std::env::set_var("SORI_DATA_DIR", dir.join("data")) };
+    data_dir();
     let notes_path = dir.join("song.sori.toml");
     std::fs::write(&notes_path, native::to_string(&Document { title: "saved".into(), notes: vec![Note::point(1.0, "saved note")] }))
         .expect("write");
@@ -124,4 +131,32 @@ fn notes_convert_names_what_the_target_cannot_hold() {
     assert!(err.contains("line 2, column 9"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1);
     assert_eq!(std::fs::read_to_string(&out).expect("read"), "1.000000\t2.000000\ttitle\n");
+}
+
+#[test]
+fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
+    use sori::session::{NotesState, Source};
+    let dir = support::tmpdir("disk-change");
+    data_dir();
+    let audio = dir.join("song.wav");
+    let notes = native::sidecar_for(&audio);
+    std::fs::write(&notes, native::to_string(&Document { title: "v1".into(), notes: vec![Note::point(1.0, "one")] })).expect("write");
+    let (mut st, notice) = NotesState::load_for(&Source::File(audio.clone()), None);
+    assert!(notice.is_none());
+    assert_eq!(st.doc().title, "v1");
+    st.check_disk(Instant::now());
+    assert!(!st.changed_on_disk);
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&notes, native::to_string(&Document { title: "v2".into(), notes: vec![] })).expect("write");
+    st.check_disk(Instant::now());
+    assert!(st.changed_on_disk, "the change is noticed");
+    st.answer_disk_change(true, &Source::File(audio.clone()));
+    assert_eq!(st.doc().title, "v2", "reloaded");
+    assert!(!st.changed_on_disk);
+    // A malformed file is reported with its line and never overwritten by Save.
+    std::fs::write(&notes, "version = 1\n[[note]]\nstart = \"oops\"\n").expect("write");
+    let (mut st, notice) = NotesState::load_for(&Source::File(audio), None);
+    assert!(notice.is_some_and(|n| n.contains("line 3")));
+    assert!(st.save().is_err());
+    assert_eq!(std::fs::read_to_string(&notes).expect("read"), "version = 1\n[[note]]\nstart = \"oops\"\n");
 }

@@ -55,6 +55,19 @@ pub struct SoriApp {
     /// The note the list last scrolled to while playing.
     pub(crate) scrolled_to: Option<usize>,
     notes_dialog: Option<(NotesDialog, Receiver<Option<PathBuf>>)>,
+    /// An action waiting for "save the notes first?".
+    pending: Option<Pending>,
+    show_glossary: bool,
+    glossary_filter: String,
+    /// The lane edge being dragged: (note index at drag start, true = end edge).
+    pub(crate) lane_drag: Option<bool>,
+}
+
+/// What to do once the user has answered the unsaved-notes question.
+#[derive(Debug, Clone, PartialEq)]
+enum Pending {
+    Quit,
+    Run(Command),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,7 +102,122 @@ impl SoriApp {
             images: HashMap::new(),
             scrolled_to: None,
             notes_dialog: None,
+            pending: None,
+            show_glossary: false,
+            glossary_filter: String::new(),
+            lane_drag: None,
         }
+    }
+
+    /// Opens the glossary window (Help → Glossary), for tests.
+    pub fn show_glossary_for_test(&mut self) {
+        self.show_glossary = true;
+    }
+
+    /// Opens another track, asking first when the notes have unsaved edits.
+    fn open_track(&mut self, cmd: Command) {
+        if self.session.notes.is_dirty() && self.session.track.is_some() {
+            self.pending = Some(Pending::Run(cmd));
+        } else {
+            self.session.apply(cmd);
+        }
+    }
+
+    /// The "save first?", "reload?" and "restore?" questions.
+    fn questions(&mut self, ctx: &egui::Context) {
+        // Closing the window with unsaved notes asks first.
+        if ctx.input(|i| i.viewport().close_requested()) && self.session.notes.is_dirty() && self.pending.is_none() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.pending = Some(Pending::Quit);
+        }
+        if let Some(p) = self.pending.clone() {
+            let mut answer: Option<Option<bool>> = None; // Some(Some(save)) or Some(None) = cancel
+            egui::Modal::new(egui::Id::unique("sori-unsaved")).show(ctx, |ui| {
+                ui.heading("Save the notes first?");
+                ui.label("The notes have changes that are not saved.");
+                ui.horizontal(|ui| {
+                    if ui.button("Save").clicked() {
+                        answer = Some(Some(true));
+                    }
+                    if ui.button("Don't save").clicked() {
+                        answer = Some(Some(false));
+                    }
+                    if ui.button("Cancel").clicked() {
+                        answer = Some(None);
+                    }
+                });
+            });
+            match answer {
+                Some(Some(save)) => {
+                    if save {
+                        self.session.apply(Command::SaveNotes);
+                        if self.session.notes.is_dirty() {
+                            self.pending = None; // saving failed: the notice says why; stay
+                            return;
+                        }
+                    } else {
+                        // Not saved, not lost: the recovery copy keeps them for next time.
+                        self.session.notes.flush_recovery();
+                        self.session.notes.editor.mark_saved();
+                    }
+                    self.pending = None;
+                    match p {
+                        Pending::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+                        Pending::Run(cmd) => self.session.apply(cmd),
+                    }
+                }
+                Some(None) => self.pending = None,
+                None => {}
+            }
+        }
+        if self.session.notes.changed_on_disk && self.pending.is_none() {
+            let mut answer = None;
+            egui::Modal::new(egui::Id::unique("sori-reload")).show(ctx, |ui| {
+                ui.heading("The notes file changed on disk");
+                ui.label("Another program changed it. Reload it, or keep the notes as they are here?");
+                ui.horizontal(|ui| {
+                    if ui.button("Reload").clicked() {
+                        answer = Some(true);
+                    }
+                    if ui.button("Keep mine").clicked() {
+                        answer = Some(false);
+                    }
+                });
+            });
+            if let Some(a) = answer {
+                self.session.apply(Command::ReloadNotes(a));
+            }
+        }
+    }
+
+    fn glossary_window(&mut self, ctx: &egui::Context) {
+        let glossary = self.glossary.get_or_insert_with(crate::notes::glossary::Glossary::bundled).clone();
+        let filter = &mut self.glossary_filter;
+        egui::Window::new("Glossary").open(&mut self.show_glossary).default_width(460.0).show(ctx, |ui| {
+            ui.horizontal(|ui| {
+                ui.label("Search");
+                ui.text_edit_singleline(filter);
+            });
+            let f = filter.to_lowercase();
+            let hit = |s: &[&str]| f.is_empty() || s.iter().any(|x| x.to_lowercase().contains(&f));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.heading("Instruments");
+                for i in glossary.instruments.iter().filter(|i| hit(&[&i.id, &i.hangul, &i.romanization, &i.family, &i.description])) {
+                    ui.label(RichText::new(format!("{} ({}) — {}", i.hangul, i.romanization, i.family)).strong());
+                    ui.label(&i.description);
+                    ui.label(RichText::new(format!("Range: {}", i.range)).small());
+                    ui.label(RichText::new(format!("Lane: {}  ·  Source: {}", i.lane, i.source)).small().weak());
+                    ui.separator();
+                }
+                ui.heading("Terms");
+                for t in glossary.terms.iter().filter(|t| hit(&[&t.id, &t.hangul, &t.romanization, &t.description])) {
+                    ui.label(RichText::new(format!("{} ({})", t.hangul, t.romanization)).strong());
+                    ui.label(&t.description);
+                    ui.label(RichText::new(format!("Source: {}", t.source)).small().weak());
+                    ui.separator();
+                }
+            });
+        });
     }
 
     /// True when every spectrogram tile on screen is drawn from the finished analysis (its
@@ -116,7 +244,7 @@ impl SoriApp {
         // macOS needs dialogs on the main thread; elsewhere keep the UI responsive.
         if cfg!(target_os = "macos") {
             if let Some(p) = dlg.pick_file() {
-                self.session.apply(Command::Open(p));
+                self.open_track(Command::Open(p));
             }
         } else {
             let (tx, rx) = channel();
@@ -138,14 +266,14 @@ impl SoriApp {
         // Dropped files.
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
         if let Some(p) = dropped.into_iter().next() {
-            self.session.apply(Command::Open(p));
+            self.open_track(Command::Open(p));
         }
         if let Some(rx) = &self.dialog
             && let Ok(res) = rx.try_recv()
         {
             self.dialog = None;
             if let Some(p) = res {
-                self.session.apply(Command::Open(p));
+                self.open_track(Command::Open(p));
             }
         }
         if let Some((kind, rx)) = &self.notes_dialog
@@ -274,6 +402,10 @@ impl SoriApp {
             timeline::show(self, ui);
         });
 
+        self.questions(&ctx);
+        if self.show_glossary {
+            self.glossary_window(&ctx);
+        }
         if self.session.notes.pending_recovery.is_some() {
             let mut answer = None;
             egui::Modal::new(egui::Id::unique("sori-restore")).show(&ctx, |ui| {
@@ -355,7 +487,7 @@ impl SoriApp {
                         }
                     }
                     if let Some(p) = pick {
-                        self.session.apply(Command::Open(p));
+                        self.open_track(Command::Open(p));
                         ui.close();
                     }
                     if !self.session.settings.recent.is_empty() && ui.button("Clear list").clicked() {
@@ -363,7 +495,7 @@ impl SoriApp {
                     }
                 });
                 if ui.button("Open demo").clicked() {
-                    self.session.apply(Command::OpenDemo);
+                    self.open_track(Command::OpenDemo);
                     ui.close();
                 }
                 ui.separator();
@@ -436,6 +568,9 @@ impl SoriApp {
                 }
             });
             ui.menu_button("Help", |ui| {
+                if ui.button("Glossary of instruments and terms").clicked() {
+                    self.show_glossary = true;
+                }
                 if ui.button("Keyboard shortcuts").clicked() {
                     self.show_shortcuts = true;
                 }

@@ -319,8 +319,49 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
             hovered = Some(i);
         }
     }
-    let resp = ui.interact(rect, ui.scope_id().with("notes-lane"), Sense::click());
+    // A region edge under the pointer: (note, is_end).
+    let edge_at = |p: egui::Pos2| {
+        notes.iter().enumerate().find_map(|(i, n)| {
+            let e = n.end?;
+            if (x_of(n.start) - p.x).abs() <= 4.0 {
+                Some((i, false))
+            } else if (x_of(e) - p.x).abs() <= 4.0 {
+                Some((i, true))
+            } else {
+                None
+            }
+        })
+    };
+    let edge = pointer.and_then(edge_at);
+    let resp = ui.interact(rect, ui.scope_id().with("notes-lane"), Sense::click_and_drag());
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Notes lane"));
+    if edge.is_some() || app.lane_drag.is_some() {
+        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
+    }
+    // Dragging a region's edge changes its start or end; the whole drag undoes as one step.
+    // The edge is picked where the button went down, not where the drag was recognised.
+    if resp.drag_started()
+        && let Some((i, is_end)) = ui.input(|i| i.pointer.press_origin()).and_then(edge_at)
+    {
+        app.session.apply(Command::SelectNote(Some(i)));
+        app.lane_drag = Some(is_end);
+    }
+    if let (Some(is_end), Some(i), Some(p)) = (app.lane_drag, app.session.notes.selected, resp.interact_pointer_pos())
+        && resp.dragged()
+        && let Some(n) = app.session.notes.doc().notes.get(i)
+    {
+        let t = (t_of(p.x).max(0.0) * 1000.0).round() / 1000.0;
+        let mut note = n.clone();
+        match (is_end, note.end) {
+            (true, Some(_)) => note.end = Some(t.max(note.start)),
+            (false, Some(e)) => note.start = t.min(e),
+            _ => {}
+        }
+        app.session.apply(Command::UpdateNote { index: i, note, coalesce: true });
+    }
+    if resp.drag_stopped() && app.lane_drag.take().is_some() {
+        app.session.apply(Command::EndNoteEdit);
+    }
     if let Some(i) = hovered {
         let n = &notes[i];
         resp.clone().on_hover_text(format!("{}  ({})", n.title, when(n)));

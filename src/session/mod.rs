@@ -134,6 +134,8 @@ pub enum Command {
     ExportNotes(PathBuf),
     /// Answer to "restore unsaved edits from last time?".
     RestoreNotes(bool),
+    /// Answer to "the notes file changed on disk: reload?".
+    ReloadNotes(bool),
 }
 
 pub struct Session {
@@ -488,6 +490,12 @@ impl Session {
                 }
             }
             Command::RestoreNotes(restore) => self.notes.answer_recovery(restore),
+            Command::ReloadNotes(reload) => {
+                let Some(t) = self.track.clone() else { return };
+                if let Some(n) = self.notes.answer_disk_change(reload, &t.source) {
+                    self.notify(n, true);
+                }
+            }
             _ => {}
         }
     }
@@ -584,6 +592,7 @@ impl Session {
             self.last_device = Some(dev);
         }
         self.notes.autosave(std::time::Instant::now());
+        self.notes.check_disk(std::time::Instant::now());
         self.make_demo_picture();
         // Follow the playhead: page the view when it runs off the right edge.
         if self.follow && self.is_playing() {

@@ -25,6 +25,11 @@ pub struct NotesState {
     pub pending_recovery: Option<Document>,
     pub selected: Option<usize>,
     last_autosave: Option<Instant>,
+    /// Modification time of the notes file when Sori last read or wrote it.
+    disk_mtime: Option<std::time::SystemTime>,
+    last_disk_check: Option<Instant>,
+    /// Another program changed the notes file: the GUI offers to reload it.
+    pub changed_on_disk: bool,
 }
 
 /// Where the demo's notes are kept once the user saves them.
@@ -32,8 +37,16 @@ pub fn demo_notes_path() -> Option<PathBuf> {
     recovery::data_dir().map(|d| d.join("demo.sori.toml"))
 }
 
+/// A new notes file for a track starts from this short template.
 fn template(source: &Source) -> Document {
-    Document { title: source.title(), notes: Vec::new() }
+    let mut intro = crate::notes::Note::point(0.0, "About this track");
+    intro.category = crate::notes::Category::Structure;
+    intro.body = "Who made it, and when? Which traditional Korean instruments can you hear, and where does the pop production take over?".into();
+    Document { title: source.title(), notes: vec![intro] }
+}
+
+fn mtime(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
 impl NotesState {
@@ -67,6 +80,7 @@ impl NotesState {
             None => template(source),
         };
         st.editor = Editor::new(doc);
+        st.disk_mtime = path.as_deref().and_then(mtime);
         if let Some(p) = &path {
             st.pending_recovery = recovery::find(p).filter(|r| r != st.editor.doc());
         }
@@ -99,6 +113,8 @@ impl NotesState {
             Ok(()) => {
                 self.editor.mark_saved();
                 recovery::clear(&path);
+                self.disk_mtime = mtime(&path);
+                self.changed_on_disk = false;
                 Ok(format!("Notes saved to {}.", path.display()))
             }
             Err(first) => {
@@ -145,6 +161,33 @@ impl NotesState {
             let _ = recovery::write(p, self.editor.doc());
         }
         self.last_autosave = Some(now);
+    }
+
+    /// Notices (about once a second) when another program changed the notes file.
+    pub fn check_disk(&mut self, now: Instant) {
+        if self.last_disk_check.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            return;
+        }
+        self.last_disk_check = Some(now);
+        if let Some(p) = &self.path {
+            let m = mtime(p);
+            if m.is_some() && m != self.disk_mtime {
+                self.changed_on_disk = true;
+            }
+        }
+    }
+
+    /// Reloads the notes file from disk (after the user agreed), or keeps the edits.
+    pub fn answer_disk_change(&mut self, reload: bool, source: &Source) -> Option<String> {
+        self.changed_on_disk = false;
+        let path = self.path.clone()?;
+        self.disk_mtime = mtime(&path);
+        if !reload {
+            return None;
+        }
+        let (st, notice) = NotesState::load_for(source, Some(&path));
+        *self = st;
+        notice
     }
 
     /// Writes the recovery copy now if there are unsaved edits (before the notes are replaced,
