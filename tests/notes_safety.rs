@@ -160,3 +160,23 @@ fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
     assert!(st.save().is_err());
     assert_eq!(std::fs::read_to_string(&notes).expect("read"), "version = 1\n[[note]]\nstart = \"oops\"\n");
 }
+
+#[test]
+fn notes_for_a_track_in_an_unwritable_folder_are_saved_to_the_data_folder() {
+    use sori::session::{NotesState, Source};
+    data_dir();
+    // A folder that cannot be written (here: one that cannot exist under a regular file).
+    let dir = support::tmpdir("unwritable");
+    let blocker = dir.join("usb-stick");
+    std::fs::write(&blocker, b"a file, not a folder").expect("write");
+    let audio = blocker.join("song.mp3");
+    let (mut st, _) = NotesState::load_for(&Source::File(audio), None);
+    st.editor.edit(|d| d.notes.push(Note::point(3.0, "written in class")));
+    let msg = st.save().expect("saved somewhere");
+    let saved_to = st.path.clone().expect("a path");
+    assert!(!saved_to.starts_with(&blocker), "saved to {}", saved_to.display());
+    assert!(msg.contains(&saved_to.display().to_string()), "the message says where: {msg}");
+    let back = native::read(&saved_to).expect("the saved notes parse");
+    assert!(back.notes.iter().any(|n| n.title == "written in class"));
+    assert!(!st.is_dirty());
+}
