@@ -98,7 +98,12 @@ fn edits_survive_a_crash_through_the_recovery_copy() {
         assert!(ed.is_dirty());
         recovery::write(&notes_path, ed.doc()).expect("autosave");
     }
-    // Second run: the recovery copy is offered and holds the edits; the notes file is untouched.
+    // Second run, as the app relaunches: loading the notes offers the recovery copy.
+    let (mut relaunched, _) = sori::session::NotesState::load_for(&sori::session::Source::File(dir.join("song.wav")), None);
+    assert!(relaunched.pending_recovery.is_some(), "the relaunched app offers to restore");
+    relaunched.answer_recovery(true);
+    assert_eq!(relaunched.doc().notes.len(), 2, "restored edits");
+    assert!(relaunched.is_dirty(), "restored edits still need saving");
     let restored = recovery::find(&notes_path).expect("a recovery copy is offered");
     assert_eq!(restored.notes.len(), 2);
     assert_eq!(restored.notes[1].title, "가야금 — unsaved edit");
