@@ -43,7 +43,8 @@ pub struct SoriApp {
     frame_no: u64,
     pub(crate) drag: Option<timeline::Drag>,
     pub hover: Option<Readout>,
-    dialog: Option<Receiver<Option<PathBuf>>>,
+    /// A file dialog running on its own thread, and what its answer is for.
+    dialog: Option<(Dialog, Receiver<Option<PathBuf>>)>,
     show_shortcuts: bool,
     show_about: bool,
     fonts_installed: bool,
@@ -54,7 +55,6 @@ pub struct SoriApp {
     pub(crate) images: HashMap<PathBuf, Option<egui::TextureHandle>>,
     /// The note the list last scrolled to while playing.
     pub(crate) scrolled_to: Option<usize>,
-    notes_dialog: Option<(NotesDialog, Receiver<Option<PathBuf>>)>,
     /// An action waiting for "save the notes first?".
     pending: Option<Pending>,
     show_glossary: bool,
@@ -70,11 +70,13 @@ enum Pending {
     Run(Command),
 }
 
+/// The file dialogs Sori shows.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum NotesDialog {
-    Open,
-    SaveAs,
-    Export,
+enum Dialog {
+    OpenAudio,
+    OpenNotes,
+    SaveNotesAs,
+    ExportNotes,
 }
 
 impl SoriApp {
@@ -101,7 +103,6 @@ impl SoriApp {
             glossary: None,
             images: HashMap::new(),
             scrolled_to: None,
-            notes_dialog: None,
             pending: None,
             show_glossary: false,
             glossary_filter: String::new(),
@@ -230,35 +231,58 @@ impl SoriApp {
             })
     }
 
-    fn open_dialog(&mut self) {
+    /// Shows a file dialog; its answer is acted on by [`Self::dialog_answer`].
+    fn file_dialog(&mut self, kind: Dialog) {
         if self.dialog.is_some() {
             return;
         }
-        let mut dlg = rfd::FileDialog::new()
-            .set_title("Open audio file")
-            .add_filter("Audio", AUDIO_EXTENSIONS)
-            .add_filter("All files", &["*"]);
-        if let Some(dir) = &self.session.settings.last_folder {
-            dlg = dlg.set_directory(dir);
-        }
+        let notes_filter: &[&str] = &["toml", "txt", "csv", "vtt", "srt", "jams", "TextGrid"];
+        let dlg = rfd::FileDialog::new();
+        let dlg = match kind {
+            Dialog::OpenAudio => dlg.set_title("Open audio file").add_filter("Audio", AUDIO_EXTENSIONS).add_filter("All files", &["*"]),
+            Dialog::OpenNotes => dlg.set_title("Open or import notes").add_filter("Notes", notes_filter),
+            Dialog::SaveNotesAs => dlg.set_title("Save notes as").add_filter("Notes", notes_filter).set_file_name("notes.sori.toml"),
+            Dialog::ExportNotes => dlg.set_title("Export notes (format by extension)").add_filter("Notes", notes_filter),
+        };
+        let folder = match kind {
+            Dialog::OpenAudio => self.session.settings.last_folder.clone(),
+            _ => self.session.notes.base_dir(),
+        };
+        let dlg = match folder {
+            Some(dir) => dlg.set_directory(dir),
+            None => dlg,
+        };
+        let run = move || match kind {
+            Dialog::OpenAudio | Dialog::OpenNotes => dlg.pick_file(),
+            Dialog::SaveNotesAs | Dialog::ExportNotes => dlg.save_file(),
+        };
         // macOS needs dialogs on the main thread; elsewhere keep the UI responsive.
         if cfg!(target_os = "macos") {
-            if let Some(p) = dlg.pick_file() {
-                self.open_track(Command::Open(p));
+            if let Some(p) = run() {
+                self.dialog_answer(kind, p);
             }
+            return;
+        }
+        let (tx, rx) = channel();
+        if std::thread::Builder::new()
+            .name("sori-dialog".into())
+            .spawn(move || {
+                let _ = tx.send(run());
+            })
+            .is_ok()
+        {
+            self.dialog = Some((kind, rx));
         } else {
-            let (tx, rx) = channel();
-            if std::thread::Builder::new()
-                .name("sori-dialog".into())
-                .spawn(move || {
-                    let _ = tx.send(dlg.pick_file());
-                })
-                .is_ok()
-            {
-                self.dialog = Some(rx);
-            } else {
-                self.session.notify("The file dialog could not be opened.", true);
-            }
+            self.session.notify("The file dialog could not be opened.", true);
+        }
+    }
+
+    fn dialog_answer(&mut self, kind: Dialog, p: PathBuf) {
+        match kind {
+            Dialog::OpenAudio => self.open_track(Command::Open(p)),
+            Dialog::OpenNotes => self.session.apply(Command::OpenNotes(p)),
+            Dialog::SaveNotesAs => self.session.apply(Command::SaveNotesAs(p)),
+            Dialog::ExportNotes => self.session.apply(Command::ExportNotes(p)),
         }
     }
 
@@ -268,25 +292,13 @@ impl SoriApp {
         if let Some(p) = dropped.into_iter().next() {
             self.open_track(Command::Open(p));
         }
-        if let Some(rx) = &self.dialog
-            && let Ok(res) = rx.try_recv()
-        {
-            self.dialog = None;
-            if let Some(p) = res {
-                self.open_track(Command::Open(p));
-            }
-        }
-        if let Some((kind, rx)) = &self.notes_dialog
+        if let Some((kind, rx)) = &self.dialog
             && let Ok(res) = rx.try_recv()
         {
             let kind = *kind;
-            self.notes_dialog = None;
+            self.dialog = None;
             if let Some(p) = res {
-                self.session.apply(match kind {
-                    NotesDialog::Open => Command::OpenNotes(p),
-                    NotesDialog::SaveAs => Command::SaveNotesAs(p),
-                    NotesDialog::Export => Command::ExportNotes(p),
-                });
+                self.dialog_answer(kind, p);
             }
         }
         // Save, undo and redo work even while typing in a note.
@@ -362,7 +374,7 @@ impl SoriApp {
             }
         });
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
-            self.open_dialog();
+            self.file_dialog(Dialog::OpenAudio);
         }
         for c in cmds {
             self.session.apply(c);
@@ -472,7 +484,7 @@ impl SoriApp {
         egui::MenuBar::new().ui(ui, |ui| {
             ui.menu_button("File", |ui| {
                 if ui.button("Open…  (Ctrl+O)").clicked() {
-                    self.open_dialog();
+                    self.file_dialog(Dialog::OpenAudio);
                     ui.close();
                 }
                 ui.menu_button("Open recent", |ui| {
@@ -500,7 +512,7 @@ impl SoriApp {
                 }
                 ui.separator();
                 if ui.button("Open or import notes…").clicked() {
-                    self.notes_file_dialog(NotesDialog::Open);
+                    self.file_dialog(Dialog::OpenNotes);
                     ui.close();
                 }
                 if ui.button("Save notes  (Ctrl+S)").clicked() {
@@ -508,11 +520,11 @@ impl SoriApp {
                     ui.close();
                 }
                 if ui.button("Save notes as…").clicked() {
-                    self.notes_file_dialog(NotesDialog::SaveAs);
+                    self.file_dialog(Dialog::SaveNotesAs);
                     ui.close();
                 }
                 if ui.button("Export notes… (Audacity .txt, Sonic Visualiser .csv, .vtt, .srt, .jams, .TextGrid)").clicked() {
-                    self.notes_file_dialog(NotesDialog::Export);
+                    self.file_dialog(Dialog::ExportNotes);
                     ui.close();
                 }
                 ui.separator();
@@ -687,31 +699,6 @@ impl SoriApp {
 
     fn notes_panel(&mut self, ui: &mut egui::Ui) {
         notes_view::panel(self, ui);
-    }
-
-    fn notes_file_dialog(&mut self, kind: NotesDialog) {
-        if self.notes_dialog.is_some() {
-            return;
-        }
-        let mut dlg = rfd::FileDialog::new().add_filter(
-            "Notes",
-            &["toml", "txt", "csv", "vtt", "srt", "jams", "TextGrid"],
-        );
-        if let Some(dir) = self.session.notes.base_dir() {
-            dlg = dlg.set_directory(dir);
-        }
-        let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new().name("sori-dialog".into()).spawn(move || {
-            let r = match kind {
-                NotesDialog::Open => dlg.set_title("Open or import notes").pick_file(),
-                NotesDialog::SaveAs => dlg.set_title("Save notes as").set_file_name("notes.sori.toml").save_file(),
-                NotesDialog::Export => dlg.set_title("Export notes (format by extension)").save_file(),
-            };
-            let _ = tx.send(r);
-        });
-        if spawned.is_ok() {
-            self.notes_dialog = Some((kind, rx));
-        }
     }
 }
 
