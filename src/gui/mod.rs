@@ -171,23 +171,28 @@ impl SoriApp {
                 None => {}
             }
         }
-        if self.session.notes.changed_on_disk && self.pending.is_none() {
-            let mut answer = None;
-            egui::Modal::new(egui::Id::unique("sori-reload")).show(ctx, |ui| {
-                ui.heading("The notes file changed on disk");
-                ui.label("Another program changed it. Reload it, or keep the notes as they are here?");
-                ui.horizontal(|ui| {
-                    if ui.button("Reload").clicked() {
-                        answer = Some(true);
-                    }
-                    if ui.button("Keep mine").clicked() {
-                        answer = Some(false);
-                    }
-                });
-            });
-            if let Some(a) = answer {
-                self.session.apply(Command::ReloadNotes(a));
-            }
+        if self.session.notes.changed_on_disk
+            && self.pending.is_none()
+            && let Some(a) = ask(
+                ctx,
+                "sori-reload",
+                "The notes file changed on disk",
+                "Another program changed it. Reload it, or keep the notes as they are here?",
+                ["Reload", "Keep mine"],
+            )
+        {
+            self.session.apply(Command::ReloadNotes(a));
+        }
+        if self.session.notes.pending_recovery.is_some()
+            && let Some(a) = ask(
+                ctx,
+                "sori-restore",
+                "Restore unsaved notes?",
+                "Sori found notes edits that were not saved when it last closed.",
+                ["Restore them", "Discard them"],
+            )
+        {
+            self.session.apply(Command::RestoreNotes(a));
         }
     }
 
@@ -418,25 +423,6 @@ impl SoriApp {
         if self.show_glossary {
             self.glossary_window(&ctx);
         }
-        if self.session.notes.pending_recovery.is_some() {
-            let mut answer = None;
-            egui::Modal::new(egui::Id::unique("sori-restore")).show(&ctx, |ui| {
-                ui.heading("Restore unsaved notes?");
-                ui.label("Sori found notes edits that were not saved when it last closed.");
-                ui.horizontal(|ui| {
-                    if ui.button("Restore them").clicked() {
-                        answer = Some(true);
-                    }
-                    if ui.button("Discard them").clicked() {
-                        answer = Some(false);
-                    }
-                });
-            });
-            if let Some(a) = answer {
-                self.session.apply(Command::RestoreNotes(a));
-            }
-        }
-
         // Files dragged over the window: say what dropping will do.
         let hovering = ctx.input(|i| i.raw.hovered_files.len());
         if hovering > 0 {
@@ -700,6 +686,25 @@ impl SoriApp {
     fn notes_panel(&mut self, ui: &mut egui::Ui) {
         notes_view::panel(self, ui);
     }
+}
+
+/// A modal question with two answers: `Some(true)` for the first, `Some(false)` for the
+/// second, `None` while unanswered.
+fn ask(ctx: &egui::Context, id: &str, heading: &str, text: &str, answers: [&str; 2]) -> Option<bool> {
+    let mut answer = None;
+    egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
+        ui.heading(heading);
+        ui.label(text);
+        ui.horizontal(|ui| {
+            if ui.button(answers[0]).clicked() {
+                answer = Some(true);
+            }
+            if ui.button(answers[1]).clicked() {
+                answer = Some(false);
+            }
+        });
+    });
+    answer
 }
 
 const SHORTCUTS: &[(&str, &str)] = &[
