@@ -296,7 +296,9 @@ fn dragging_a_region_edge_on_the_lane_is_one_undo_step() {
 #[test]
 fn the_glossary_window_shows_instruments_in_hangul() {
     let mut h = harness();
-    h.state_mut().show_glossary_for_test();
+    h.get_by_label("Help").click();
+    h.run_steps(3);
+    h.get_by_label("Glossary of instruments and terms").click();
     h.step();
     h.step();
     assert!(h.query_by_label_contains("해금 (haegeum)").is_some());

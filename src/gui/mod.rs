@@ -51,7 +51,6 @@ pub struct SoriApp {
     shown_track: Option<u64>,
     /// Spectrogram tiles drawn in the last frame.
     pub(crate) visible_tiles: Vec<timeline::TexKey>,
-    pub(crate) glossary: Option<crate::notes::glossary::Glossary>,
     pub(crate) images: HashMap<PathBuf, Option<egui::TextureHandle>>,
     /// The note the list last scrolled to while playing.
     pub(crate) scrolled_to: Option<usize>,
@@ -100,7 +99,6 @@ impl SoriApp {
             fonts_installed: false,
             shown_track: None,
             visible_tiles: Vec::new(),
-            glossary: None,
             images: HashMap::new(),
             scrolled_to: None,
             pending: None,
@@ -108,11 +106,6 @@ impl SoriApp {
             glossary_filter: String::new(),
             lane_drag: None,
         }
-    }
-
-    /// Opens the glossary window (Help → Glossary), for tests.
-    pub fn show_glossary_for_test(&mut self) {
-        self.show_glossary = true;
     }
 
     /// Opens another track, asking first when the notes have unsaved edits.
@@ -197,7 +190,7 @@ impl SoriApp {
     }
 
     fn glossary_window(&mut self, ctx: &egui::Context) {
-        let glossary = self.glossary.get_or_insert_with(crate::notes::glossary::Glossary::bundled).clone();
+        let glossary = crate::notes::glossary::Glossary::bundled();
         let filter = &mut self.glossary_filter;
         egui::Window::new("Glossary").open(&mut self.show_glossary).default_width(460.0).show(ctx, |ui| {
             ui.horizontal(|ui| {

@@ -207,9 +207,8 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
         ui.set_width(ui.available_width());
         ui.label(RichText::new(&n.title).heading());
         ui.label(RichText::new(format!("{}  ·  {}", when(n), n.category.as_str())).color(category_color(n.category)));
-        let glossary = app.glossary.get_or_insert_with(Glossary::bundled).clone();
         for id in &n.instruments {
-            match glossary.instrument(id) {
+            match Glossary::bundled().instrument(id) {
                 Some(g) => {
                     ui.label(RichText::new(format!("{} ({}) — {}", g.hangul, g.romanization, g.family)).strong());
                     ui.label(RichText::new(&g.description).small());

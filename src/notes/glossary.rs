@@ -50,9 +50,11 @@ pub struct Glossary {
 }
 
 impl Glossary {
-    /// The bundled glossary (empty if it were ever malformed; a test guards that).
-    pub fn bundled() -> Self {
-        toml::from_str(GLOSSARY_TOML).unwrap_or_default()
+    /// The bundled glossary, parsed on first use (empty if it were ever malformed; a test
+    /// guards that).
+    pub fn bundled() -> &'static Glossary {
+        static G: std::sync::OnceLock<Glossary> = std::sync::OnceLock::new();
+        G.get_or_init(|| toml::from_str(GLOSSARY_TOML).unwrap_or_default())
     }
     pub fn instrument(&self, id: &str) -> Option<&Instrument> {
         self.instruments.iter().find(|i| i.id.eq_ignore_ascii_case(id))
