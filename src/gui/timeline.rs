@@ -7,7 +7,7 @@ use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, pos2, vec2};
 
 use super::SoriApp;
 use crate::analysis::spectrum::{LogAxis, u8_to_db};
-use crate::render::{ColorMap, FREQ_TICKS, colorize, format_hz, format_time, time_tick_step};
+use crate::render::{ColorMap, colorize, format_time, freq_ticks, time_tick_step};
 use crate::session::tiles::{TILE_COLS, Tile, TileKey};
 use crate::session::{Command, Track};
 
@@ -349,18 +349,9 @@ fn coarser(app: &SoriApp, key: TileKey) -> Option<(Arc<Tile>, Rect)> {
 fn freq_axis(painter: &egui::Painter, ui: &egui::Ui, track: &Track, rect: Rect, left: f32) {
     let axis = LogAxis::for_rate(track.store.sample_rate(), 384);
     let color = ui.visuals().text_color();
-    let mut last_y = f32::MIN;
-    for &f in FREQ_TICKS.iter().rev() {
-        if f < axis.fmin || f > axis.fmax {
-            continue;
-        }
-        let y = rect.top() + axis.row_of(f) / 384.0 * rect.height();
-        if (y - last_y).abs() < 16.0 {
-            continue;
-        }
-        last_y = y;
+    for (dy, label) in freq_ticks(&axis, rect.height(), 16.0) {
+        let y = rect.top() + dy;
         painter.line_segment([pos2(rect.left() - 5.0, y), pos2(rect.left(), y)], Stroke::new(1.0, color));
-        let label = if f == 440.0 { "A4 440".to_string() } else { format_hz(f) };
         painter.text(pos2(rect.left() - 7.0, y), egui::Align2::RIGHT_CENTER, label, egui::FontId::proportional(11.0), color);
     }
     painter.text(pos2(left + 2.0, rect.top()), egui::Align2::LEFT_TOP, "Hz", egui::FontId::proportional(11.0), color);

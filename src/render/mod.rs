@@ -109,6 +109,23 @@ pub fn time_tick_step(px_per_s: f64, min_px: f64) -> f64 {
 pub const FREQ_TICKS: [f32; 14] =
     [31.5, 63.0, 125.0, 250.0, 440.0, 500.0, 1000.0, 2000.0, 4000.0, 5000.0, 8000.0, 10000.0, 16000.0, 20000.0];
 
+/// The labelled ticks of a log frequency axis drawn `height` pixels tall: (y from the top,
+/// label), highest first, skipping ticks closer than `min_gap` pixels to the one above.
+pub fn freq_ticks(axis: &crate::analysis::spectrum::LogAxis, height: f32, min_gap: f32) -> Vec<(f32, String)> {
+    let mut out: Vec<(f32, String)> = Vec::new();
+    for &f in FREQ_TICKS.iter().rev() {
+        if f < axis.fmin || f > axis.fmax {
+            continue;
+        }
+        let y = axis.row_of(f) / axis.rows as f32 * height;
+        if out.last().is_some_and(|(last, _)| (y - last).abs() < min_gap) {
+            continue;
+        }
+        out.push((y, if f == 440.0 { "A4 440".to_string() } else { format_hz(f) }));
+    }
+    out
+}
+
 pub fn format_hz(f: f32) -> String {
     if f >= 1000.0 {
         let k = f / 1000.0;
@@ -147,6 +164,17 @@ mod tests {
                 assert!(lum(lut[i]) >= lum(lut[i - 16]) - 1.0, "{map:?} at {i}");
             }
         }
+    }
+
+    #[test]
+    fn frequency_ticks_are_spaced_and_placed_on_the_axis() {
+        let axis = crate::analysis::spectrum::LogAxis::for_rate(44100, 384);
+        let ticks = freq_ticks(&axis, 800.0, 16.0);
+        assert!(ticks.windows(2).all(|w| w[1].0 - w[0].0 >= 16.0), "{ticks:?}");
+        let (y, _) = ticks.iter().find(|t| t.1 == "1k").expect("1 kHz is labelled");
+        assert!((y - axis.row_of(1000.0) / 384.0 * 800.0).abs() < 1e-3);
+        // on a short axis fewer ticks fit
+        assert!(freq_ticks(&axis, 120.0, 16.0).len() < ticks.len());
     }
 
     #[test]

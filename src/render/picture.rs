@@ -5,7 +5,7 @@
 use image::{Rgba, RgbaImage};
 
 use super::text::{draw_text, text_width};
-use super::{ColorMap, DbRange, FREQ_TICKS, colorize, format_hz, format_time, time_tick_step};
+use super::{ColorMap, DbRange, colorize, format_time, freq_ticks, time_tick_step};
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{LogAxis, Overview, SpecParams, columns};
 use crate::audio::PcmStore;
@@ -113,18 +113,9 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
 
     // Frequency axis.
     let axis = LogAxis::for_rate(store.sample_rate(), rows);
-    let mut last_y = i64::MIN / 2;
-    for &f in FREQ_TICKS.iter().rev() {
-        if f < axis.fmin || f > axis.fmax {
-            continue;
-        }
-        let y = spec_y + (axis.row_of(f) as f64 / rows as f64 * spec_h as f64) as i64;
-        if (y - last_y).abs() < (fsz * 1.3) as i64 {
-            continue;
-        }
-        last_y = y;
+    for (dy, label) in freq_ticks(&axis, spec_h as f32, fsz * 1.3) {
+        let y = spec_y + dy as i64;
         fill(&mut img, left - 5, y, left, y + 1, DIM);
-        let label = if f == 440.0 { "A4 440".to_string() } else { format_hz(f) };
         let tw = text_width(&label, fsz * 0.85);
         draw_text(&mut img, left as f32 - 8.0 - tw, y as f32 - fsz * 0.5, fsz * 0.85, DIM, &label);
     }
