@@ -78,6 +78,15 @@ fn rows(label: &str, path: &Path) {
     println!("  decode + peaks + full spectrogram (median of {RUNS})  {}", ms(total));
     println!("  ratio to decode alone                                {:.2}x", total.as_secs_f64() / decode.as_secs_f64());
     println!("  open -> first waveform data (median of {RUNS})        {}", ms(first));
+    // What `sori analyze` does: decode, then every feature and the fusion-lens lanes.
+    let analyze = median((0..RUNS).map(|_| {
+        let t = Instant::now();
+        let (store, _) = decode_file(path).expect("decode");
+        std::hint::black_box(sori::analysis::lens::analyze(&store));
+        t.elapsed()
+    }).collect());
+    println!("  decode + features + lens (sori analyze, median of {RUNS}) {}", ms(analyze));
+    println!("  ratio to decode alone                                {:.2}x", analyze.as_secs_f64() / decode.as_secs_f64());
 }
 
 fn peak_rss_kib() -> Option<u64> {

@@ -6,6 +6,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+mod analyze;
+mod eval;
+
+pub use analyze::{AnalyzeArgs, parallel_map};
+pub use eval::EvalArgs;
+
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
 use crate::audio::{PcmStore, decode_file};
@@ -31,8 +37,10 @@ pub enum Cmd {
     /// Work with notes files.
     #[command(subcommand)]
     Notes(NotesCmd),
-
-
+    /// Measure features and the fusion-lens lanes (JSON, or CSV of lane segments).
+    Analyze(AnalyzeArgs),
+    /// Measure the fusion lens against a labelled manifest (columns of labels.csv).
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,7 +185,8 @@ pub fn run_headless(cli: &Cli) -> Result<bool> {
     match &cli.command {
         Some(Cmd::Render(a)) => render(a).map(|_| true),
         Some(Cmd::Notes(NotesCmd::Convert { input, output })) => notes_convert(input, output).map(|_| true),
-
+        Some(Cmd::Analyze(a)) => analyze::run(a).map(|_| true),
+        Some(Cmd::Eval(a)) => eval::run(a).map(|_| true),
         None => Ok(false),
     }
 }

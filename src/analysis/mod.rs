@@ -1,4 +1,7 @@
-//! Analysis: pure DSP on PCM (peaks, spectra). No GUI, no audio device.
+//! Analysis: pure DSP on PCM (peaks, spectra, features, the fusion lens). No GUI, no audio device.
 
+pub mod cues;
+pub mod features;
+pub mod lens;
 pub mod peaks;
 pub mod spectrum;

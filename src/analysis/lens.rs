@@ -1,0 +1,644 @@
+//! The fusion lens: ten lanes (DESIGN.md section 4), each a score in [0, 1] every 0.1 s,
+//! with segments where the lane is judged present and an evidence sentence per segment.
+//!
+//! Scores are hints built from named measurements; the evidence says which ones fired.
+//! Pitch behaviour alone never makes a Korean segment: every Korean lane also needs its
+//! timbral cue (plucked decay, nasal or breathy spectrum, drum strokes, metal partials).
+
+use serde::Serialize;
+
+use super::cues::{self, Bend, Glide, Grid, Onset, Pumping, Vibrato};
+use super::features::{self, Features, HOP_S};
+use crate::audio::PcmStore;
+
+/// Hop of lane scores, seconds.
+pub const LANE_HOP_S: f64 = 0.1;
+const FRAMES_PER_BLOCK: usize = 10;
+
+/// Which side of the lens a lane is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Korean,
+    Pop,
+}
+
+/// The fixed lanes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneInfo {
+    pub id: &'static str,
+    pub family: Family,
+    pub label: &'static str,
+    /// Instrument (glossary id) a draft note names.
+    pub instrument: &'static str,
+    /// Frequency band the lane's evidence lives in (for tinting the spectrogram), Hz.
+    pub band_hz: (f32, f32),
+}
+
+pub const LANES: [LaneInfo; 10] = [
+    LaneInfo { id: "korean.silk_plucked", family: Family::Korean, label: "Plucked silk strings (gayageum, geomungo, bipa)", instrument: "gayageum", band_hz: (80.0, 2500.0) },
+    LaneInfo { id: "korean.bowed", family: Family::Korean, label: "Bowed strings (haegeum, ajaeng)", instrument: "haegeum", band_hz: (150.0, 4000.0) },
+    LaneInfo { id: "korean.wind", family: Family::Korean, label: "Winds (daegeum, danso, piri, taepyeongso)", instrument: "daegeum", band_hz: (250.0, 8000.0) },
+    LaneInfo { id: "korean.drum", family: Family::Korean, label: "Drums (janggu, buk, sogo)", instrument: "janggu", band_hz: (60.0, 6000.0) },
+    LaneInfo { id: "korean.metal", family: Family::Korean, label: "Metal (kkwaenggwari, jing)", instrument: "kkwaenggwari", band_hz: (100.0, 8000.0) },
+    LaneInfo { id: "pop.sub_bass", family: Family::Pop, label: "Sub-bass (808, synth bass)", instrument: "", band_hz: (25.0, 120.0) },
+    LaneInfo { id: "pop.drum_machine", family: Family::Pop, label: "Drum machine (programmed kit)", instrument: "", band_hz: (40.0, 10000.0) },
+    LaneInfo { id: "pop.synth", family: Family::Pop, label: "Synth (pads, leads, arps)", instrument: "", band_hz: (100.0, 6000.0) },
+    LaneInfo { id: "pop.tuned_vocal", family: Family::Pop, label: "Pitch-corrected vocal", instrument: "", band_hz: (100.0, 4000.0) },
+    LaneInfo { id: "pop.pumping", family: Family::Pop, label: "Sidechain pumping", instrument: "", band_hz: (200.0, 4000.0) },
+];
+
+pub fn lane_info(id: &str) -> Option<&'static LaneInfo> {
+    LANES.iter().find(|l| l.id == id)
+}
+
+/// A run where a lane is judged present.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub score: f32,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lane {
+    pub id: &'static str,
+    pub family: Family,
+    pub label: &'static str,
+    pub hop_s: f64,
+    pub scores: Vec<f32>,
+    pub segments: Vec<Segment>,
+}
+
+impl Lane {
+    pub fn info(&self) -> Option<&'static LaneInfo> {
+        lane_info(self.id)
+    }
+    pub fn mean(&self) -> f32 {
+        if self.scores.is_empty() { 0.0 } else { self.scores.iter().sum::<f32>() / self.scores.len() as f32 }
+    }
+}
+
+/// Everything the lens measured on one track.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    pub features: Features,
+    pub onsets: Vec<Onset>,
+    pub vibratos: Vec<Vibrato>,
+    pub bends: Vec<Bend>,
+    pub glides: Vec<Glide>,
+    pub tempo_bpm: Option<f32>,
+    pub grid: Option<Grid>,
+    pub tuning_cents: Option<f32>,
+    /// Cues per lane block (what the scores and evidence are made of).
+    pub blocks: Vec<BlockCues>,
+    pub lanes: Vec<Lane>,
+}
+
+/// Cues of one 0.1 s block, taken over a context window around it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockCues {
+    /// Share of context frames above the track's activity floor.
+    pub active: f32,
+    /// Share of active frames that are clearly pitched.
+    pub voiced: f32,
+    pub harmonicity: f32,
+    pub f0_hz: f32,
+    /// Median flatness of 2–8 kHz on active frames (breath, buzz, rasp).
+    pub high_flat: f32,
+    /// Energy above 4 kHz relative to the whole, dB.
+    pub air_db: f32,
+    /// Energy 2–8 kHz relative to the whole, dB.
+    pub presence_db: f32,
+    /// Energy 30–80 Hz relative to the whole, dB.
+    pub sub_db: f32,
+    pub flatness: f32,
+    pub centroid_hz: f32,
+    /// Onsets per second (strength ≥ 0.15) and their mean low/high split.
+    pub onset_rate: f32,
+    pub onset_low: f32,
+    pub onset_high: f32,
+    /// Median level drop from 50 ms to 300 ms after onsets, dB (plucks and strikes decay).
+    pub decay_db: f32,
+    /// Share of the context's pitched onsets that bend 15–250 cents within 350 ms.
+    pub bend_share: f32,
+    pub bends: usize,
+    /// Median vibrato over the context (0 when none).
+    pub vib_rate: f32,
+    pub vib_extent: f32,
+    /// Median detrended pitch spread in windows without vibrato, cents.
+    pub pitch_spread: f32,
+    /// Share of voiced frames within 10 cents of a tempered semitone (after the tuning offset).
+    pub on_semitone: f32,
+    pub glides: usize,
+    /// Tonal but not harmonic: low flatness with low periodicity (bells, gongs).
+    pub inharmonic: f32,
+    /// Level of the block, dB.
+    pub rms_db: f32,
+    /// Grid deviation, ms, of the onsets around (f32::NAN when too few).
+    pub grid_dev_ms: f32,
+    pub ternary: bool,
+    pub pumping: Option<Pumping>,
+    /// How static the spectral envelope is: median frame-to-frame timbre change, dB.
+    pub timbre_change_db: f32,
+    /// Median amplitude modulation (RMS level swing, dB) on voiced frames.
+    pub level_swing_db: f32,
+}
+
+fn pct(v: &mut Vec<f32>, q: f32) -> f32 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f32::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() - 1) as f32 * q).round() as usize]
+}
+
+fn db_sum(ds: &[f32]) -> f32 {
+    10.0 * ds.iter().map(|d| 10f32.powf(d / 10.0)).sum::<f32>().max(1e-12).log10()
+}
+
+/// Runs every measurement and the lens on a completely decoded store.
+pub fn analyze(store: &PcmStore) -> Analysis {
+    let features = features::compute(store);
+    analyze_features(features)
+}
+
+pub fn analyze_features(features: Features) -> Analysis {
+    let f = &features;
+    let onsets = cues::onsets(f);
+    let vibratos = cues::vibratos(f);
+    let bends = cues::post_onset_pitch(f, &onsets);
+    let glides = cues::sub_glides(f);
+    let tempo_bpm = cues::tempo_bpm(&f.flux);
+    let grid = tempo_bpm.and_then(|b| cues::grid_fit(&onsets, b, 0.15));
+    let tuning_cents = cues::tuning_offset(f);
+    let blocks = block_cues(f, &onsets, &vibratos, &bends, &glides, tempo_bpm, tuning_cents.unwrap_or(0.0));
+    let lanes = score_lanes_with(&blocks, &bends);
+    Analysis { features, onsets, vibratos, bends, glides, tempo_bpm, grid, tuning_cents, blocks, lanes }
+}
+
+/// Per-block cues over a context of ±0.8 s (rhythm and pumping: ±2 s).
+pub fn block_cues(
+    f: &Features,
+    onsets: &[Onset],
+    vibratos: &[Vibrato],
+    bends: &[Bend],
+    glides: &[Glide],
+    tempo: Option<f32>,
+    tuning: f32,
+) -> Vec<BlockCues> {
+    let n = f.len();
+    let n_blocks = n.div_ceil(FRAMES_PER_BLOCK).max(1);
+    let floor = (pct(&mut f.rms_db.clone(), 0.95) - 40.0).max(-60.0);
+    let mid = cues::mid_level(f);
+    // Level drop after each onset.
+    let decay: Vec<(f64, f32)> = onsets
+        .iter()
+        .filter(|o| o.strength >= 0.15)
+        .map(|o| {
+            let at = |ms: usize| f.rms_db.get(o.frame + ms / 10).copied().unwrap_or(-120.0);
+            let a = at(50).max(at(40));
+            (o.time_s, a - at(300))
+        })
+        .collect();
+    let total_db: Vec<f32> = f.bands.iter().map(|b| db_sum(b)).collect();
+    let spreads = pitch_spreads(f);
+    let mut out = Vec::with_capacity(n_blocks);
+    for b in 0..n_blocks {
+        let c0 = b * FRAMES_PER_BLOCK;
+        let (lo, hi) = (c0.saturating_sub(80), (c0 + FRAMES_PER_BLOCK + 80).min(n));
+        let (t_lo, t_hi) = (lo as f64 * HOP_S, hi as f64 * HOP_S);
+        let span = (t_hi - t_lo).max(HOP_S) as f32;
+        let act: Vec<usize> = (lo..hi).filter(|&i| f.rms_db[i] > floor).collect();
+        let mut c = BlockCues { rms_db: f.rms_db[c0.min(n - 1)..(c0 + FRAMES_PER_BLOCK).min(n)].iter().copied().fold(-120.0, f32::max), ..Default::default() };
+        c.active = act.len() as f32 / (hi - lo).max(1) as f32;
+        if act.is_empty() {
+            c.grid_dev_ms = f32::NAN;
+            out.push(c);
+            continue;
+        }
+        let voiced: Vec<usize> = act.iter().copied().filter(|&i| f.f0_hz[i].is_some() && f.harmonicity[i] > 0.8).collect();
+        c.voiced = voiced.len() as f32 / act.len() as f32;
+        c.harmonicity = act.iter().map(|&i| f.harmonicity[i]).sum::<f32>() / act.len() as f32;
+        c.f0_hz = pct(&mut voiced.iter().filter_map(|&i| f.f0_hz[i]).collect(), 0.5);
+        c.high_flat = pct(&mut act.iter().map(|&i| f.high_flatness[i]).collect(), 0.5);
+        c.air_db = pct(&mut act.iter().map(|&i| db_sum(&f.bands[i][6..]) - total_db[i]).collect(), 0.5);
+        c.presence_db = pct(&mut act.iter().map(|&i| db_sum(&f.bands[i][5..7]) - total_db[i]).collect(), 0.5);
+        c.sub_db = pct(&mut act.iter().map(|&i| f.bands[i][0] - total_db[i]).collect(), 0.5);
+        c.flatness = pct(&mut act.iter().map(|&i| f.flatness[i]).collect(), 0.5);
+        c.centroid_hz = pct(&mut act.iter().map(|&i| f.centroid_hz[i]).collect(), 0.5);
+        c.inharmonic = act.iter().filter(|&&i| f.flatness[i] < 0.05 && f.harmonicity[i] < 0.6).count() as f32 / act.len() as f32;
+        let on: Vec<&Onset> = onsets.iter().filter(|o| o.time_s >= t_lo && o.time_s < t_hi && o.strength >= 0.15).collect();
+        c.onset_rate = on.len() as f32 / span;
+        if !on.is_empty() {
+            c.onset_low = on.iter().map(|o| o.low).sum::<f32>() / on.len() as f32;
+            c.onset_high = on.iter().map(|o| o.high).sum::<f32>() / on.len() as f32;
+        }
+        c.decay_db = pct(&mut decay.iter().filter(|(t, _)| *t >= t_lo && *t < t_hi).map(|(_, d)| *d).collect(), 0.5);
+        let bs: Vec<&Bend> = bends.iter().filter(|x| x.onset_s >= t_lo && x.onset_s < t_hi).collect();
+        c.bends = bs.iter().filter(|x| (15.0..=250.0).contains(&x.cents.abs())).count();
+        c.bend_share = if bs.is_empty() { 0.0 } else { c.bends as f32 / bs.len() as f32 };
+        let vs: Vec<&Vibrato> = vibratos.iter().filter(|v| v.end_s > t_lo && v.start_s < t_hi).collect();
+        if !vs.is_empty() {
+            c.vib_rate = pct(&mut vs.iter().map(|v| v.rate_hz).collect(), 0.5);
+            c.vib_extent = pct(&mut vs.iter().map(|v| v.extent_cents).collect(), 0.5);
+        }
+        c.pitch_spread = pct(&mut spreads.iter().filter(|(a, _)| *a >= lo && a + 30 <= hi).map(|(_, v)| *v).collect(), 0.5);
+        let semis: Vec<f32> = voiced
+            .iter()
+            .filter_map(|&i| f.f0_hz[i])
+            .map(|h| {
+                let x = cues::cents(h) - tuning;
+                (x - (x / 100.0).round() * 100.0).abs()
+            })
+            .collect();
+        c.on_semitone = if semis.is_empty() { 0.0 } else { semis.iter().filter(|d| **d < 10.0).count() as f32 / semis.len() as f32 };
+        c.glides = glides.iter().filter(|g| g.end_s > t_lo && g.start_s < t_hi).count();
+        c.timbre_change_db = pct(
+            &mut act
+                .iter()
+                .filter(|&&i| i > 0)
+                .map(|&i| {
+                    let (a, p) = (&f.timbre[i], &f.timbre[i - 1]);
+                    a.iter().zip(p).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32
+                })
+                .collect(),
+            0.5,
+        );
+        c.level_swing_db = {
+            let mut v: Vec<f32> = voiced.iter().map(|&i| f.rms_db[i]).collect();
+            if v.len() > 20 { pct(&mut v.clone(), 0.9) - pct(&mut v, 0.1) } else { 0.0 }
+        };
+        // Rhythm and pumping: ±2 s.
+        let (rlo, rhi) = (c0.saturating_sub(200), (c0 + FRAMES_PER_BLOCK + 200).min(n));
+        let (rt_lo, rt_hi) = (rlo as f64 * HOP_S, rhi as f64 * HOP_S);
+        let local: Vec<Onset> = onsets.iter().filter(|o| o.time_s >= rt_lo && o.time_s < rt_hi).copied().collect();
+        // A programmed layer under a looser one: fit the kick-like (low) onsets on their own too.
+        let low_only: Vec<Onset> = local.iter().filter(|o| o.low > o.high).copied().collect();
+        let fits = [tempo.and_then(|bpm| cues::grid_fit(&local, bpm, 0.15)), tempo.and_then(|bpm| cues::grid_fit(&low_only, bpm, 0.15))];
+        match fits.into_iter().flatten().min_by(|a, b| a.deviation_ms.total_cmp(&b.deviation_ms)) {
+            Some(g) => {
+                c.grid_dev_ms = g.deviation_ms;
+                c.ternary = g.ternary;
+            }
+            None => c.grid_dev_ms = f32::NAN,
+        }
+        c.pumping = cues::pumping_in(&mid[rlo..rhi]);
+        out.push(c);
+    }
+    out
+}
+
+/// Detrended pitch spread (cents) of every steady 0.3 s window of the track: (first frame, spread).
+fn pitch_spreads(f: &Features) -> Vec<(usize, f32)> {
+    let mut spreads = Vec::new();
+    for (s, e) in cues::pitch_runs(f, 30) {
+        let mut a = s;
+        while a + 30 <= e {
+            let w: Vec<f32> = (a..a + 30).filter_map(|i| f.f0_hz[i].map(cents_of)).collect();
+            if w.len() == 30 {
+                let n = w.len() as f32;
+                let tm = (n - 1.0) / 2.0;
+                let m = w.iter().sum::<f32>() / n;
+                let (mut sxy, mut sxx) = (0.0, 0.0);
+                for (i, v) in w.iter().enumerate() {
+                    sxy += (i as f32 - tm) * (v - m);
+                    sxx += (i as f32 - tm).powi(2);
+                }
+                let slope = sxy / sxx;
+                let var = w.iter().enumerate().map(|(i, v)| (v - m - slope * (i as f32 - tm)).powi(2)).sum::<f32>() / n;
+                spreads.push((a, var.sqrt()));
+            }
+            a += 30;
+        }
+    }
+    spreads
+}
+
+fn cents_of(h: f32) -> f32 {
+    cues::cents(h)
+}
+
+/// 0 below `a`, 1 above `b`, linear between (or falling when `a > b`).
+fn ramp(x: f32, a: f32, b: f32) -> f32 {
+    if !x.is_finite() {
+        return 0.0;
+    }
+    ((x - a) / (b - a)).clamp(0.0, 1.0)
+}
+
+/// Scores of every lane for one block, with the cue values the evidence quotes.
+pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
+    if c.active < 0.1 {
+        return [0.0; 10];
+    }
+    let act = ramp(c.active, 0.1, 0.4);
+    let pitched = ramp(c.voiced, 0.15, 0.5);
+    let percussive = ramp(c.onset_rate, 0.8, 2.5) * (1.0 - ramp(c.voiced, 0.4, 0.8));
+    let sustained = ramp(c.voiced, 0.3, 0.7) * (1.0 - ramp(c.decay_db, 8.0, 20.0));
+    let breath = ramp(c.high_flat, 0.15, 0.35) * ramp(c.presence_db, -40.0, -25.0);
+    let vib = ramp(c.vib_extent, 25.0, 60.0) * ramp(c.vib_rate, 2.5, 3.5) * (1.0 - ramp(c.vib_rate, 8.0, 10.0));
+    let steady = 1.0 - ramp(c.pitch_spread, 3.0, 8.0);
+    let grid_rigid = if c.grid_dev_ms.is_finite() { 1.0 - ramp(c.grid_dev_ms, 5.0, 12.0) } else { 0.0 };
+    let grid_loose = if c.grid_dev_ms.is_finite() { ramp(c.grid_dev_ms, 8.0, 18.0) } else { 0.5 };
+
+    // Plucked: onsets that decay while pitched; bends/vibrato on the decaying note raise it.
+    let pluck = ramp(c.decay_db, 2.0, 6.0) * pitched * ramp(c.onset_rate, 0.3, 1.0);
+    let idiom = (ramp(c.bend_share, 0.1, 0.4) + 0.6 * vib).min(1.0);
+    let silk = pluck * (0.45 + 0.55 * idiom);
+    // Bowed: sustained pitch, wide vibrato, little air.
+    let nasal = 1.0 - ramp(c.air_db, -25.0, -12.0);
+    let bowed = sustained * nasal * (0.4 + 0.6 * vib) * (1.0 - 0.5 * breath);
+    // Wind: sustained pitch with breath noise in 2–8 kHz.
+    let wind = sustained * breath * (0.6 + 0.4 * vib.max(ramp(c.level_swing_db, 3.0, 8.0)));
+    // Drums: strokes with both low and high parts, not on a machine grid, no held pitch.
+    let strokes = percussive * ramp(c.onset_low.min(c.onset_high), 0.1, 0.35);
+    let drum = strokes * (0.5 + 0.5 * grid_loose) * (1.0 - 0.7 * grid_rigid);
+    // Metal: tonal but inharmonic, bright strikes or long low sustain.
+    let metal = ramp(c.inharmonic, 0.2, 0.5) * (1.0 - pitched * 0.7);
+
+    let sub = ramp(c.sub_db, -14.0, -6.0) * (0.6 + 0.4 * ramp(c.glides as f32, 0.0, 1.0));
+    let machine = ramp(c.onset_rate, 0.6, 1.4) * grid_rigid;
+    let synth = pitched * steady * (1.0 - breath) * (1.0 - vib) * (1.0 - ramp(c.timbre_change_db, 1.5, 4.0));
+    let tuned = pitched * ramp(c.on_semitone, 0.5, 0.8) * steady * ramp(c.timbre_change_db, 1.0, 3.0) * (1.0 - vib);
+    let pump = c
+        .pumping
+        .map(|p| ramp(p.periodicity, 0.3, 0.6) * ramp(p.depth_db, 3.0, 8.0) * ramp(p.sustain, 0.3, 0.6) * ramp(p.period_s, 0.2, 0.3))
+        .unwrap_or(0.0);
+    [silk, bowed, wind, drum, metal, sub, machine, synth, tuned, pump].map(|v| (v * act).clamp(0.0, 1.0))
+}
+
+/// The words for a lane's evidence over a run of blocks.
+fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) -> String {
+    let med = |g: &dyn Fn(&BlockCues) -> f32| pct(&mut cs.iter().map(g).filter(|v| *v != 0.0).collect(), 0.5);
+    let vib = |s: &mut String| {
+        let (r, e) = (med(&|c| c.vib_rate), med(&|c| c.vib_extent));
+        if r.is_finite() && e.is_finite() && e > 20.0 {
+            s.push_str(&format!("; vibrato {r:.1} Hz ±{e:.0} cents"));
+        }
+    };
+    let mut s = match id {
+        "korean.silk_plucked" => {
+            let mut s = format!("plucked onsets whose level falls {:.0} dB within 300 ms while pitched", med(&|c| c.decay_db));
+            if let Some(b) = bends.iter().filter(|b| b.onset_s >= start && b.onset_s < end && (15.0..=250.0).contains(&b.cents.abs())).max_by(|a, b| a.cents.abs().total_cmp(&b.cents.abs())) {
+                s = format!(
+                    "after a plucked onset at {:.2} s the pitch {} {:.0} cents within {:.0} ms; {s}",
+                    b.onset_s,
+                    if b.cents < 0.0 { "drops" } else { "rises" },
+                    b.cents.abs(),
+                    b.after_ms
+                );
+            }
+            s
+        }
+        "korean.bowed" => format!("sustained pitched tone ({:.0} Hz), little energy above 4 kHz ({:.0} dB)", med(&|c| c.f0_hz), med(&|c| c.air_db)),
+        "korean.wind" => format!("sustained pitched tone ({:.0} Hz) with breath noise: 2–8 kHz flatness {:.2}", med(&|c| c.f0_hz), med(&|c| c.high_flat)),
+        "korean.drum" => format!(
+            "{:.1} strokes/s with low and sharp parts; onsets stray {:.0} ms from a grid{}",
+            med(&|c| c.onset_rate),
+            med(&|c| c.grid_dev_ms),
+            if cs.iter().filter(|c| c.ternary).count() * 2 > cs.len() { "; ternary grouping" } else { "" }
+        ),
+        "korean.metal" => format!("tonal but inharmonic partials in {:.0} % of frames", 100.0 * med(&|c| c.inharmonic)),
+        "pop.sub_bass" => {
+            let mut s = format!("30–80 Hz holds {:.0} dB of the level", med(&|c| c.sub_db));
+            let g = cs.iter().map(|c| c.glides).max().unwrap_or(0);
+            if g > 0 {
+                s.push_str("; the bass pitch glides");
+            }
+            s
+        }
+        "pop.drum_machine" => format!("{:.1} onsets/s within {:.1} ms of a grid", med(&|c| c.onset_rate), med(&|c| c.grid_dev_ms)),
+        "pop.synth" => format!("pitch steady to {:.1} cents, no vibrato, static spectrum", med(&|c| c.pitch_spread)),
+        "pop.tuned_vocal" => format!("{:.0} % of pitched frames within 10 cents of a semitone", 100.0 * med(&|c| c.on_semitone)),
+        "pop.pumping" => {
+            let p: Vec<Pumping> = cs.iter().filter_map(|c| c.pumping).collect();
+            let per = pct(&mut p.iter().map(|p| p.period_s).collect(), 0.5);
+            let dep = pct(&mut p.iter().map(|p| p.depth_db).collect(), 0.5);
+            format!("level dips {dep:.0} dB every {per:.2} s")
+        }
+        _ => String::new(),
+    };
+    if matches!(id, "korean.silk_plucked" | "korean.bowed" | "korean.wind") {
+        vib(&mut s);
+    }
+    s.push_str(" (a hint, not a verdict)");
+    s
+}
+
+/// Scores, smoothing and segmentation of all lanes; `bends` feed the evidence wording.
+pub fn score_lanes_with(blocks: &[BlockCues], bends: &[Bend]) -> Vec<Lane> {
+    let raw: Vec<[f32; 10]> = blocks.iter().map(lane_scores).collect();
+    LANES
+        .iter()
+        .enumerate()
+        .map(|(k, info)| {
+            // Smooth over ±0.3 s.
+            let n = raw.len();
+            let scores: Vec<f32> = (0..n)
+                .map(|i| {
+                    let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
+                    let v = raw[a..b].iter().map(|r| r[k]).sum::<f32>() / (b - a) as f32;
+                    (v * 100.0).round() / 100.0
+                })
+                .collect();
+            let segments = segments_of(&scores)
+                .into_iter()
+                .map(|(a, b)| {
+                    let (start, end) = (a as f64 * LANE_HOP_S, b as f64 * LANE_HOP_S);
+                    let score = scores[a..b].iter().sum::<f32>() / (b - a) as f32;
+                    Segment { start_s: start, end_s: end, score: (score * 100.0).round() / 100.0, evidence: evidence(info.id, &blocks[a..b], bends, start, end) }
+                })
+                .collect();
+            Lane { id: info.id, family: info.family, label: info.label, hop_s: LANE_HOP_S, scores, segments }
+        })
+        .collect()
+}
+
+/// Runs above 0.5 (entered at 0.5, left below 0.4), gaps under 0.5 s bridged, at least 0.5 s long.
+fn segments_of(scores: &[f32]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, &s) in scores.iter().enumerate() {
+        match start {
+            None if s >= 0.5 => start = Some(i),
+            Some(a) if s < 0.4 => {
+                runs.push((a, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(a) = start {
+        runs.push((a, scores.len()));
+    }
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for r in runs {
+        match merged.last_mut() {
+            Some(last) if r.0 - last.1 < 5 => last.1 = r.1,
+            _ => merged.push(r),
+        }
+    }
+    merged.retain(|(a, b)| b - a >= 5);
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::cues;
+    use crate::audio::PcmStore;
+    use std::f32::consts::PI;
+
+    const RATE: u32 = 22_050;
+
+    fn run(x: &[f32]) -> Analysis {
+        analyze(&PcmStore::from_interleaved(RATE, 1, x))
+    }
+    fn lane<'a>(a: &'a Analysis, id: &str) -> &'a Lane {
+        a.lanes.iter().find(|l| l.id == id).expect("every lane is present")
+    }
+    /// Mean score of a lane between two times.
+    fn mean_between(l: &Lane, from: f64, to: f64) -> f32 {
+        let (a, b) = ((from / l.hop_s) as usize, ((to / l.hop_s) as usize).min(l.scores.len()));
+        l.scores[a..b].iter().sum::<f32>() / (b - a).max(1) as f32
+    }
+    /// Deterministic noise in −1 … 1.
+    fn noise(seed: &mut u64) -> f32 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    /// Plucked notes (decaying harmonics) every 0.6 s; `bend` cents reached 200 ms after the attack.
+    fn plucks(bend: f32) -> Vec<f32> {
+        let mut x = vec![0.0f32; RATE as usize * 5];
+        for k in 0..7 {
+            let start = (0.2 + k as f32 * 0.6) * RATE as f32;
+            let f0 = 293.66;
+            let mut phase = 0.0f32;
+            for i in 0..(0.58 * RATE as f32) as usize {
+                let t = i as f32 / RATE as f32;
+                let c = if t < 0.08 { 0.0 } else { bend * ((t - 0.08) / 0.12).min(1.0) };
+                phase += 2.0 * PI * f0 * 2f32.powf(c / 1200.0) / RATE as f32;
+                let env = (-t / 0.35).exp() * (1.0 - (-t / 0.002).exp());
+                let s: f32 = (1..6).map(|h| (h as f32 * phase).sin() / h as f32).sum();
+                x[start as usize + i] += 0.4 * env * s;
+            }
+        }
+        x
+    }
+
+    #[test]
+    fn a_pluck_that_bends_40_cents_is_flagged_and_a_fixed_one_is_not() {
+        let bent = run(&plucks(-40.0));
+        let drops: Vec<f32> = bent.bends.iter().map(|b| b.cents).collect();
+        assert!(drops.len() >= 5, "{drops:?}");
+        for d in &drops {
+            assert!((d + 40.0).abs() < 10.0, "bend {d} vs −40: {drops:?}");
+        }
+        let seg = &lane(&bent, "korean.silk_plucked").segments;
+        assert!(!seg.is_empty(), "the bending plucks make a plucked-string segment");
+        assert!(seg[0].evidence.contains("drops"), "{}", seg[0].evidence);
+
+        let fixed = run(&plucks(0.0));
+        for b in &fixed.bends {
+            assert!(b.cents.abs() < 8.0, "a fixed pluck must not bend: {}", b.cents);
+        }
+        assert!(
+            mean_between(lane(&fixed, "korean.silk_plucked"), 0.5, 4.0) < mean_between(lane(&bent, "korean.silk_plucked"), 0.5, 4.0),
+            "bends raise the plucked-string score"
+        );
+    }
+
+    /// Kick-like hits on 8th notes at 120 BPM, each moved by up to ±`jitter_ms` at random.
+    fn kicks(jitter_ms: f32) -> Vec<f32> {
+        let mut x = vec![0.0f32; RATE as usize * 10];
+        let mut seed = 7u64;
+        let mut k = 0;
+        loop {
+            let t = 0.1 + k as f32 * 0.25 + jitter_ms / 1000.0 * noise(&mut seed);
+            let s = (t * RATE as f32) as usize;
+            if s + 4000 >= x.len() {
+                break;
+            }
+            let mut phase = 0.0f32;
+            for i in 0..4000 {
+                let tt = i as f32 / RATE as f32;
+                phase += 2.0 * PI * (50.0 + 120.0 * (-tt / 0.03).exp()) / RATE as f32;
+                let fade = ((4000 - i) as f32 / 400.0).min(1.0); // no click at the cut
+                x[s + i] += fade * (0.7 * (-tt / 0.06).exp() * phase.sin() + 0.2 * (-tt / 0.004).exp() * noise(&mut seed));
+            }
+            k += 1;
+        }
+        x
+    }
+
+    #[test]
+    fn a_quantized_kick_scores_as_drum_machine_and_a_jittered_one_clearly_lower() {
+        let q = run(&kicks(0.0));
+        let j = run(&kicks(25.0));
+        let (sq, sj) = (mean_between(lane(&q, "pop.drum_machine"), 2.0, 8.0), mean_between(lane(&j, "pop.drum_machine"), 2.0, 8.0));
+        assert!(sq > 0.6, "quantized: {sq}");
+        assert!(sj < sq - 0.3, "jittered {sj} vs quantized {sq}");
+        assert!(q.grid.is_some_and(|g| g.deviation_ms < 6.0), "{:?}", q.grid);
+    }
+
+    #[test]
+    fn a_sidechain_pumped_pad_is_found_with_its_period() {
+        let period = 0.5f32;
+        let x: Vec<f32> = (0..RATE * 10)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let saw = |f: f32| 2.0 * ((t * f).fract()) - 1.0;
+                let pad = (saw(220.0) + saw(277.18) + saw(329.63)) / 3.0;
+                let ph = (t % period) / period;
+                let gain = 1.0 - 0.8 * (-ph / 0.15).exp(); // ducked at each beat, recovers
+                0.4 * pad * gain
+            })
+            .collect();
+        let a = run(&x);
+        let l = lane(&a, "pop.pumping");
+        assert!(mean_between(l, 2.0, 8.0) > 0.5, "{:?}", &l.scores[20..80]);
+        let p = cues::pumping_in(&cues::mid_level(&a.features)[200..800]).expect("pumping measured");
+        assert!((p.period_s - period).abs() < 0.03, "period {}", p.period_s);
+        assert!(l.segments.iter().any(|s| s.evidence.contains("0.50 s")), "{:?}", l.segments);
+    }
+
+    #[test]
+    fn an_808_glide_is_found() {
+        // 55 Hz for 1 s, gliding down to 41.2 Hz (−5 semitones) over 0.3 s, held 1 s.
+        let mut phase = 0.0f32;
+        let x: Vec<f32> = (0..(RATE as f32 * 2.5) as usize)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let f = if t < 1.0 { 55.0 } else if t < 1.3 { 55.0 * 2f32.powf(-5.0 * (t - 1.0) / 0.3 / 12.0) } else { 41.2 };
+                phase += 2.0 * PI * f / RATE as f32;
+                0.6 * phase.sin()
+            })
+            .collect();
+        let a = run(&x);
+        let g = a.glides.iter().find(|g| g.start_s > 0.8 && g.start_s < 1.3).unwrap_or_else(|| panic!("{:?}", a.glides));
+        assert!(g.from_hz > g.to_hz);
+        assert!((1200.0 * (g.from_hz / g.to_hz).log2() - 500.0).abs() < 120.0, "{g:?}");
+        assert!(mean_between(lane(&a, "pop.sub_bass"), 0.5, 2.0) > 0.5);
+    }
+
+    #[test]
+    #[ignore = "open work (issue 4): layers of a dense mix are not yet separated, so the haegeum, the second gayageum entry and the kick under the janggu are missed"]
+    fn the_demo_timeline_is_recovered_by_the_lanes() {
+        let x = crate::demo::render();
+        let a = analyze(&PcmStore::from_interleaved(crate::demo::SAMPLE_RATE, 2, &x));
+        let mut missed = Vec::new();
+        for part in crate::demo::TIMELINE {
+            let l = lane(&a, part.lane);
+            let covered: f64 = l.segments.iter().map(|s| (s.end_s.min(part.end_s) - s.start_s.max(part.start_s)).max(0.0)).sum();
+            let share = covered / (part.end_s - part.start_s);
+            if share < 0.5 {
+                missed.push(format!("{} {}–{} s: {:.0} % covered; segments {:?}", part.lane, part.start_s, part.end_s, share * 100.0, l.segments));
+            }
+        }
+        assert!(missed.is_empty(), "{}", missed.join("\n"));
+    }
+}

@@ -1,0 +1,207 @@
+//! `sori analyze FILE... [--json|--csv] [-o OUT]`: features and fusion-lens lanes as JSON
+//! (DESIGN.md section 3) or the lane segments as CSV. Files are analysed in parallel.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+
+use crate::analysis::features::HOP_S;
+use crate::analysis::lens::{Analysis, Lane, analyze};
+use crate::audio::{PcmStore, decode_file};
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Audio files to analyse.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// JSON: one object per file (several files: an array). The default.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// CSV: one row per lane segment (file, lane, start_s, end_s, score, evidence).
+    #[arg(long)]
+    pub csv: bool,
+    /// Write here instead of standard output.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Values rounded for output (keeps a 4-minute track's JSON small without losing meaning).
+fn r2(v: f32) -> f32 {
+    (v * 100.0).round() / 100.0
+}
+fn r3(v: f32) -> f32 {
+    (v * 1000.0).round() / 1000.0
+}
+
+#[derive(Serialize)]
+struct FeaturesOut {
+    rms_db: Vec<f32>,
+    loudness_lufs: Vec<Option<f32>>,
+    crest_db: Vec<f32>,
+    centroid_hz: Vec<f32>,
+    flatness: Vec<f32>,
+    rolloff_hz: Vec<f32>,
+    flux: Vec<f32>,
+    harmonicity: Vec<f32>,
+    f0_hz: Vec<Option<f32>>,
+    band_names: Vec<&'static str>,
+    bands_db: Vec<Vec<f32>>,
+}
+
+#[derive(Serialize)]
+struct OnsetOut {
+    time_s: f64,
+    strength: f32,
+    low: f32,
+    high: f32,
+}
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    file: String,
+    duration_s: f64,
+    sample_rate: u32,
+    channels: usize,
+    hop_s: f64,
+    tempo_bpm: Option<f32>,
+    grid_deviation_ms: Option<f32>,
+    tuning_offset_cents: Option<f32>,
+    features: FeaturesOut,
+    onsets: Vec<OnsetOut>,
+    lanes: &'a [Lane],
+}
+
+fn to_json<'a>(file: &Path, store: &PcmStore, a: &'a Analysis) -> FileOut<'a> {
+    let f = &a.features;
+    let m = |v: &[f32], r: fn(f32) -> f32| v.iter().map(|x| r(*x)).collect::<Vec<f32>>();
+    FileOut {
+        file: file.display().to_string(),
+        duration_s: (store.duration_s() * 1000.0).round() / 1000.0,
+        sample_rate: store.sample_rate(),
+        channels: store.channels(),
+        hop_s: HOP_S,
+        tempo_bpm: a.tempo_bpm.map(r2),
+        grid_deviation_ms: a.grid.map(|g| r2(g.deviation_ms)),
+        tuning_offset_cents: a.tuning_cents.map(r2),
+        features: FeaturesOut {
+            rms_db: m(&f.rms_db, r2),
+            loudness_lufs: f.loudness_lufs.iter().map(|v| v.map(r2)).collect(),
+            crest_db: m(&f.crest_db, r2),
+            centroid_hz: m(&f.centroid_hz, |v| v.round()),
+            flatness: m(&f.flatness, r3),
+            rolloff_hz: m(&f.rolloff_hz, |v| v.round()),
+            flux: m(&f.flux, r3),
+            harmonicity: m(&f.harmonicity, r3),
+            f0_hz: f.f0_hz.iter().map(|v| v.map(r2)).collect(),
+            band_names: crate::analysis::features::BAND_NAMES.to_vec(),
+            bands_db: f.bands.iter().map(|b| b.iter().map(|v| r2(*v)).collect()).collect(),
+        },
+        onsets: a.onsets.iter().map(|o| OnsetOut { time_s: (o.time_s * 1000.0).round() / 1000.0, strength: r3(o.strength), low: r3(o.low), high: r3(o.high) }).collect(),
+        lanes: &a.lanes,
+    }
+}
+
+/// Runs `job` over `items` on every core, in order of completion; results keep input order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= items.len() {
+                        break;
+                    }
+                    let r = job(i, &items[i]);
+                    if let Ok(mut o) = out.lock() {
+                        o[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    out.into_inner().map(|v| v.into_iter().flatten().collect()).unwrap_or_default()
+}
+
+/// Decodes and analyses one file (the calling thread plus the analysis's own helpers).
+pub fn load_and_analyze(path: &Path) -> Result<(std::sync::Arc<PcmStore>, Analysis)> {
+    let (store, outcome) = decode_file(path)?;
+    if let Some(n) = outcome.notice {
+        eprintln!("warning: {n}");
+    }
+    let a = analyze(&store);
+    Ok((store, a))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+pub fn run(a: &AnalyzeArgs) -> Result<()> {
+    let total = a.files.len();
+    let done = AtomicUsize::new(0);
+    let results = parallel_map(&a.files, |_, path| {
+        let r = load_and_analyze(path);
+        let k = done.fetch_add(1, Ordering::Relaxed) + 1;
+        // Progress for several files; one file's only stderr line is its error, if any.
+        if total > 1 {
+            eprintln!("[{k}/{total}] {}{}", path.display(), if r.is_err() { " — failed" } else { "" });
+        }
+        r
+    });
+    let mut ok = Vec::new();
+    for (path, r) in a.files.iter().zip(results) {
+        match r {
+            Ok(v) => ok.push((path, v)),
+            Err(e) => {
+                // With one file its failure is the command's; with several, the rest still count.
+                if total == 1 {
+                    return Err(e);
+                }
+                eprintln!("sori: {}", e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "));
+            }
+        }
+    }
+    if ok.is_empty() {
+        bail!("no file could be analysed");
+    }
+    let text = if a.csv {
+        let mut s = String::from("file,lane,start_s,end_s,score,evidence\n");
+        for (path, (_, an)) in &ok {
+            for lane in &an.lanes {
+                for seg in &lane.segments {
+                    s.push_str(&format!(
+                        "{},{},{:.2},{:.2},{:.2},{}\n",
+                        csv_field(&path.display().to_string()),
+                        lane.id,
+                        seg.start_s,
+                        seg.end_s,
+                        seg.score,
+                        csv_field(&seg.evidence)
+                    ));
+                }
+            }
+        }
+        s
+    } else {
+        let outs: Vec<FileOut> = ok.iter().map(|(p, (st, an))| to_json(p, st, an)).collect();
+        let v = if outs.len() == 1 { serde_json::to_string(&outs[0]) } else { serde_json::to_string(&outs) };
+        v.context("could not write JSON")? + "\n"
+    };
+    match &a.output {
+        Some(out) => crate::notes::save::atomic_write(out, text.as_bytes()).with_context(|| format!("could not write {}", out.display()))?,
+        None => {
+            use std::io::Write;
+            let mut so = std::io::stdout().lock();
+            // A closed pipe (e.g. `| head`) is not an error worth a message.
+            let _ = so.write_all(text.as_bytes());
+        }
+    }
+    Ok(())
+}
