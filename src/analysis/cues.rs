@@ -153,13 +153,12 @@ pub fn vibratos(f: &Features) -> Vec<Vibrato> {
     out
 }
 
-/// Vibrato of a cents curve sampled every `HOP_S`; `None` when there is none.
-pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
+/// `c` minus its least-squares line.
+pub fn detrend(c: &[f32]) -> Vec<f32> {
     let n = c.len();
-    if n < 30 {
-        return None;
+    if n == 0 {
+        return Vec::new();
     }
-    // Remove a linear trend.
     let tm = (n - 1) as f32 / 2.0;
     let cm = c.iter().sum::<f32>() / n as f32;
     let (mut sxy, mut sxx) = (0.0f32, 0.0f32);
@@ -168,7 +167,24 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
         sxx += (i as f32 - tm).powi(2);
     }
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    let r: Vec<f32> = c.iter().enumerate().map(|(i, v)| v - cm - slope * (i as f32 - tm)).collect();
+    c.iter().enumerate().map(|(i, v)| v - cm - slope * (i as f32 - tm)).collect()
+}
+
+/// Autocorrelation of `x` at `lag`, averaged over the overlap and divided by `var`
+/// (1 at lag 0 for a zero-mean `x` whose mean square is `var`).
+fn autocorr(x: &[f32], var: f32, lag: usize) -> f32 {
+    let n = x.len();
+    let s: f32 = x[..n - lag].iter().zip(&x[lag..]).map(|(a, b)| a * b).sum();
+    s / ((n - lag) as f32 * var)
+}
+
+/// Vibrato of a cents curve sampled every `HOP_S`; `None` when there is none.
+pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
+    let n = c.len();
+    if n < 30 {
+        return None;
+    }
+    let r = detrend(c);
     let var = r.iter().map(|v| v * v).sum::<f32>() / n as f32;
     if var < 4.0 {
         return None; // under ±3 cents: no vibrato
@@ -179,14 +195,7 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     if lag_lo + 2 >= lag_hi {
         return None;
     }
-    let ac = |lag: usize| -> f32 {
-        let mut s = 0.0;
-        for i in 0..n - lag {
-            s += r[i] * r[i + lag];
-        }
-        s / ((n - lag) as f32 * var)
-    };
-    let acs: Vec<f32> = (0..=lag_hi + 1).map(|l| if l < n { ac(l) } else { 0.0 }).collect();
+    let acs: Vec<f32> = (0..=lag_hi + 1).map(|l| if l < n { autocorr(&r, var, l) } else { 0.0 }).collect();
     // First local maximum after the first zero crossing.
     let zero = (1..acs.len()).find(|&l| acs[l] < 0.0)?;
     let mut best = None;
@@ -465,14 +474,7 @@ pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
     if e <= 1e-6 {
         return None;
     }
-    let ac = |lag: usize| -> f32 {
-        let mut s = 0.0;
-        for i in 0..n - lag {
-            s += x[i] * x[i + lag];
-        }
-        s / ((n - lag) as f32 * e)
-    };
-    let acs: Vec<f32> = (0..=(n / 2).min(160)).map(ac).collect();
+    let acs: Vec<f32> = (0..=(n / 2).min(160)).map(|l| autocorr(&x, e, l)).collect();
     let mut best = None;
     for l in 20..acs.len().saturating_sub(1) {
         if acs[l] >= acs[l - 1] && acs[l] >= acs[l + 1] && acs[l] > best.map(|(_, v)| v).unwrap_or(0.0) {

@@ -236,6 +236,7 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
             }
         })
         .collect();
+    let lo40 = (40.0 / bin_hz).ceil() as usize; // flatness ignores rumble below 40 Hz
     let lo200 = (200.0 / bin_hz).ceil() as usize;
     let hi2k = (2000.0 / bin_hz).floor() as usize;
     let (hf_lo, hf_hi) = ((2000.0 / bin_hz) as usize, ((8000.0 / bin_hz) as usize).min(bins - 1));
@@ -278,8 +279,6 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
         }
         let mut total = 0.0f32;
         let mut weighted = 0.0f32;
-        let mut log_sum = 0.0f32;
-        let mut counted = 0usize;
         let mut band_p = [0.0f32; BANDS];
         let mut timbre_p = [0.0f32; TIMBRE_BANDS];
         for b in 0..bins {
@@ -290,10 +289,6 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
             }
             total += p;
             weighted += p * b as f32 * bin_hz;
-            if b as f32 * bin_hz >= 40.0 {
-                log_sum += (p + 1e-12).ln();
-                counted += 1;
-            }
             if let Some(k) = band_of[b] {
                 band_p[k] += p;
             }
@@ -303,14 +298,7 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
         }
         let active = total > 1e-10;
         f.centroid_hz.push(if active { weighted / total } else { 0.0 });
-        let flat = if active && counted > 0 {
-            let lo = (40.0 / bin_hz).ceil() as usize;
-            let mean = power[lo..].iter().sum::<f32>() / (bins - lo) as f32;
-            ((log_sum / counted as f32).exp() / mean.max(1e-12)).clamp(0.0, 1.0)
-        } else {
-            1.0
-        };
-        f.flatness.push(flat);
+        f.flatness.push(if active { flatness_of(&power[lo40..]) } else { 1.0 });
         f.high_flatness.push(flatness_of(&power[hf_lo..=hf_hi]));
         // Rolloff at 85 %.
         let mut acc = 0.0;

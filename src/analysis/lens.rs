@@ -297,28 +297,15 @@ fn pitch_spreads(f: &Features) -> Vec<(usize, f32)> {
     for (s, e) in cues::pitch_runs(f, 30) {
         let mut a = s;
         while a + 30 <= e {
-            let w: Vec<f32> = (a..a + 30).filter_map(|i| f.f0_hz[i].map(cents_of)).collect();
+            let w: Vec<f32> = (a..a + 30).filter_map(|i| f.f0_hz[i].map(cues::cents)).collect();
             if w.len() == 30 {
-                let n = w.len() as f32;
-                let tm = (n - 1.0) / 2.0;
-                let m = w.iter().sum::<f32>() / n;
-                let (mut sxy, mut sxx) = (0.0, 0.0);
-                for (i, v) in w.iter().enumerate() {
-                    sxy += (i as f32 - tm) * (v - m);
-                    sxx += (i as f32 - tm).powi(2);
-                }
-                let slope = sxy / sxx;
-                let var = w.iter().enumerate().map(|(i, v)| (v - m - slope * (i as f32 - tm)).powi(2)).sum::<f32>() / n;
+                let var = cues::detrend(&w).iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
                 spreads.push((a, var.sqrt()));
             }
             a += 30;
         }
     }
     spreads
-}
-
-fn cents_of(h: f32) -> f32 {
-    cues::cents(h)
 }
 
 /// 0 below `a`, 1 above `b`, linear between (or falling when `a > b`).
