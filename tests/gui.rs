@@ -55,6 +55,20 @@ fn press(h: &mut Harness<'_, SoriApp>, key: Key) {
     h.step();
 }
 
+/// Presses at `x0`, moves to `x1` in `steps` frames and releases, all at height `y`.
+fn drag(h: &mut Harness<'_, SoriApp>, x0: f32, x1: f32, y: f32, steps: usize) {
+    h.hover_at(pos2(x0, y));
+    h.step();
+    h.drag_at(pos2(x0, y));
+    h.step();
+    for k in 1..=steps {
+        h.hover_at(pos2(x0 + (x1 - x0) * k as f32 / steps as f32, y));
+        h.step();
+    }
+    h.drop_at(pos2(x1, y));
+    h.step();
+}
+
 fn timeline_rect(h: &Harness<'_, SoriApp>) -> egui::Rect {
     h.get_by_label("Timeline").rect()
 }
@@ -96,16 +110,7 @@ fn drag_selects_a_region_and_l_loops_it() {
     let view = h.state().session.view;
     let (x0, x1) = (r.left() + r.width() * 0.2, r.left() + r.width() * 0.4);
     let y = r.center().y;
-    h.hover_at(pos2(x0, y));
-    h.step();
-    h.drag_at(pos2(x0, y));
-    h.step();
-    for i in 1..=10 {
-        h.hover_at(pos2(x0 + (x1 - x0) * i as f32 / 10.0, y));
-        h.step();
-    }
-    h.drop_at(pos2(x1, y));
-    h.step();
+    drag(&mut h, x0, x1, y, 10);
     let (a, b) = h.state().session.selection.expect("dragging selects a region");
     let (wa, wb) = (view.start_s + view.len_s * 0.2, view.start_s + view.len_s * 0.4);
     assert!((a - wa).abs() < 0.2 && (b - wb).abs() < 0.2, "selection {a}..{b}, dragged {wa}..{wb}");
@@ -274,16 +279,7 @@ fn dragging_a_region_edge_on_the_lane_is_one_undo_step() {
     let coda = before.notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
     let y = lane.top() + 6.0;
     let (x0, x1) = (x_of(coda.end.expect("region")), x_of(69.0));
-    h.hover_at(pos2(x0, y));
-    h.step();
-    h.drag_at(pos2(x0, y));
-    h.step();
-    for k in 1..=8 {
-        h.hover_at(pos2(x0 + (x1 - x0) * k as f32 / 8.0, y));
-        h.step();
-    }
-    h.drop_at(pos2(x1, y));
-    h.step();
+    drag(&mut h, x0, x1, y, 8);
     let after = h.state().session.notes.doc().notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
     let end = after.end.expect("still a region");
     assert!((end - 69.0).abs() < 0.3, "end dragged to {end}");
