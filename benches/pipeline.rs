@@ -35,7 +35,9 @@ fn song(rate: u32, secs: f64) -> Vec<f32> {
     let mut v = Vec::with_capacity(frames * 2);
     for i in 0..frames {
         let t = i as f64 / rate as f64;
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let noise = ((seed >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.2;
         let beat = (-(t % 0.5) / 0.05).exp();
         let f = 220.0 * 2f64.powf(((t / 2.0) as i64 % 12) as f64 / 12.0);
@@ -54,16 +56,25 @@ fn load(path: &Path) -> (Duration, Duration) {
     if let LoadStatus::Failed(e) = status {
         panic!("{e}");
     }
-    let first = job.first_audio.lock().ok().and_then(|f| *f).unwrap_or(total);
+    let first = job
+        .first_audio
+        .lock()
+        .ok()
+        .and_then(|f| *f)
+        .unwrap_or(total);
     (total, first)
 }
 
 fn rows(label: &str, path: &Path) {
-    let decode = median((0..RUNS).map(|_| {
-        let t = Instant::now();
-        decode_file(path).expect("decode");
-        t.elapsed()
-    }).collect());
+    let decode = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                decode_file(path).expect("decode");
+                t.elapsed()
+            })
+            .collect(),
+    );
     let mut totals = Vec::new();
     let mut firsts = Vec::new();
     for _ in 0..RUNS {
@@ -74,24 +85,51 @@ fn rows(label: &str, path: &Path) {
     let total = median(totals);
     let first = median(firsts);
     println!("{label}");
-    println!("  decode alone (median of {RUNS})                       {}", ms(decode));
-    println!("  decode + peaks + full spectrogram (median of {RUNS})  {}", ms(total));
-    println!("  ratio to decode alone                                {:.2}x", total.as_secs_f64() / decode.as_secs_f64());
-    println!("  open -> first waveform data (median of {RUNS})        {}", ms(first));
+    println!(
+        "  decode alone (median of {RUNS})                       {}",
+        ms(decode)
+    );
+    println!(
+        "  decode + peaks + full spectrogram (median of {RUNS})  {}",
+        ms(total)
+    );
+    println!(
+        "  ratio to decode alone                                {:.2}x",
+        total.as_secs_f64() / decode.as_secs_f64()
+    );
+    println!(
+        "  open -> first waveform data (median of {RUNS})        {}",
+        ms(first)
+    );
     // What `sori analyze` does: decode, then every feature and the fusion-lens lanes.
-    let analyze = median((0..RUNS).map(|_| {
-        let t = Instant::now();
-        let (store, _) = decode_file(path).expect("decode");
-        std::hint::black_box(sori::analysis::lens::analyze(&store));
-        t.elapsed()
-    }).collect());
-    println!("  decode + features + lens (sori analyze, median of {RUNS}) {}", ms(analyze));
-    println!("  ratio to decode alone                                {:.2}x", analyze.as_secs_f64() / decode.as_secs_f64());
+    let analyze = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                let (store, _) = decode_file(path).expect("decode");
+                std::hint::black_box(sori::analysis::lens::analyze(&store));
+                t.elapsed()
+            })
+            .collect(),
+    );
+    println!(
+        "  decode + features + lens (sori analyze, median of {RUNS}) {}",
+        ms(analyze)
+    );
+    println!(
+        "  ratio to decode alone                                {:.2}x",
+        analyze.as_secs_f64() / decode.as_secs_f64()
+    );
 }
 
 fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn main() {
@@ -99,8 +137,14 @@ fn main() {
     if let Ok(p) = std::env::var("SORI_BENCH_RSS_CHILD") {
         if std::env::var("SORI_BENCH_DECODE_ONLY").is_ok() {
             let t = Instant::now();
-            let kept = decode_file(Path::new(&p)).map(|(s, _)| s.frames()).unwrap_or(0);
-            println!("{} {} {kept}", peak_rss_kib().unwrap_or(0), t.elapsed().as_millis());
+            let kept = decode_file(Path::new(&p))
+                .map(|(s, _)| s.frames())
+                .unwrap_or(0);
+            println!(
+                "{} {} {kept}",
+                peak_rss_kib().unwrap_or(0),
+                t.elapsed().as_millis()
+            );
             return;
         }
         let (t, _) = load(Path::new(&p));
@@ -121,7 +165,14 @@ fn main() {
 
     eprintln!("making a 60-minute 44.1 kHz stereo WAV…");
     let wav = dir.join("sixty-minutes.wav");
-    support::wav(&wav, 44100, 2, support::WavFmt::I16, false, &song(44100, 3600.0));
+    support::wav(
+        &wav,
+        44100,
+        2,
+        support::WavFmt::I16,
+        false,
+        &song(44100, 3600.0),
+    );
     let exe = std::env::current_exe().expect("bench exe");
     let child = |decode_only: bool| -> (u64, u64) {
         let mut cmd = std::process::Command::new(&exe);
@@ -131,13 +182,24 @@ fn main() {
         }
         let out = cmd.output().expect("child");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let mut it = text.split_whitespace().map(|s| s.parse::<u64>().unwrap_or(0));
+        let mut it = text
+            .split_whitespace()
+            .map(|s| s.parse::<u64>().unwrap_or(0));
         (it.next().unwrap_or(0), it.next().unwrap_or(0))
     };
     let (rss_dec, t_dec) = child(true);
     let (rss, t) = child(false);
-    println!("60-minute 44.1 kHz stereo WAV (f32 PCM alone is {:.0} MiB)", 3600.0 * 44100.0 * 2.0 * 4.0 / 1048576.0);
-    println!("  decoded alone in {t_dec} ms, peak RSS                  {:.0} MiB", rss_dec as f64 / 1024.0);
-    println!("  opened and analysed in {t} ms, peak RSS             {:.0} MiB", rss as f64 / 1024.0);
+    println!(
+        "60-minute 44.1 kHz stereo WAV (f32 PCM alone is {:.0} MiB)",
+        3600.0 * 44100.0 * 2.0 * 4.0 / 1048576.0
+    );
+    println!(
+        "  decoded alone in {t_dec} ms, peak RSS                  {:.0} MiB",
+        rss_dec as f64 / 1024.0
+    );
+    println!(
+        "  opened and analysed in {t} ms, peak RSS             {:.0} MiB",
+        rss as f64 / 1024.0
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,7 +19,11 @@ use crate::render::picture::{PictureOptions, render_picture};
 use crate::render::{ColorMap, DbRange};
 
 #[derive(Debug, Parser)]
-#[command(name = "sori", version, about = "Sori (소리): explore how traditional Korean instruments are woven into modern pop tracks.")]
+#[command(
+    name = "sori",
+    version,
+    about = "Sori (소리): explore how traditional Korean instruments are woven into modern pop tracks."
+)]
 pub struct Cli {
     /// Audio file to open (no file: the built-in demo).
     pub file: Option<PathBuf>,
@@ -47,17 +51,17 @@ pub enum Cmd {
 pub enum NotesCmd {
     /// Convert between notes formats, chosen by extension: .sori.toml, .txt (Audacity),
     /// .csv (Sonic Visualiser), .vtt, .srt, .jams, .TextGrid.
-    Convert {
-        input: PathBuf,
-        output: PathBuf,
-    },
+    Convert { input: PathBuf, output: PathBuf },
 }
 
 /// `sori notes convert IN OUT`: what OUT's format cannot hold is named on stderr.
 pub fn notes_convert(input: &Path, output: &Path) -> Result<()> {
     use crate::notes::interchange::{Format, export, read};
     let out_format = Format::from_path(output).ok_or_else(|| {
-        anyhow::anyhow!("{}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)", output.display())
+        anyhow::anyhow!(
+            "{}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)",
+            output.display()
+        )
     })?;
     let (doc, warnings) = read(input)?;
     for w in warnings {
@@ -67,7 +71,8 @@ pub fn notes_convert(input: &Path, output: &Path) -> Result<()> {
     for w in warnings {
         eprintln!("warning: {w}");
     }
-    crate::notes::save::atomic_write(output, text.as_bytes()).with_context(|| format!("could not write {}", output.display()))?;
+    crate::notes::save::atomic_write(output, text.as_bytes())
+        .with_context(|| format!("could not write {}", output.display()))?;
     Ok(())
 }
 
@@ -103,13 +108,23 @@ pub struct RenderArgs {
 }
 
 /// Loads a file (or the demo) with its peaks and overview, on the calling thread.
-pub fn load_all(file: Option<&Path>, params: SpecParams) -> Result<(Arc<PcmStore>, PeakPyramid, Overview, Option<String>)> {
+pub fn load_all(
+    file: Option<&Path>,
+    params: SpecParams,
+) -> Result<(Arc<PcmStore>, PeakPyramid, Overview, Option<String>)> {
     let (store, notice) = match file {
         Some(p) => {
             let (s, o) = decode_file(p)?;
             (s, o.notice)
         }
-        None => (Arc::new(PcmStore::from_interleaved(crate::demo::SAMPLE_RATE, 2, &crate::demo::render())), None),
+        None => (
+            Arc::new(PcmStore::from_interleaved(
+                crate::demo::SAMPLE_RATE,
+                2,
+                &crate::demo::render(),
+            )),
+            None,
+        ),
     };
     let mut peaks = PeakPyramid::new(store.channels());
     peaks.update(&store);
@@ -125,7 +140,9 @@ pub fn parse_colormap(s: &str) -> Result<ColorMap> {
         "cividis" => ColorMap::Cividis,
         "inferno" => ColorMap::Inferno,
         "grey" | "gray" => ColorMap::Grey,
-        other => bail!("unknown colour map {other:?}; use magma, viridis, cividis, inferno or grey"),
+        other => {
+            bail!("unknown colour map {other:?}; use magma, viridis, cividis, inferno or grey")
+        }
     })
 }
 
@@ -148,7 +165,10 @@ pub fn render(a: &RenderArgs) -> Result<()> {
     {
         bail!("--to must be later than --from");
     }
-    let params = SpecParams { window: a.window, rows: 384 };
+    let params = SpecParams {
+        window: a.window,
+        rows: 384,
+    };
     let colormap = parse_colormap(&a.colormap)?;
     let file = if a.demo { None } else { a.file.as_deref() };
     let (store, peaks, ov, notice) = load_all(file, params)?;
@@ -158,10 +178,16 @@ pub fn render(a: &RenderArgs) -> Result<()> {
     if let Some(f) = a.from
         && f >= store.duration_s()
     {
-        bail!("--from {f} s is past the end of the track ({:.2} s)", store.duration_s());
+        bail!(
+            "--from {f} s is past the end of the track ({:.2} s)",
+            store.duration_s()
+        );
     }
     let title = match file {
-        Some(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        Some(p) => p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         None => "Sori demo".into(),
     };
     let opts = PictureOptions {
@@ -184,7 +210,9 @@ pub fn render(a: &RenderArgs) -> Result<()> {
 pub fn run_headless(cli: &Cli) -> Result<bool> {
     match &cli.command {
         Some(Cmd::Render(a)) => render(a).map(|_| true),
-        Some(Cmd::Notes(NotesCmd::Convert { input, output })) => notes_convert(input, output).map(|_| true),
+        Some(Cmd::Notes(NotesCmd::Convert { input, output })) => {
+            notes_convert(input, output).map(|_| true)
+        }
         Some(Cmd::Analyze(a)) => analyze::run(a).map(|_| true),
         Some(Cmd::Eval(a)) => eval::run(a).map(|_| true),
         None => Ok(false),

@@ -28,24 +28,69 @@ pub struct Part {
 }
 
 pub const TIMELINE: &[Part] = &[
-    Part { lane: "korean.silk_plucked", instrument: "gayageum", start_s: 0.5, end_s: 16.0,
-        what: "plucked notes that drop about 40 cents (toeseong) or rise a step (chuseong) after the attack, some with nonghyeon vibrato" },
-    Part { lane: "pop.drum_machine", instrument: "kick", start_s: 8.0, end_s: 64.0,
-        what: "four-on-the-floor kick, exactly on the grid" },
-    Part { lane: "pop.pumping", instrument: "synth pad", start_s: 8.0, end_s: 64.0,
-        what: "sawtooth pad ducked by the kick on every beat (sidechain pumping)" },
-    Part { lane: "pop.synth", instrument: "synth pad", start_s: 8.0, end_s: 64.0,
-        what: "steady-pitched sawtooth chords" },
-    Part { lane: "korean.drum", instrument: "janggu", start_s: 16.0, end_s: 41.0,
-        what: "12/8 pattern: low kung and sharp tak strokes, sometimes together (deong)" },
-    Part { lane: "pop.sub_bass", instrument: "808 bass", start_s: 24.0, end_s: 64.0,
-        what: "sub-bass notes 36-65 Hz that glide between pitches" },
-    Part { lane: "korean.bowed", instrument: "haegeum", start_s: 34.0, end_s: 58.0,
-        what: "sustained bowed line, vibrato 4 Hz ±100 cents, nasal spectrum" },
-    Part { lane: "korean.silk_plucked", instrument: "gayageum", start_s: 44.0, end_s: 56.0,
-        what: "the plucked line returns against the haegeum" },
-    Part { lane: "korean.silk_plucked", instrument: "gayageum", start_s: 64.0, end_s: 71.0,
-        what: "plucked coda alone" },
+    Part {
+        lane: "korean.silk_plucked",
+        instrument: "gayageum",
+        start_s: 0.5,
+        end_s: 16.0,
+        what: "plucked notes that drop about 40 cents (toeseong) or rise a step (chuseong) after the attack, some with nonghyeon vibrato",
+    },
+    Part {
+        lane: "pop.drum_machine",
+        instrument: "kick",
+        start_s: 8.0,
+        end_s: 64.0,
+        what: "four-on-the-floor kick, exactly on the grid",
+    },
+    Part {
+        lane: "pop.pumping",
+        instrument: "synth pad",
+        start_s: 8.0,
+        end_s: 64.0,
+        what: "sawtooth pad ducked by the kick on every beat (sidechain pumping)",
+    },
+    Part {
+        lane: "pop.synth",
+        instrument: "synth pad",
+        start_s: 8.0,
+        end_s: 64.0,
+        what: "steady-pitched sawtooth chords",
+    },
+    Part {
+        lane: "korean.drum",
+        instrument: "janggu",
+        start_s: 16.0,
+        end_s: 41.0,
+        what: "12/8 pattern: low kung and sharp tak strokes, sometimes together (deong)",
+    },
+    Part {
+        lane: "pop.sub_bass",
+        instrument: "808 bass",
+        start_s: 24.0,
+        end_s: 64.0,
+        what: "sub-bass notes 36-65 Hz that glide between pitches",
+    },
+    Part {
+        lane: "korean.bowed",
+        instrument: "haegeum",
+        start_s: 34.0,
+        end_s: 58.0,
+        what: "sustained bowed line, vibrato 4 Hz ±100 cents, nasal spectrum",
+    },
+    Part {
+        lane: "korean.silk_plucked",
+        instrument: "gayageum",
+        start_s: 44.0,
+        end_s: 56.0,
+        what: "the plucked line returns against the haegeum",
+    },
+    Part {
+        lane: "korean.silk_plucked",
+        instrument: "gayageum",
+        start_s: 64.0,
+        end_s: 71.0,
+        what: "plucked coda alone",
+    },
 ];
 
 /// Haegeum vibrato of the demo: rate (Hz) and extent (± cents).
@@ -55,7 +100,10 @@ pub const HAEGEUM_VIBRATO: (f64, f64) = (4.0, 100.0);
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
     }
 }
@@ -92,7 +140,9 @@ fn pluck(out: &mut [f64], rate: f64, start: f64, f0: f64, bend: Bend, gain: f64)
         let c = match bend {
             Bend::Drop(d) => -d * smooth((t - 0.15) / 0.12),
             Bend::Rise(d) => d * smooth((t - 0.18) / 0.15),
-            Bend::Vibrato(r, d) => d * (TAU * r * (t - 0.3).max(0.0)).sin() * smooth((t - 0.3) / 0.2),
+            Bend::Vibrato(r, d) => {
+                d * (TAU * r * (t - 0.3).max(0.0)).sin() * smooth((t - 0.3) / 0.2)
+            }
         };
         let f = f0 * cents(c);
         let attack = (t / 0.003).min(1.0);
@@ -137,7 +187,9 @@ fn pluck_line(out: &mut [f64], rate: f64, from: f64, to: f64, seed: u64) {
 
 fn haegeum(out: &mut [f64], rate: f64, from: f64, to: f64) {
     // Long notes in a do-mode around A4-D6.
-    let pitches = [587.33, 659.25, 523.25, 587.33, 783.99, 698.46, 587.33, 523.25, 440.0];
+    let pitches = [
+        587.33, 659.25, 523.25, 587.33, 783.99, 698.46, 587.33, 523.25, 440.0,
+    ];
     let note_len = 2.5;
     let (vrate, vext) = HAEGEUM_VIBRATO;
     let partials = 14usize;
@@ -152,7 +204,8 @@ fn haegeum(out: &mut [f64], rate: f64, from: f64, to: f64) {
         let t = n as f64 / rate - from;
         let k = (t / note_len) as usize;
         let tn = t - k as f64 * note_len;
-        let f0 = pitches[k % pitches.len()] * cents(vext * (TAU * vrate * tn).sin() * smooth(tn / 0.4));
+        let f0 =
+            pitches[k % pitches.len()] * cents(vext * (TAU * vrate * tn).sin() * smooth(tn / 0.4));
         let env = smooth(tn / 0.08) * smooth((note_len - tn) / 0.1);
         let mut s = 0.0;
         for (h, ph) in phase.iter_mut().enumerate() {
@@ -183,7 +236,11 @@ fn kick_at(out: &mut [f64], rate: f64, t0: f64, gain: f64) {
         let t = i as f64 / rate;
         let f = 48.0 + 110.0 * (-t / 0.03).exp();
         ph += TAU * f / rate;
-        let click = if i < 40 { (1.0 - i as f64 / 40.0) * 0.5 } else { 0.0 };
+        let click = if i < 40 {
+            (1.0 - i as f64 / 40.0) * 0.5
+        } else {
+            0.0
+        };
         let v = (ph.sin() * (-t / 0.22).exp() + click) * gain;
         out[idx] += v;
         out[idx + 1] += v;
@@ -235,7 +292,8 @@ fn janggu(out: &mut [f64], rate: f64, from: f64, to: f64) {
                     // crude resonant band-pass (two-pole) on differentiated noise
                     let d = x - prev;
                     prev = x;
-                    let y = alpha * d + 2.0 * w.cos() * bp1 / (1.0 + alpha) - (1.0 - alpha) / (1.0 + alpha) * bp2;
+                    let y = alpha * d + 2.0 * w.cos() * bp1 / (1.0 + alpha)
+                        - (1.0 - alpha) / (1.0 + alpha) * bp2;
                     bp2 = bp1;
                     bp1 = y;
                     let v = (y * 2.0 + d * 0.3) * (-tt / 0.018).exp() * 0.5;
@@ -261,7 +319,12 @@ fn polyblep(t: f64, dt: f64) -> f64 {
 }
 
 fn pumped_pad(out: &mut [f64], rate: f64, from: f64, to: f64) {
-    let chords: [[f64; 3]; 4] = [[174.61, 220.0, 261.63], [146.83, 174.61, 220.0], [130.81, 164.81, 196.0], [146.83, 196.0, 246.94]];
+    let chords: [[f64; 3]; 4] = [
+        [174.61, 220.0, 261.63],
+        [146.83, 174.61, 220.0],
+        [130.81, 164.81, 196.0],
+        [146.83, 196.0, 246.94],
+    ];
     let bar = 4.0 * BEAT_S;
     let mut phases = [0.0f64; 6];
     let mut lp = 0.0;
@@ -307,7 +370,8 @@ fn sub_bass(out: &mut [f64], rate: f64, from: f64, to: f64) {
         f += (target - f) * (1.0 - (-1.0 / (0.04 * rate)).exp());
         ph += TAU * f / rate;
         let tn = t - k as f64 * step;
-        let env = smooth(tn / 0.01) * (0.6 + 0.4 * (-tn / 0.5).exp()) * smooth((to - from - t) / 0.5);
+        let env =
+            smooth(tn / 0.01) * (0.6 + 0.4 * (-tn / 0.5).exp()) * smooth((to - from - t) / 0.5);
         let v = (ph.sin() + 0.15 * (2.0 * ph).sin()) * env * 0.32;
         out[idx] += v;
         out[idx + 1] += v;
@@ -321,7 +385,13 @@ pub fn render() -> Vec<f32> {
     let mut mix = vec![0.0f64; frames * 2];
     for part in TIMELINE {
         match (part.lane, part.instrument) {
-            ("korean.silk_plucked", _) => pluck_line(&mut mix, rate, part.start_s, part.end_s, (part.start_s * 10.0) as u64),
+            ("korean.silk_plucked", _) => pluck_line(
+                &mut mix,
+                rate,
+                part.start_s,
+                part.end_s,
+                (part.start_s * 10.0) as u64,
+            ),
             ("korean.bowed", _) => haegeum(&mut mix, rate, part.start_s, part.end_s),
             ("korean.drum", _) => janggu(&mut mix, rate, part.start_s, part.end_s),
             ("pop.drum_machine", _) => {

@@ -13,7 +13,11 @@ fn main() -> std::process::ExitCode {
         },
         Err(e) => {
             // One line: the error and its causes, no backtrace.
-            let msg = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+            let msg = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
             eprintln!("sori: {msg}");
             std::process::ExitCode::FAILURE
         }

@@ -15,14 +15,27 @@ fn check(path: &Path, rate: u32, channels: usize, secs: f64, tol_s: f64) {
     assert_eq!(store.sample_rate(), rate, "{}: rate", path.display());
     assert_eq!(store.channels(), channels, "{}: channels", path.display());
     let dur = store.duration_s();
-    assert!((dur - secs).abs() <= tol_s, "{}: duration {dur} s, expected {secs} s", path.display());
-    assert!(outcome.notice.is_none(), "{}: unexpected notice {:?}", path.display(), outcome.notice);
+    assert!(
+        (dur - secs).abs() <= tol_s,
+        "{}: duration {dur} s, expected {secs} s",
+        path.display()
+    );
+    assert!(
+        outcome.notice.is_none(),
+        "{}: unexpected notice {:?}",
+        path.display(),
+        outcome.notice
+    );
     let mid = store.frames() / 2;
     for c in 0..channels {
         let mut v = Vec::new();
         store.read_channel(c, mid - rate as u64 / 10, mid + rate as u64 / 10, &mut v);
         let rms = (v.iter().map(|x| x * x).sum::<f32>() / v.len() as f32).sqrt();
-        assert!((rms - 0.3536).abs() < 0.05, "{}: channel {c} RMS {rms}", path.display());
+        assert!(
+            (rms - 0.3536).abs() < 0.05,
+            "{}: channel {c} RMS {rms}",
+            path.display()
+        );
     }
 }
 
@@ -150,9 +163,20 @@ fn empty_random_and_non_audio_files_give_one_sentence() {
             Err(e) => e.to_string(),
             Ok((s, _)) => panic!("{} decoded as {} frames", p.display(), s.frames()),
         };
-        assert!(!err.contains('\n') && err.ends_with('.'), "{}: not one sentence: {err}", p.display());
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        assert!(err.contains(&name), "{}: message does not name the file: {err}", p.display());
+        assert!(
+            !err.contains('\n') && err.ends_with('.'),
+            "{}: not one sentence: {err}",
+            p.display()
+        );
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        assert!(
+            err.contains(&name),
+            "{}: message does not name the file: {err}",
+            p.display()
+        );
     }
 }
 
@@ -162,12 +186,18 @@ fn truncated_files_open_what_is_there_or_fail_cleanly() {
     let rate = 44100;
     let src = tone(rate, 2, 4.0);
     let makers: Vec<(&str, Box<dyn Fn(&Path)>)> = vec![
-        ("wav", Box::new(|p: &Path| wav(p, rate, 2, WavFmt::I16, false, &src))),
+        (
+            "wav",
+            Box::new(|p: &Path| wav(p, rate, 2, WavFmt::I16, false, &src)),
+        ),
         ("flac", Box::new(|p: &Path| flac(p, rate, 2, &src))),
         ("mp3", Box::new(|p: &Path| support::mp3(p, rate, 2, &src))),
         ("ogg", Box::new(|p: &Path| vorbis(p, rate, 2, &src))),
         ("m4a", Box::new(|p: &Path| m4a_aac(p, rate, 2, &src))),
-        ("opus", Box::new(|p: &Path| opus(p, 2, &tone(48000, 2, 4.0)))),
+        (
+            "opus",
+            Box::new(|p: &Path| opus(p, 2, &tone(48000, 2, 4.0))),
+        ),
     ];
     for (ext, make) in makers {
         let full = dir.join(format!("full.{ext}"));
@@ -179,7 +209,10 @@ fn truncated_files_open_what_is_there_or_fail_cleanly() {
             std::fs::write(&p, &bytes[..cut]).expect("write");
             match decode_file(&p) {
                 Ok((store, outcome)) => {
-                    assert!(store.duration_s() <= 4.2, "{ext} cut at {frac}: longer than the original");
+                    assert!(
+                        store.duration_s() <= 4.2,
+                        "{ext} cut at {frac}: longer than the original"
+                    );
                     // A file cut in half must say so (except containers that cannot know).
                     if frac <= 0.5 && ext == "wav" {
                         assert!(outcome.notice.is_some(), "{ext} cut at {frac}: no notice");

@@ -19,22 +19,35 @@ fn harness() -> Harness<'static, SoriApp> {
     // SAFETY: set once, to the same value, before any thread of this process reads it.
     unsafe { std::env::set_var("SORI_DATA_DIR", dir) };
     let app = SoriApp::new(Settings::default(), Player::silent(), None);
-    let mut h = Harness::builder().with_size(egui::vec2(1400.0, 900.0)).build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
     // Let the loader thread finish the demo (the GUI keeps running meanwhile).
     let start = Instant::now();
     loop {
         h.step();
-        let done = h.state().session.track.as_ref().is_some_and(|t| t.analysis_done()) && !h.state().session.is_loading();
+        let done = h
+            .state()
+            .session
+            .track
+            .as_ref()
+            .is_some_and(|t| t.analysis_done())
+            && !h.state().session.is_loading();
         if done {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "demo did not load");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "demo did not load"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Tests run in parallel and share one data folder: a recovery copy another test left
     // would put the "restore?" question in front of this one.
     if h.state().session.notes.pending_recovery.is_some() {
-        h.state_mut().session.apply(sori::session::Command::RestoreNotes(false));
+        h.state_mut()
+            .session
+            .apply(sori::session::Command::RestoreNotes(false));
     }
     h.step();
     h
@@ -77,11 +90,17 @@ fn timeline_rect(h: &Harness<'_, SoriApp>) -> egui::Rect {
 fn demo_loads_and_space_plays() {
     let mut h = harness();
     let dur = h.state().session.duration_s();
-    assert!((dur - sori::demo::DURATION_S).abs() < 0.01, "demo length {dur}");
+    assert!(
+        (dur - sori::demo::DURATION_S).abs() < 0.01,
+        "demo length {dur}"
+    );
     assert!(h.query_by_label("Paused").is_some());
     press(&mut h, Key::Space);
     assert!(h.state().session.is_playing(), "Space starts playback");
-    assert!(h.query_by_label("Playing").is_some(), "the transport shows the playing state");
+    assert!(
+        h.query_by_label("Playing").is_some(),
+        "the transport shows the playing state"
+    );
     press(&mut h, Key::Space);
     assert!(!h.state().session.is_playing(), "Space again pauses");
 }
@@ -96,11 +115,17 @@ fn clicking_the_timeline_moves_the_playhead() {
     click(&mut h, pos2(x, r.center().y));
     let want = view.start_s + view.len_s * 0.5;
     let got = h.state().session.position_s();
-    assert!((got - want).abs() < view.len_s / r.width() as f64 * 2.0, "playhead at {got}, clicked at {want}");
+    assert!(
+        (got - want).abs() < view.len_s / r.width() as f64 * 2.0,
+        "playhead at {got}, clicked at {want}"
+    );
     // and a second click further left moves it back
     click(&mut h, pos2(r.left() + r.width() * 0.25, r.center().y));
     let got2 = h.state().session.position_s();
-    assert!((got2 - (view.start_s + view.len_s * 0.25)).abs() < 0.2, "playhead at {got2}");
+    assert!(
+        (got2 - (view.start_s + view.len_s * 0.25)).abs() < 0.2,
+        "playhead at {got2}"
+    );
 }
 
 #[test]
@@ -111,17 +136,33 @@ fn drag_selects_a_region_and_l_loops_it() {
     let (x0, x1) = (r.left() + r.width() * 0.2, r.left() + r.width() * 0.4);
     let y = r.center().y;
     drag(&mut h, x0, x1, y, 10);
-    let (a, b) = h.state().session.selection.expect("dragging selects a region");
-    let (wa, wb) = (view.start_s + view.len_s * 0.2, view.start_s + view.len_s * 0.4);
-    assert!((a - wa).abs() < 0.2 && (b - wb).abs() < 0.2, "selection {a}..{b}, dragged {wa}..{wb}");
+    let (a, b) = h
+        .state()
+        .session
+        .selection
+        .expect("dragging selects a region");
+    let (wa, wb) = (
+        view.start_s + view.len_s * 0.2,
+        view.start_s + view.len_s * 0.4,
+    );
+    assert!(
+        (a - wa).abs() < 0.2 && (b - wb).abs() < 0.2,
+        "selection {a}..{b}, dragged {wa}..{wb}"
+    );
     assert!(!h.state().session.loop_on());
     press(&mut h, Key::L);
     assert!(h.state().session.loop_on(), "L turns the loop on");
     let (la, lb) = h.state().session.player.transport.loop_range();
     let rate = sori::demo::SAMPLE_RATE as f64;
-    assert!(((la as f64 / rate) - a).abs() < 1e-3 && ((lb as f64 / rate) - b).abs() < 1e-3, "loop follows the selection");
+    assert!(
+        ((la as f64 / rate) - a).abs() < 1e-3 && ((lb as f64 / rate) - b).abs() < 1e-3,
+        "loop follows the selection"
+    );
     let pos = h.state().session.position_s();
-    assert!(pos >= a - 1.0 / rate && pos <= b, "the playhead jumps into the loop");
+    assert!(
+        pos >= a - 1.0 / rate && pos <= b,
+        "the playhead jumps into the loop"
+    );
     press(&mut h, Key::L);
     assert!(!h.state().session.loop_on(), "L again turns it off");
 }
@@ -140,7 +181,10 @@ fn spectrogram_shows_the_finished_analysis_at_every_zoom() {
             if h.state().spectrogram_settled() {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "tiles never settled after {zoom_steps} zoom steps");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "tiles never settled after {zoom_steps} zoom steps"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         press(&mut h, Key::F);
@@ -153,7 +197,10 @@ fn zoom_keys_and_overview_change_the_visible_range() {
     let full = h.state().session.view;
     press(&mut h, Key::Plus);
     let zoomed = h.state().session.view;
-    assert!((zoomed.len_s - full.len_s / 2.0).abs() < 1e-6, "+ halves the visible range");
+    assert!(
+        (zoomed.len_s - full.len_s / 2.0).abs() < 1e-6,
+        "+ halves the visible range"
+    );
     // zoom to single samples and the view stops at the minimum
     for _ in 0..30 {
         press(&mut h, Key::Plus);
@@ -162,7 +209,10 @@ fn zoom_keys_and_overview_change_the_visible_range() {
     let frames = deep.len_s * sori::demo::SAMPLE_RATE as f64;
     assert!(frames <= 25.0, "deepest zoom shows {frames} samples");
     press(&mut h, Key::F);
-    assert!((h.state().session.view.len_s - full.len_s).abs() < 1e-6, "F fits the whole track");
+    assert!(
+        (h.state().session.view.len_s - full.len_s).abs() < 1e-6,
+        "F fits the whole track"
+    );
 }
 
 #[derive(Debug)]
@@ -177,11 +227,16 @@ impl egui::DroppedFile for Dropped {
 }
 
 fn drop_file(h: &mut Harness<'_, SoriApp>, path: &std::path::Path) {
-    h.input_mut().dropped_files.push(std::sync::Arc::new(Dropped(path.to_path_buf())));
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
     h.step();
     let start = Instant::now();
     while h.state().session.is_loading() || h.state().session.job.is_some() {
-        assert!(start.elapsed() < Duration::from_secs(60), "loading never ended");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "loading never ended"
+        );
         std::thread::sleep(Duration::from_millis(10));
         h.step();
     }
@@ -193,23 +248,52 @@ fn dropping_a_file_opens_it_and_a_broken_one_leaves_a_notice() {
     let mut h = harness();
     let dir = support::tmpdir("gui-drop");
     let wav = dir.join("dropped tone.wav");
-    support::wav(&wav, 22050, 1, support::WavFmt::I16, false, &support::tone(22050, 1, 3.0));
+    support::wav(
+        &wav,
+        22050,
+        1,
+        support::WavFmt::I16,
+        false,
+        &support::tone(22050, 1, 3.0),
+    );
     drop_file(&mut h, &wav);
     let track = h.state().session.track.clone().expect("a track");
     assert_eq!(track.title(), "dropped tone.wav");
     assert!((track.duration_s() - 3.0).abs() < 1e-6);
-    assert_eq!(h.state().session.settings.recent.first(), Some(&wav), "it joins the recent files");
-    assert!(h.query_by_label_contains("dropped tone.wav").is_some(), "the status bar names the file");
+    assert_eq!(
+        h.state().session.settings.recent.first(),
+        Some(&wav),
+        "it joins the recent files"
+    );
+    assert!(
+        h.query_by_label_contains("dropped tone.wav").is_some(),
+        "the status bar names the file"
+    );
 
     let junk = dir.join("junk.wav");
     std::fs::write(&junk, b"not really audio at all").expect("write");
     drop_file(&mut h, &junk);
-    assert_eq!(h.state().session.track.as_ref().map(|t| t.id), Some(track.id), "the open track stays");
-    assert!(h.query_by_label_contains("junk.wav is not an audio file").is_some(), "a notice says why");
+    assert_eq!(
+        h.state().session.track.as_ref().map(|t| t.id),
+        Some(track.id),
+        "the open track stays"
+    );
+    assert!(
+        h.query_by_label_contains("junk.wav is not an audio file")
+            .is_some(),
+        "a notice says why"
+    );
 }
 
 fn note_titles(h: &Harness<'_, SoriApp>) -> Vec<String> {
-    h.state().session.notes.doc().notes.iter().map(|n| n.title.clone()).collect()
+    h.state()
+        .session
+        .notes
+        .doc()
+        .notes
+        .iter()
+        .map(|n| n.title.clone())
+        .collect()
 }
 
 #[test]
@@ -218,25 +302,49 @@ fn the_current_note_follows_the_playhead_and_clicking_a_note_seeks() {
     let notes = h.state().session.notes.doc().notes.clone();
     assert!(notes.len() >= 5, "the demo comes with its notes");
     press(&mut h, Key::Space); // playing: the card shows the note at the playhead
-    for (t, want) in [(5.0, "Gayageum-like plucks"), (20.0, "Janggu-like drum in 12/8 (장구)"), (45.0, "Haegeum-like bowed line (해금)"), (59.0, "Discussion")] {
+    for (t, want) in [
+        (5.0, "Gayageum-like plucks"),
+        (20.0, "Janggu-like drum in 12/8 (장구)"),
+        (45.0, "Haegeum-like bowed line (해금)"),
+        (59.0, "Discussion"),
+    ] {
         h.state_mut().session.apply(sori::session::Command::Seek(t));
         h.step();
         h.step();
         let cur = h.state().session.current_note().expect("a current note");
-        assert_eq!(h.state().session.notes.doc().notes[cur].title, want, "at {t} s");
-        assert!(h.query_all_by_label(want).count() >= 2, "the list and the card at {t} s show {want:?}");
+        assert_eq!(
+            h.state().session.notes.doc().notes[cur].title,
+            want,
+            "at {t} s"
+        );
+        assert!(
+            h.query_all_by_label(want).count() >= 2,
+            "the list and the card at {t} s show {want:?}"
+        );
     }
     press(&mut h, Key::Space);
     // Clicking a note in the list seeks to its start.
-    let target = notes.iter().find(|n| n.title.starts_with("808")).expect("bass note").clone();
+    let target = notes
+        .iter()
+        .find(|n| n.title.starts_with("808"))
+        .expect("bass note")
+        .clone();
     h.get_by_label(&format!("Note {}", target.title)).click();
     h.step();
     h.step();
-    assert!((h.state().session.position_s() - target.start).abs() < 1e-3, "position {}", h.state().session.position_s());
+    assert!(
+        (h.state().session.position_s() - target.start).abs() < 1e-3,
+        "position {}",
+        h.state().session.position_s()
+    );
     // Shift+→ goes to the next note's start.
     h.key_press_modifiers(egui::Modifiers::SHIFT, Key::ArrowRight);
     h.step();
-    let next = notes.iter().map(|n| n.start).filter(|&s| s > target.start + 1e-6).fold(f64::MAX, f64::min);
+    let next = notes
+        .iter()
+        .map(|n| n.start)
+        .filter(|&s| s > target.start + 1e-6)
+        .fold(f64::MAX, f64::min);
     assert!((h.state().session.position_s() - next).abs() < 1e-3);
 }
 
@@ -244,19 +352,37 @@ fn the_current_note_follows_the_playhead_and_clicking_a_note_seeks() {
 fn m_adds_a_note_ctrl_z_removes_it_and_ctrl_s_saves() {
     let mut h = harness();
     let before = note_titles(&h);
-    h.state_mut().session.apply(sori::session::Command::Seek(30.0));
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(30.0));
     h.step();
     press(&mut h, Key::M);
     let after = note_titles(&h);
     assert_eq!(after.len(), before.len() + 1, "M adds a note");
-    let added = h.state().session.notes.doc().notes.iter().find(|n| n.title == "New note").expect("the new note").clone();
-    assert!((added.start - 30.0).abs() < 1e-3 && added.end.is_none(), "a point note at the playhead");
+    let added = h
+        .state()
+        .session
+        .notes
+        .doc()
+        .notes
+        .iter()
+        .find(|n| n.title == "New note")
+        .expect("the new note")
+        .clone();
+    assert!(
+        (added.start - 30.0).abs() < 1e-3 && added.end.is_none(),
+        "a point note at the playhead"
+    );
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
     h.step();
     assert_eq!(note_titles(&h), before, "Ctrl+Z removes it");
     h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, Key::Z);
     h.step();
-    assert_eq!(note_titles(&h).len(), before.len() + 1, "Ctrl+Shift+Z brings it back");
+    assert_eq!(
+        note_titles(&h).len(),
+        before.len() + 1,
+        "Ctrl+Shift+Z brings it back"
+    );
     assert!(h.state().session.notes.is_dirty());
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
     h.step();
@@ -276,17 +402,35 @@ fn dragging_a_region_edge_on_the_lane_is_one_undo_step() {
     let x_of = |t: f64| lane.left() + ((t - view.start_s) / view.len_s) as f32 * lane.width();
     let before = h.state().session.notes.doc().clone();
     // The coda region (1:04–1:11) is alone in its row: drag its end from 71 s to about 69 s.
-    let coda = before.notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
+    let coda = before
+        .notes
+        .iter()
+        .find(|n| n.title.starts_with("Coda"))
+        .expect("coda")
+        .clone();
     let y = lane.top() + 6.0;
     let (x0, x1) = (x_of(coda.end.expect("region")), x_of(69.0));
     drag(&mut h, x0, x1, y, 8);
-    let after = h.state().session.notes.doc().notes.iter().find(|n| n.title.starts_with("Coda")).expect("coda").clone();
+    let after = h
+        .state()
+        .session
+        .notes
+        .doc()
+        .notes
+        .iter()
+        .find(|n| n.title.starts_with("Coda"))
+        .expect("coda")
+        .clone();
     let end = after.end.expect("still a region");
     assert!((end - 69.0).abs() < 0.3, "end dragged to {end}");
     assert_eq!(after.start, coda.start, "the start stays");
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Z);
     h.step();
-    assert_eq!(h.state().session.notes.doc(), &before, "one Ctrl+Z undoes the whole drag");
+    assert_eq!(
+        h.state().session.notes.doc(),
+        &before,
+        "one Ctrl+Z undoes the whole drag"
+    );
 }
 
 #[test]

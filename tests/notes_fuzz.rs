@@ -6,7 +6,15 @@ use proptest::prelude::*;
 use sori::notes::interchange::{Format, export, import};
 use sori::notes::{Category, Document, Note};
 
-const FORMATS: [Format; 7] = [Format::Native, Format::Audacity, Format::SvCsv, Format::Vtt, Format::Srt, Format::Jams, Format::TextGrid];
+const FORMATS: [Format; 7] = [
+    Format::Native,
+    Format::Audacity,
+    Format::SvCsv,
+    Format::Vtt,
+    Format::Srt,
+    Format::Jams,
+    Format::TextGrid,
+];
 
 fn valid(format: Format) -> String {
     let mut a = Note::region(1.5, 4.25, "해금 \"line\", with comma");
@@ -14,7 +22,14 @@ fn valid(format: Format) -> String {
     a.category = Category::Pop;
     a.instruments = vec!["haegeum".into()];
     let b = Note::point(2.0, "point");
-    export(&Document { title: "t".into(), notes: vec![a, b, Note::region(3.0, 9.0, "overlap")] }, format).0
+    export(
+        &Document {
+            title: "t".into(),
+            notes: vec![a, b, Note::region(3.0, 9.0, "overlap")],
+        },
+        format,
+    )
+    .0
 }
 
 #[derive(Debug, Clone)]
@@ -53,7 +68,11 @@ fn mutate(text: &str, muts: &[Mutation]) -> String {
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<usize>(), 1u8..=255).prop_map(|(i, x)| Mutation::Flip(i, x)),
-        (any::<usize>(), prop::sample::select(b"\"\n\t,:[]{}<>-=0123456789.\\ ".to_vec())).prop_map(|(i, x)| Mutation::Insert(i, x)),
+        (
+            any::<usize>(),
+            prop::sample::select(b"\"\n\t,:[]{}<>-=0123456789.\\ ".to_vec())
+        )
+            .prop_map(|(i, x)| Mutation::Insert(i, x)),
         (any::<usize>(), any::<usize>()).prop_map(|(i, n)| Mutation::Delete(i, n)),
         any::<usize>().prop_map(Mutation::Truncate),
     ]

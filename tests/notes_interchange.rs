@@ -16,7 +16,10 @@ fn sample() -> Document {
     let c = Note::point(12.345, "장구 enters");
     let mut d = Note::point(3723.5, "Discussion: what changes here?");
     d.category = Category::Discussion;
-    let mut doc = Document { title: "골든 — tradition and production".into(), notes: vec![a, b, c, d] };
+    let mut doc = Document {
+        title: "골든 — tradition and production".into(),
+        notes: vec![a, b, c, d],
+    };
     doc.sort();
     doc
 }
@@ -24,7 +27,12 @@ fn sample() -> Document {
 fn same_times(a: &Document, b: &Document, what: &str) {
     assert_eq!(a.notes.len(), b.notes.len(), "{what}: note count");
     for (x, y) in a.notes.iter().zip(&b.notes) {
-        assert!((x.start - y.start).abs() <= 0.0005, "{what}: start {} vs {}", x.start, y.start);
+        assert!(
+            (x.start - y.start).abs() <= 0.0005,
+            "{what}: start {} vs {}",
+            x.start,
+            y.start
+        );
         match (x.end, y.end) {
             (Some(e1), Some(e2)) => assert!((e1 - e2).abs() <= 0.0005, "{what}: end {e1} vs {e2}"),
             (None, None) => {}
@@ -36,21 +44,35 @@ fn same_times(a: &Document, b: &Document, what: &str) {
 #[test]
 fn every_format_round_trips_times_and_what_it_can_hold() {
     let doc = sample();
-    for f in [Format::Native, Format::Audacity, Format::SvCsv, Format::Vtt, Format::Srt, Format::Jams, Format::TextGrid] {
+    for f in [
+        Format::Native,
+        Format::Audacity,
+        Format::SvCsv,
+        Format::Vtt,
+        Format::Srt,
+        Format::Jams,
+        Format::TextGrid,
+    ] {
         let (text, warnings) = export(&doc, f);
-        let (back, _) = import(&text, f).unwrap_or_else(|e| panic!("{f:?}: own output does not import: {e}\n{text}"));
+        let (back, _) = import(&text, f)
+            .unwrap_or_else(|e| panic!("{f:?}: own output does not import: {e}\n{text}"));
         same_times(&doc, &back, f.name());
         for (x, y) in doc.notes.iter().zip(&back.notes) {
             assert_eq!(x.title, y.title, "{f:?}: title");
             match f {
                 Format::Native | Format::Jams => assert_eq!(x, y, "{f:?}: everything survives"),
-                Format::Vtt | Format::Srt => assert_eq!(x.body, y.body, "{f:?}: body with several lines"),
+                Format::Vtt | Format::Srt => {
+                    assert_eq!(x.body, y.body, "{f:?}: body with several lines")
+                }
                 _ => {}
             }
         }
         match f {
             Format::Native | Format::Jams => assert!(warnings.is_empty(), "{f:?}: {warnings:?}"),
-            _ => assert!(!warnings.is_empty(), "{f:?} cannot hold bodies or categories and must say so"),
+            _ => assert!(
+                !warnings.is_empty(),
+                "{f:?} cannot hold bodies or categories and must say so"
+            ),
         }
         if matches!(f, Format::Native | Format::Jams) {
             assert_eq!(back.title, doc.title, "{f:?}: document title");
@@ -128,7 +150,10 @@ fn jams_with_segment_open_and_tag_open() {
     assert_eq!(d.notes[1].title, "traditional");
     assert_eq!(d.notes[1].category, Category::Traditional);
     assert_eq!(d.notes[2].title, "chorus");
-    assert!(warnings.iter().any(|w| w.contains("beat")), "skipped namespaces are named: {warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("beat")),
+        "skipped namespaces are named: {warnings:?}"
+    );
 }
 
 #[test]
@@ -175,7 +200,11 @@ item []:
     assert_eq!(d.notes[0].title, "whole take");
     assert_eq!(d.notes[1].title, "해금 \"solo\"");
     assert_eq!((d.notes[1].start, d.notes[1].end), (2.25, Some(7.0)));
-    assert_eq!(d.notes[1].category, Category::Traditional, "a tier named after a category sets it");
+    assert_eq!(
+        d.notes[1].category,
+        Category::Traditional,
+        "a tier named after a category sets it"
+    );
     assert!(warnings.iter().any(|w| w.contains("words")));
     // Praat's short text format holds the same values without labels.
     let short = "File type = \"ooTextFile\"\nObject class = \"TextGrid\"\n\n0\n12.5\n<exists>\n1\n\"IntervalTier\"\n\"x\"\n0\n12.5\n1\n0\n12.5\n\"short\"\n";
@@ -187,8 +216,16 @@ item []:
 fn broken_files_give_an_error_with_a_line() {
     let cases = [
         (Format::Audacity, "1.0\t2.0\tok\nabc\t3\tbad\n", 2),
-        (Format::Vtt, "WEBVTT\n\n00:01.000 --> 00:00.500\nbackwards\n", 3),
-        (Format::Srt, "1\n00:00:01,000 -> 00:00:02,000\nno arrow\n", 1),
+        (
+            Format::Vtt,
+            "WEBVTT\n\n00:01.000 --> 00:00.500\nbackwards\n",
+            3,
+        ),
+        (
+            Format::Srt,
+            "1\n00:00:01,000 -> 00:00:02,000\nno arrow\n",
+            1,
+        ),
         (Format::Jams, "{ \"annotations\": [ }", 1),
         (Format::SvCsv, "1.0,\"never closed\n", 1),
     ];

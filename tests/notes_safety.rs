@@ -22,11 +22,15 @@ fn big_doc(n: usize, tag: &str) -> Document {
     let notes = (0..n)
         .map(|i| {
             let mut note = Note::region(i as f64, i as f64 + 0.5, format!("{tag} note {i} — 해금"));
-            note.body = format!("{tag} body {i}\nsecond line with some length to make the file bigger …\n");
+            note.body =
+                format!("{tag} body {i}\nsecond line with some length to make the file bigger …\n");
             note
         })
         .collect();
-    Document { title: tag.into(), notes }
+    Document {
+        title: tag.into(),
+        notes,
+    }
 }
 
 #[test]
@@ -55,7 +59,9 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn writer");
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let wait = Duration::from_micros((seed >> 33) % 120_000);
         let t = Instant::now();
         while t.elapsed() < wait {
@@ -66,9 +72,13 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
         }
         let _ = child.kill();
         let _ = child.wait();
-        let after = native::read(&target).unwrap_or_else(|e| panic!("round {i}: the file is damaged: {e}"));
+        let after =
+            native::read(&target).unwrap_or_else(|e| panic!("round {i}: the file is damaged: {e}"));
         let n = after.notes.len();
-        assert!(n == a.notes.len() || n == b.notes.len(), "round {i}: {n} notes is neither document");
+        assert!(
+            n == a.notes.len() || n == b.notes.len(),
+            "round {i}: {n} notes is neither document"
+        );
         if n == before {
             saw_old += 1;
         } else {
@@ -77,10 +87,17 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
     }
     // A save that completes clears the temporaries of killed ones.
     sori::notes::save::atomic_write(&target, native::to_string(&a).as_bytes()).expect("final save");
-    let stray: Vec<_> = std::fs::read_dir(&dir).expect("list").flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".tmp")).collect();
+    let stray: Vec<_> = std::fs::read_dir(&dir)
+        .expect("list")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
     assert!(stray.is_empty(), "temporary files left: {stray:?}");
     // The kill times straddle the save: both outcomes happen.
-    assert!(saw_old > 0 && saw_new > 0, "old kept {saw_old} times, new written {saw_new} times");
+    assert!(
+        saw_old > 0 && saw_new > 0,
+        "old kept {saw_old} times, new written {saw_new} times"
+    );
 }
 
 #[test]
@@ -88,19 +105,34 @@ fn edits_survive_a_crash_through_the_recovery_copy() {
     let dir = support::tmpdir("recovery");
     data_dir();
     let notes_path = dir.join("song.sori.toml");
-    std::fs::write(&notes_path, native::to_string(&Document { title: "saved".into(), notes: vec![Note::point(1.0, "saved note")] }))
-        .expect("write");
+    std::fs::write(
+        &notes_path,
+        native::to_string(&Document {
+            title: "saved".into(),
+            notes: vec![Note::point(1.0, "saved note")],
+        }),
+    )
+    .expect("write");
     // First run: load, edit, autosave, then "crash" (drop everything without saving).
     {
         let mut ed = Editor::new(native::read(&notes_path).expect("read"));
-        ed.edit(|d| d.notes.push(Note::region(5.0, 7.5, "가야금 — unsaved edit")));
+        ed.edit(|d| {
+            d.notes
+                .push(Note::region(5.0, 7.5, "가야금 — unsaved edit"))
+        });
         ed.edit(|d| d.notes[0].body = "changed body".into());
         assert!(ed.is_dirty());
         recovery::write(&notes_path, ed.doc()).expect("autosave");
     }
     // Second run, as the app relaunches: loading the notes offers the recovery copy.
-    let (mut relaunched, _) = sori::session::NotesState::load_for(&sori::session::Source::File(dir.join("song.wav")), None);
-    assert!(relaunched.pending_recovery.is_some(), "the relaunched app offers to restore");
+    let (mut relaunched, _) = sori::session::NotesState::load_for(
+        &sori::session::Source::File(dir.join("song.wav")),
+        None,
+    );
+    assert!(
+        relaunched.pending_recovery.is_some(),
+        "the relaunched app offers to restore"
+    );
     relaunched.answer_recovery(true);
     assert_eq!(relaunched.doc().notes.len(), 2, "restored edits");
     assert!(relaunched.is_dirty(), "restored edits still need saving");
@@ -108,11 +140,19 @@ fn edits_survive_a_crash_through_the_recovery_copy() {
     assert_eq!(restored.notes.len(), 2);
     assert_eq!(restored.notes[1].title, "가야금 — unsaved edit");
     assert_eq!(restored.notes[0].body, "changed body");
-    assert_eq!(native::read(&notes_path).expect("read").notes.len(), 1, "the notes file was not overwritten");
+    assert_eq!(
+        native::read(&notes_path).expect("read").notes.len(),
+        1,
+        "the notes file was not overwritten"
+    );
     // After a save the copy is stale and is not offered again.
     std::thread::sleep(Duration::from_millis(20));
-    sori::notes::save::atomic_write(&notes_path, native::to_string(&restored).as_bytes()).expect("save");
-    assert!(recovery::find(&notes_path).is_none(), "a copy older than the saved file is not offered");
+    sori::notes::save::atomic_write(&notes_path, native::to_string(&restored).as_bytes())
+        .expect("save");
+    assert!(
+        recovery::find(&notes_path).is_none(),
+        "a copy older than the saved file is not offered"
+    );
     recovery::clear(&notes_path);
 }
 
@@ -122,20 +162,47 @@ fn notes_convert_names_what_the_target_cannot_hold() {
     let mut n = Note::region(1.0, 2.0, "title");
     n.body = "a body".into();
     let src = dir.join("in.sori.toml");
-    std::fs::write(&src, native::to_string(&Document { title: "t".into(), notes: vec![n] })).expect("write");
+    std::fs::write(
+        &src,
+        native::to_string(&Document {
+            title: "t".into(),
+            notes: vec![n],
+        }),
+    )
+    .expect("write");
     let out = dir.join("out.txt");
-    let run = Command::new(env!("CARGO_BIN_EXE_sori")).args(["notes", "convert"]).arg(&src).arg(&out).output().expect("run");
+    let run = Command::new(env!("CARGO_BIN_EXE_sori"))
+        .args(["notes", "convert"])
+        .arg(&src)
+        .arg(&out)
+        .output()
+        .expect("run");
     assert!(run.status.success());
-    assert_eq!(std::fs::read_to_string(&out).expect("read"), "1.000000\t2.000000\ttitle\n");
-    assert!(String::from_utf8_lossy(&run.stderr).contains("bodies of 1 note"), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "1.000000\t2.000000\ttitle\n"
+    );
+    assert!(
+        String::from_utf8_lossy(&run.stderr).contains("bodies of 1 note"),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     // A malformed input: one line naming line and column, non-zero exit, output untouched.
     std::fs::write(&src, "[[note]]\nstart = \"x\"\n").expect("write");
-    let run = Command::new(env!("CARGO_BIN_EXE_sori")).args(["notes", "convert"]).arg(&src).arg(&out).output().expect("run");
+    let run = Command::new(env!("CARGO_BIN_EXE_sori"))
+        .args(["notes", "convert"])
+        .arg(&src)
+        .arg(&out)
+        .output()
+        .expect("run");
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
     assert!(err.contains("line 2, column 9"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1);
-    assert_eq!(std::fs::read_to_string(&out).expect("read"), "1.000000\t2.000000\ttitle\n");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        "1.000000\t2.000000\ttitle\n"
+    );
 }
 
 #[test]
@@ -145,14 +212,28 @@ fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
     data_dir();
     let audio = dir.join("song.wav");
     let notes = native::sidecar_for(&audio);
-    std::fs::write(&notes, native::to_string(&Document { title: "v1".into(), notes: vec![Note::point(1.0, "one")] })).expect("write");
+    std::fs::write(
+        &notes,
+        native::to_string(&Document {
+            title: "v1".into(),
+            notes: vec![Note::point(1.0, "one")],
+        }),
+    )
+    .expect("write");
     let (mut st, notice) = NotesState::load_for(&Source::File(audio.clone()), None);
     assert!(notice.is_none());
     assert_eq!(st.doc().title, "v1");
     st.check_disk(Instant::now());
     assert!(!st.changed_on_disk);
     std::thread::sleep(Duration::from_millis(1100));
-    std::fs::write(&notes, native::to_string(&Document { title: "v2".into(), notes: vec![] })).expect("write");
+    std::fs::write(
+        &notes,
+        native::to_string(&Document {
+            title: "v2".into(),
+            notes: vec![],
+        }),
+    )
+    .expect("write");
     st.check_disk(Instant::now());
     assert!(st.changed_on_disk, "the change is noticed");
     st.answer_disk_change(true, &Source::File(audio.clone()));
@@ -163,7 +244,10 @@ fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
     let (mut st, notice) = NotesState::load_for(&Source::File(audio), None);
     assert!(notice.is_some_and(|n| n.contains("line 3")));
     assert!(st.save().is_err());
-    assert_eq!(std::fs::read_to_string(&notes).expect("read"), "version = 1\n[[note]]\nstart = \"oops\"\n");
+    assert_eq!(
+        std::fs::read_to_string(&notes).expect("read"),
+        "version = 1\n[[note]]\nstart = \"oops\"\n"
+    );
 }
 
 #[test]
@@ -176,11 +260,19 @@ fn notes_for_a_track_in_an_unwritable_folder_are_saved_to_the_data_folder() {
     std::fs::write(&blocker, b"a file, not a folder").expect("write");
     let audio = blocker.join("song.mp3");
     let (mut st, _) = NotesState::load_for(&Source::File(audio), None);
-    st.editor.edit(|d| d.notes.push(Note::point(3.0, "written in class")));
+    st.editor
+        .edit(|d| d.notes.push(Note::point(3.0, "written in class")));
     let msg = st.save().expect("saved somewhere");
     let saved_to = st.path.clone().expect("a path");
-    assert!(!saved_to.starts_with(&blocker), "saved to {}", saved_to.display());
-    assert!(msg.contains(&saved_to.display().to_string()), "the message says where: {msg}");
+    assert!(
+        !saved_to.starts_with(&blocker),
+        "saved to {}",
+        saved_to.display()
+    );
+    assert!(
+        msg.contains(&saved_to.display().to_string()),
+        "the message says where: {msg}"
+    );
     let back = native::read(&saved_to).expect("the saved notes parse");
     assert!(back.notes.iter().any(|n| n.title == "written in class"));
     assert!(!st.is_dirty());

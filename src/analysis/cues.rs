@@ -65,7 +65,11 @@ pub fn onsets(f: &Features) -> Vec<Onset> {
         }
         let (p, q, r) = (odf[i - 1], v, odf[i + 1]);
         let den = p - 2.0 * q + r;
-        let off = if den.abs() > 1e-9 { (0.5 * (p - r) / den).clamp(-0.5, 0.5) } else { 0.0 };
+        let off = if den.abs() > 1e-9 {
+            (0.5 * (p - r) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
         out.push(Onset {
             frame: i,
             time_s: (i as f64 + off as f64) * HOP_S,
@@ -130,7 +134,9 @@ pub fn vibratos(f: &Features) -> Vec<Vibrato> {
     let win = 100usize;
     let mut out = Vec::new();
     for (s, e) in pitch_runs(f, 60) {
-        let c: Vec<f32> = (s..e).map(|i| f.f0_hz[i].map(cents).unwrap_or(0.0)).collect();
+        let c: Vec<f32> = (s..e)
+            .map(|i| f.f0_hz[i].map(cents).unwrap_or(0.0))
+            .collect();
         let mut a = 0usize;
         loop {
             let b = (a + win).min(c.len());
@@ -167,7 +173,10 @@ pub fn detrend(c: &[f32]) -> Vec<f32> {
         sxx += (i as f32 - tm).powi(2);
     }
     let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    c.iter().enumerate().map(|(i, v)| v - cm - slope * (i as f32 - tm)).collect()
+    c.iter()
+        .enumerate()
+        .map(|(i, v)| v - cm - slope * (i as f32 - tm))
+        .collect()
 }
 
 /// Autocorrelation of `x` at `lag`, averaged over the overlap and divided by `var`
@@ -191,11 +200,16 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     }
     // Autocorrelation between 2.5 and 9 Hz.
     let fps = 1.0 / HOP_S as f32;
-    let (lag_lo, lag_hi) = ((fps / 9.0).floor() as usize, ((fps / 2.5).ceil() as usize).min(n - 10));
+    let (lag_lo, lag_hi) = (
+        (fps / 9.0).floor() as usize,
+        ((fps / 2.5).ceil() as usize).min(n - 10),
+    );
     if lag_lo + 2 >= lag_hi {
         return None;
     }
-    let acs: Vec<f32> = (0..=lag_hi + 1).map(|l| if l < n { autocorr(&r, var, l) } else { 0.0 }).collect();
+    let acs: Vec<f32> = (0..=lag_hi + 1)
+        .map(|l| if l < n { autocorr(&r, var, l) } else { 0.0 })
+        .collect();
     // First local maximum after the first zero crossing.
     let zero = (1..acs.len()).find(|&l| acs[l] < 0.0)?;
     let mut best = None;
@@ -211,7 +225,11 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     }
     let (p, q, rr) = (acs[l - 1], acs[l], acs[l + 1]);
     let den = p - 2.0 * q + rr;
-    let off = if den.abs() > 1e-9 { (0.5 * (p - rr) / den).clamp(-0.5, 0.5) } else { 0.0 };
+    let off = if den.abs() > 1e-9 {
+        (0.5 * (p - rr) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    };
     let rate = fps / (l as f32 + off);
     // Least-squares sinusoid at that rate (on the detrended curve).
     let w = 2.0 * std::f32::consts::PI * rate * HOP_S as f32;
@@ -235,7 +253,13 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     if explained < 0.4 {
         return None;
     }
-    Some(Vibrato { start_s: 0.0, end_s: n as f64 * HOP_S, rate_hz: rate, extent_cents: extent, regularity: explained })
+    Some(Vibrato {
+        start_s: 0.0,
+        end_s: n as f64 * HOP_S,
+        rate_hz: rate,
+        extent_cents: extent,
+        regularity: explained,
+    })
 }
 
 /// A pitch bend after an onset.
@@ -264,16 +288,28 @@ pub fn post_onset_pitch(f: &Features, onsets: &[Onset]) -> Vec<Bend> {
     let runs = pitch_runs(f, 20);
     for o in onsets {
         let i0 = o.frame + 4;
-        let Some(&(_, e)) = runs.iter().find(|(s, e)| *s <= i0 && *e > i0 + 6) else { continue };
-        let early: Vec<f32> = (i0..(o.frame + 10).min(e)).filter_map(|i| f.f0_hz[i].map(cents)).collect();
+        let Some(&(_, e)) = runs.iter().find(|(s, e)| *s <= i0 && *e > i0 + 6) else {
+            continue;
+        };
+        let early: Vec<f32> = (i0..(o.frame + 10).min(e))
+            .filter_map(|i| f.f0_hz[i].map(cents))
+            .collect();
         let late_end = (o.frame + 35).min(e);
         if late_end < o.frame + 18 {
             continue;
         }
         let late_start = late_end.saturating_sub(8).max(o.frame + 15);
-        let late: Vec<f32> = (late_start..late_end).filter_map(|i| f.f0_hz[i].map(cents)).collect();
-        let (Some(a), Some(b)) = (median(&mut early.clone()), median(&mut late.clone())) else { continue };
-        out.push(Bend { onset_s: o.time_s, cents: b - a, after_ms: ((late_start + late_end) / 2 - o.frame) as f32 * 10.0 });
+        let late: Vec<f32> = (late_start..late_end)
+            .filter_map(|i| f.f0_hz[i].map(cents))
+            .collect();
+        let (Some(a), Some(b)) = (median(&mut early.clone()), median(&mut late.clone())) else {
+            continue;
+        };
+        out.push(Bend {
+            onset_s: o.time_s,
+            cents: b - a,
+            after_ms: ((late_start + late_end) / 2 - o.frame) as f32 * 10.0,
+        });
     }
     out
 }
@@ -327,7 +363,12 @@ pub fn sub_glides(f: &Features) -> Vec<Glide> {
         }
         let moved = 1200.0 * (last / h0).log2();
         if moved.abs() >= 100.0 && j - i >= 5 {
-            out.push(Glide { start_s: i as f64 * HOP_S, end_s: j as f64 * HOP_S, from_hz: h0, to_hz: last });
+            out.push(Glide {
+                start_s: i as f64 * HOP_S,
+                end_s: j as f64 * HOP_S,
+                from_hz: h0,
+                to_hz: last,
+            });
             i = j + 1;
         } else {
             i += 1;
@@ -385,17 +426,31 @@ pub fn tempo_bpm(flux: &[f32]) -> Option<f32> {
 /// Fits the onsets (strength ≥ `min_strength`) to a step derived from `bpm` and measures
 /// how far their intervals stray from whole multiples of it.
 pub fn grid_fit(onsets: &[Onset], bpm: f32, min_strength: f32) -> Option<Grid> {
-    let times: Vec<f64> = onsets.iter().filter(|o| o.strength >= min_strength).map(|o| o.time_s).collect();
+    let times: Vec<f64> = onsets
+        .iter()
+        .filter(|o| o.strength >= min_strength)
+        .map(|o| o.time_s)
+        .collect();
     if times.len() < 6 {
         return None;
     }
-    let iois: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).filter(|d| *d < 2.0).collect();
+    let iois: Vec<f64> = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|d| *d < 2.0)
+        .collect();
     if iois.len() < 5 {
         return None;
     }
     let beat = 60.0 / bpm as f64;
     let mut best: Option<Grid> = None;
-    for (div, ternary) in [(1.0, false), (2.0, false), (4.0, false), (3.0, true), (6.0, true)] {
+    for (div, ternary) in [
+        (1.0, false),
+        (2.0, false),
+        (4.0, false),
+        (3.0, true),
+        (6.0, true),
+    ] {
         let mut step = beat / div;
         if step < 0.06 {
             continue;
@@ -423,7 +478,13 @@ pub fn grid_fit(onsets: &[Onset], bpm: f32, min_strength: f32) -> Option<Grid> {
         }
         let dev = (sq / cnt as f64).sqrt() * 1000.0;
         // A finer step always fits better; prefer the coarsest one that fits well.
-        let g = Grid { bpm: (60.0 / (step * div)) as f32, step_s: step as f32, deviation_ms: dev as f32, ternary, count: times.len() };
+        let g = Grid {
+            bpm: (60.0 / (step * div)) as f32,
+            step_s: step as f32,
+            deviation_ms: dev as f32,
+            ternary,
+            count: times.len(),
+        };
         best = match best {
             None => Some(g),
             Some(b) if g.deviation_ms < b.deviation_ms * 0.6 && g.deviation_ms > 0.0 => Some(g),
@@ -469,7 +530,10 @@ pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
     let depth = top - low;
     let sustain = level.iter().filter(|v| **v > top - 6.0).count() as f32 / n as f32;
     let mean = level.iter().sum::<f32>() / n as f32;
-    let x: Vec<f32> = level.iter().map(|v| (v - mean).clamp(-30.0, 30.0)).collect();
+    let x: Vec<f32> = level
+        .iter()
+        .map(|v| (v - mean).clamp(-30.0, 30.0))
+        .collect();
     let e: f32 = x.iter().map(|v| v * v).sum::<f32>() / n as f32;
     if e <= 1e-6 {
         return None;
@@ -477,13 +541,21 @@ pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
     let acs: Vec<f32> = (0..=(n / 2).min(160)).map(|l| autocorr(&x, e, l)).collect();
     let mut best = None;
     for l in 20..acs.len().saturating_sub(1) {
-        if acs[l] >= acs[l - 1] && acs[l] >= acs[l + 1] && acs[l] > best.map(|(_, v)| v).unwrap_or(0.0) {
+        if acs[l] >= acs[l - 1]
+            && acs[l] >= acs[l + 1]
+            && acs[l] > best.map(|(_, v)| v).unwrap_or(0.0)
+        {
             best = Some((l, acs[l]));
             break;
         }
     }
     let (l, v) = best?;
-    Some(Pumping { period_s: l as f32 * HOP_S as f32, depth_db: depth, periodicity: v.max(0.0), sustain })
+    Some(Pumping {
+        period_s: l as f32 * HOP_S as f32,
+        depth_db: depth,
+        periodicity: v.max(0.0),
+        sustain,
+    })
 }
 
 /// Tuning offset of the track in cents from A440 equal temperament (−50 … 50), from a
@@ -523,7 +595,10 @@ mod tests {
             let x: Vec<f32> = (0..RATE * 3)
                 .map(|i| {
                     let t = i as f32 / RATE as f32;
-                    let f = 440.0 * 2f32.powf(extent * (2.0 * std::f32::consts::PI * rate_hz * t).sin() / 1200.0);
+                    let f = 440.0
+                        * 2f32.powf(
+                            extent * (2.0 * std::f32::consts::PI * rate_hz * t).sin() / 1200.0,
+                        );
                     phase += 2.0 * std::f32::consts::PI * f / RATE as f32;
                     0.3 * phase.sin() + 0.1 * (2.0 * phase).sin()
                 })
@@ -532,7 +607,10 @@ mod tests {
             assert!(!v.is_empty(), "{rate_hz} Hz ±{extent}: no vibrato found");
             let r: Vec<f32> = v.iter().map(|v| v.rate_hz).collect();
             let e: Vec<f32> = v.iter().map(|v| v.extent_cents).collect();
-            let (r, e) = (median(&mut r.clone()).unwrap_or(0.0), median(&mut e.clone()).unwrap_or(0.0));
+            let (r, e) = (
+                median(&mut r.clone()).unwrap_or(0.0),
+                median(&mut e.clone()).unwrap_or(0.0),
+            );
             assert!((r - rate_hz).abs() / rate_hz < 0.1, "rate {r} vs {rate_hz}");
             assert!((e - extent).abs() / extent < 0.1, "extent {e} vs {extent}");
         }
@@ -540,7 +618,9 @@ mod tests {
 
     #[test]
     fn steady_tone_has_no_vibrato() {
-        let x: Vec<f32> = (0..RATE * 2).map(|i| 0.3 * (2.0 * std::f32::consts::PI * 330.0 * i as f32 / RATE as f32).sin()).collect();
+        let x: Vec<f32> = (0..RATE * 2)
+            .map(|i| 0.3 * (2.0 * std::f32::consts::PI * 330.0 * i as f32 / RATE as f32).sin())
+            .collect();
         assert!(vibratos(&feats(&x)).is_empty());
     }
 
@@ -567,7 +647,10 @@ mod tests {
         let mut x = Vec::new();
         for semis in [0, 2, 4, 5, 7] {
             let f = 440.0 * 2f32.powf((semis as f32 * 100.0 - 30.0) / 1200.0);
-            x.extend((0..RATE / 2).map(|i| 0.3 * (2.0 * std::f32::consts::PI * f * i as f32 / RATE as f32).sin()));
+            x.extend(
+                (0..RATE / 2)
+                    .map(|i| 0.3 * (2.0 * std::f32::consts::PI * f * i as f32 / RATE as f32).sin()),
+            );
         }
         let off = tuning_offset(&feats(&x)).expect("pitched");
         assert!((off + 30.0).abs() < 5.0, "offset {off}");

@@ -20,7 +20,16 @@ pub const HOP_S: f64 = 0.01;
 /// brilliance, air (up to the analysis Nyquist).
 pub const BAND_EDGES: [f32; 8] = [30.0, 80.0, 200.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0];
 pub const BANDS: usize = BAND_EDGES.len();
-pub const BAND_NAMES: [&str; BANDS] = ["30–80 Hz", "80–200 Hz", "200–500 Hz", "0.5–1 kHz", "1–2 kHz", "2–4 kHz", "4–8 kHz", "8 kHz+"];
+pub const BAND_NAMES: [&str; BANDS] = [
+    "30–80 Hz",
+    "80–200 Hz",
+    "200–500 Hz",
+    "0.5–1 kHz",
+    "1–2 kHz",
+    "2–4 kHz",
+    "4–8 kHz",
+    "8 kHz+",
+];
 
 /// Number of log-spaced bands of the timbre vector (used by "find similar").
 pub const TIMBRE_BANDS: usize = 20;
@@ -100,7 +109,11 @@ pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
     let mut h: Vec<f32> = (0..taps)
         .map(|i| {
             let n = i as f64 - half as f64;
-            let sinc = if n == 0.0 { 2.0 * fc } else { (2.0 * std::f64::consts::PI * fc * n).sin() / (std::f64::consts::PI * n) };
+            let sinc = if n == 0.0 {
+                2.0 * fc
+            } else {
+                (2.0 * std::f64::consts::PI * fc * n).sin() / (std::f64::consts::PI * n)
+            };
             let w = 0.42 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / (taps - 1) as f64).cos()
                 + 0.08 * (4.0 * std::f64::consts::PI * i as f64 / (taps - 1) as f64).cos();
             (sinc * w) as f32
@@ -151,7 +164,13 @@ pub fn compute(store: &PcmStore) -> Features {
         });
         let loud = s.spawn(|| short_term_loudness(store, n_frames));
         let f = spectral(&x, rate, n_frames, duration_s);
-        let p = pitch.join().unwrap_or_else(|_| (vec![0.0; n_frames], vec![None; n_frames], vec![None; n_frames]));
+        let p = pitch.join().unwrap_or_else(|_| {
+            (
+                vec![0.0; n_frames],
+                vec![None; n_frames],
+                vec![None; n_frames],
+            )
+        });
         let l = loud.join().unwrap_or_else(|_| vec![None; n_frames]);
         (f, p, l)
     });
@@ -166,7 +185,8 @@ pub fn compute(store: &PcmStore) -> Features {
 fn short_term_loudness(store: &PcmStore, n_frames: usize) -> Vec<Option<f32>> {
     let mut out = vec![None; n_frames];
     let ch = store.channels();
-    let Ok(mut meter) = ebur128::EbuR128::new(ch as u32, store.sample_rate(), ebur128::Mode::S) else {
+    let Ok(mut meter) = ebur128::EbuR128::new(ch as u32, store.sample_rate(), ebur128::Mode::S)
+    else {
         return out;
     };
     let block = (store.sample_rate() as f64 * 0.1).round().max(1.0) as u64;
@@ -180,7 +200,11 @@ fn short_term_loudness(store: &PcmStore, n_frames: usize) -> Vec<Option<f32>> {
         });
         pos = end;
         step += 1;
-        let lufs = meter.loudness_shortterm().ok().filter(|v| v.is_finite()).map(|v| v as f32);
+        let lufs = meter
+            .loudness_shortterm()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(|v| v as f32);
         for slot in out.iter_mut().skip((step - 1) * 10).take(10) {
             *slot = lufs;
         }
@@ -204,7 +228,9 @@ impl Hann {
             input: fft.make_input_vec(),
             spec: fft.make_output_vec(),
             scratch: fft.make_scratch_vec(),
-            window: (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()).collect(),
+            window: (0..n)
+                .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
+                .collect(),
             fft,
         }
     }
@@ -213,7 +239,13 @@ impl Hann {
 /// STFT-based features on the ~22 kHz mono signal.
 fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features {
     let n = if rate > 16_000.0 { 1024 } else { 512 };
-    let Hann { fft, mut input, mut spec, mut scratch, window } = Hann::new(n);
+    let Hann {
+        fft,
+        mut input,
+        mut spec,
+        mut scratch,
+        window,
+    } = Hann::new(n);
     let wsum: f32 = window.iter().sum();
     let norm = (2.0 / wsum).powi(2); // full-scale sine → power 1 in its bin
     let bins = n / 2 + 1;
@@ -221,7 +253,11 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
     let band_of: Vec<Option<usize>> = (0..bins)
         .map(|b| {
             let f = b as f32 * bin_hz;
-            if f < BAND_EDGES[0] { None } else { Some(BAND_EDGES.iter().rposition(|&e| f >= e).unwrap_or(0)) }
+            if f < BAND_EDGES[0] {
+                None
+            } else {
+                Some(BAND_EDGES.iter().rposition(|&e| f >= e).unwrap_or(0))
+            }
         })
         .collect();
     // Timbre bands: log-spaced 60 Hz … 10 kHz.
@@ -232,14 +268,21 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
             if f < t_lo || f >= t_hi {
                 None
             } else {
-                Some((((f / t_lo).ln() / (t_hi / t_lo).ln()) * TIMBRE_BANDS as f32).floor().min(TIMBRE_BANDS as f32 - 1.0) as usize)
+                Some(
+                    (((f / t_lo).ln() / (t_hi / t_lo).ln()) * TIMBRE_BANDS as f32)
+                        .floor()
+                        .min(TIMBRE_BANDS as f32 - 1.0) as usize,
+                )
             }
         })
         .collect();
     let lo40 = (40.0 / bin_hz).ceil() as usize; // flatness ignores rumble below 40 Hz
     let lo200 = (200.0 / bin_hz).ceil() as usize;
     let hi2k = (2000.0 / bin_hz).floor() as usize;
-    let (hf_lo, hf_hi) = ((2000.0 / bin_hz) as usize, ((8000.0 / bin_hz) as usize).min(bins - 1));
+    let (hf_lo, hf_hi) = (
+        (2000.0 / bin_hz) as usize,
+        ((8000.0 / bin_hz) as usize).min(bins - 1),
+    );
 
     let mut f = Features {
         duration_s,
@@ -266,15 +309,26 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
         let mut peak = 0.0f32;
         for (k, v) in input.iter_mut().enumerate() {
             let j = c - half + k as isize;
-            let s = if j >= 0 && (j as usize) < x.len() { x[j as usize] } else { 0.0 };
+            let s = if j >= 0 && (j as usize) < x.len() {
+                x[j as usize]
+            } else {
+                0.0
+            };
             sum_sq += s * s;
             peak = peak.max(s.abs());
             *v = s * window[k];
         }
         let rms = (sum_sq / n as f32).sqrt();
         f.rms_db.push(db(rms * rms));
-        f.crest_db.push(if rms > 1e-6 { 20.0 * (peak / rms).log10() } else { 0.0 });
-        if fft.process_with_scratch(&mut input, &mut spec, &mut scratch).is_err() {
+        f.crest_db.push(if rms > 1e-6 {
+            20.0 * (peak / rms).log10()
+        } else {
+            0.0
+        });
+        if fft
+            .process_with_scratch(&mut input, &mut spec, &mut scratch)
+            .is_err()
+        {
             spec.iter_mut().for_each(|c| *c = Complex::new(0.0, 0.0));
         }
         let mut total = 0.0f32;
@@ -297,8 +351,13 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
             }
         }
         let active = total > 1e-10;
-        f.centroid_hz.push(if active { weighted / total } else { 0.0 });
-        f.flatness.push(if active { flatness_of(&power[lo40..]) } else { 1.0 });
+        f.centroid_hz
+            .push(if active { weighted / total } else { 0.0 });
+        f.flatness.push(if active {
+            flatness_of(&power[lo40..])
+        } else {
+            1.0
+        });
         f.high_flatness.push(flatness_of(&power[hf_lo..=hf_hi]));
         // Rolloff at 85 %.
         let mut acc = 0.0;
@@ -347,10 +406,19 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
 /// `None` where that region is silent or the peak sits on its edge.
 fn sub_peaks(z: &[f32], rate: f32, n_frames: usize) -> Vec<Option<f32>> {
     let n = 512;
-    let Hann { fft, mut input, mut spec, mut scratch, window } = Hann::new(n);
+    let Hann {
+        fft,
+        mut input,
+        mut spec,
+        mut scratch,
+        window,
+    } = Hann::new(n);
     let norm = (2.0 / window.iter().sum::<f32>()).powi(2);
     let bin_hz = rate / n as f32;
-    let (lo, hi) = ((25.0 / bin_hz).floor().max(1.0) as usize, ((120.0 / bin_hz).ceil() as usize).min(n / 2 - 1));
+    let (lo, hi) = (
+        (25.0 / bin_hz).floor().max(1.0) as usize,
+        ((120.0 / bin_hz).ceil() as usize).min(n / 2 - 1),
+    );
     let half = n as isize / 2;
     let mut out = Vec::with_capacity(n_frames);
     let mut power = vec![0.0f32; hi + 2];
@@ -358,23 +426,40 @@ fn sub_peaks(z: &[f32], rate: f32, n_frames: usize) -> Vec<Option<f32>> {
         let c = (i as f64 * HOP_S * rate as f64).round() as isize;
         for (k, v) in input.iter_mut().enumerate() {
             let j = c - half + k as isize;
-            *v = if j >= 0 && (j as usize) < z.len() { z[j as usize] * window[k] } else { 0.0 };
+            *v = if j >= 0 && (j as usize) < z.len() {
+                z[j as usize] * window[k]
+            } else {
+                0.0
+            };
         }
-        if fft.process_with_scratch(&mut input, &mut spec, &mut scratch).is_err() {
+        if fft
+            .process_with_scratch(&mut input, &mut spec, &mut scratch)
+            .is_err()
+        {
             out.push(None);
             continue;
         }
         for b in lo - 1..=hi + 1 {
             power[b] = spec[b].norm_sqr() * norm;
         }
-        let best = (lo..=hi).max_by(|&a, &b| power[a].total_cmp(&power[b])).unwrap_or(lo);
+        let best = (lo..=hi)
+            .max_by(|&a, &b| power[a].total_cmp(&power[b]))
+            .unwrap_or(lo);
         if power[best] < 1e-7 || best == lo || best == hi {
             out.push(None);
             continue;
         }
-        let (a, b, c) = (power[best - 1].max(1e-12).ln(), power[best].max(1e-12).ln(), power[best + 1].max(1e-12).ln());
+        let (a, b, c) = (
+            power[best - 1].max(1e-12).ln(),
+            power[best].max(1e-12).ln(),
+            power[best + 1].max(1e-12).ln(),
+        );
         let den = a - 2.0 * b + c;
-        let off = if den.abs() > 1e-9 { (0.5 * (a - c) / den).clamp(-0.5, 0.5) } else { 0.0 };
+        let off = if den.abs() > 1e-9 {
+            (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+        } else {
+            0.0
+        };
         out.push(Some((best as f32 + off) * bin_hz));
     }
     out
@@ -420,7 +505,11 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
         let mut energy = 0.0f32;
         for (k, v) in seg.iter_mut().enumerate() {
             let j = start + k as isize;
-            *v = if j >= 0 && (j as usize) < y.len() { y[j as usize] } else { 0.0 };
+            *v = if j >= 0 && (j as usize) < y.len() {
+                y[j as usize]
+            } else {
+                0.0
+            };
         }
         for v in &seg[..w] {
             energy += v * v;
@@ -434,8 +523,12 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
         a[..w].copy_from_slice(&seg[..w]);
         b.fill(0.0);
         b[..w + tau_max].copy_from_slice(&seg[..w + tau_max]);
-        let ok = fwd.process_with_scratch(&mut a, &mut fa, &mut scratch).is_ok()
-            && fwd.process_with_scratch(&mut b, &mut fb, &mut scratch).is_ok();
+        let ok = fwd
+            .process_with_scratch(&mut a, &mut fa, &mut scratch)
+            .is_ok()
+            && fwd
+                .process_with_scratch(&mut b, &mut fb, &mut scratch)
+                .is_ok();
         if !ok {
             harm.push(0.0);
             f0.push(None);
@@ -449,7 +542,10 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
         if let Some(last) = fa.last_mut() {
             last.im = 0.0;
         }
-        if inv.process_with_scratch(&mut fa, &mut corr, &mut iscratch).is_err() {
+        if inv
+            .process_with_scratch(&mut fa, &mut corr, &mut iscratch)
+            .is_err()
+        {
             harm.push(0.0);
             f0.push(None);
             continue;
@@ -469,7 +565,11 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
         let mut chosen = None;
         for tau in 1..=tau_max {
             running += d[tau];
-            let v = if running > 0.0 { d[tau] * tau as f32 / running } else { 1.0 };
+            let v = if running > 0.0 {
+                d[tau] * tau as f32 / running
+            } else {
+                1.0
+            };
             d[tau] = v;
         }
         for tau in tau_min..tau_max {
@@ -493,7 +593,11 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
         if chosen.is_some() && tau > tau_min && tau + 1 <= tau_max {
             let (p, q, r) = (d[tau - 1], d[tau], d[tau + 1]);
             let den = p - 2.0 * q + r;
-            let off = if den.abs() > 1e-9 { (0.5 * (p - r) / den).clamp(-0.5, 0.5) } else { 0.0 };
+            let off = if den.abs() > 1e-9 {
+                (0.5 * (p - r) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
             f0.push(Some(rate / (tau as f32 + off)));
         } else {
             f0.push(None);
@@ -513,7 +617,9 @@ mod tests {
     #[test]
     fn sine_pitch_level_and_centroid() {
         let rate = 44_100;
-        let x: Vec<f32> = (0..rate * 4).map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin()).collect();
+        let x: Vec<f32> = (0..rate * 4)
+            .map(|i| 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin())
+            .collect();
         let f = compute(&store_of(rate, &x));
         assert_eq!(f.len(), 400);
         let mid = 100;
@@ -522,10 +628,18 @@ mod tests {
         assert!(f.harmonicity[mid] > 0.9);
         // 0.5 amplitude sine: RMS −9.03 dBFS.
         assert!((f.rms_db[mid] + 9.03).abs() < 0.2, "rms {}", f.rms_db[mid]);
-        assert!((f.centroid_hz[mid] - 440.0).abs() < 40.0, "centroid {}", f.centroid_hz[mid]);
+        assert!(
+            (f.centroid_hz[mid] - 440.0).abs() < 40.0,
+            "centroid {}",
+            f.centroid_hz[mid]
+        );
         assert!(f.flatness[mid] < 0.05);
         // Crest factor of a sine: √2 → 3 dB.
-        assert!((f.crest_db[mid] - 3.01).abs() < 0.3, "crest {}", f.crest_db[mid]);
+        assert!(
+            (f.crest_db[mid] - 3.01).abs() < 0.3,
+            "crest {}",
+            f.crest_db[mid]
+        );
         // Loudness of a 0.5-amplitude 440 Hz mono sine: −9.03 dB RMS, K-weighting ≈ 0, −0.691 offset,
         // so ≈ −9.7 LUFS once the 3 s window is full.
         let l = f.loudness_lufs[350].expect("loudness after 3.5 s");
@@ -556,7 +670,8 @@ mod tests {
             let x: Vec<f32> = (0..rate)
                 .map(|i| {
                     let t = i as f32 / rate as f32;
-                    0.3 * (2.0 * std::f32::consts::PI * hz * t).sin() + 0.15 * (4.0 * std::f32::consts::PI * hz * t).sin()
+                    0.3 * (2.0 * std::f32::consts::PI * hz * t).sin()
+                        + 0.15 * (4.0 * std::f32::consts::PI * hz * t).sin()
                 })
                 .collect();
             let f = compute(&store_of(rate, &x));

@@ -36,16 +36,76 @@ pub struct LaneInfo {
 }
 
 pub const LANES: [LaneInfo; 10] = [
-    LaneInfo { id: "korean.silk_plucked", family: Family::Korean, label: "Plucked silk strings (gayageum, geomungo, bipa)", instrument: "gayageum", band_hz: (80.0, 2500.0) },
-    LaneInfo { id: "korean.bowed", family: Family::Korean, label: "Bowed strings (haegeum, ajaeng)", instrument: "haegeum", band_hz: (150.0, 4000.0) },
-    LaneInfo { id: "korean.wind", family: Family::Korean, label: "Winds (daegeum, danso, piri, taepyeongso)", instrument: "daegeum", band_hz: (250.0, 8000.0) },
-    LaneInfo { id: "korean.drum", family: Family::Korean, label: "Drums (janggu, buk, sogo)", instrument: "janggu", band_hz: (60.0, 6000.0) },
-    LaneInfo { id: "korean.metal", family: Family::Korean, label: "Metal (kkwaenggwari, jing)", instrument: "kkwaenggwari", band_hz: (100.0, 8000.0) },
-    LaneInfo { id: "pop.sub_bass", family: Family::Pop, label: "Sub-bass (808, synth bass)", instrument: "", band_hz: (25.0, 120.0) },
-    LaneInfo { id: "pop.drum_machine", family: Family::Pop, label: "Drum machine (programmed kit)", instrument: "", band_hz: (40.0, 10000.0) },
-    LaneInfo { id: "pop.synth", family: Family::Pop, label: "Synth (pads, leads, arps)", instrument: "", band_hz: (100.0, 6000.0) },
-    LaneInfo { id: "pop.tuned_vocal", family: Family::Pop, label: "Pitch-corrected vocal", instrument: "", band_hz: (100.0, 4000.0) },
-    LaneInfo { id: "pop.pumping", family: Family::Pop, label: "Sidechain pumping", instrument: "", band_hz: (200.0, 4000.0) },
+    LaneInfo {
+        id: "korean.silk_plucked",
+        family: Family::Korean,
+        label: "Plucked silk strings (gayageum, geomungo, bipa)",
+        instrument: "gayageum",
+        band_hz: (80.0, 2500.0),
+    },
+    LaneInfo {
+        id: "korean.bowed",
+        family: Family::Korean,
+        label: "Bowed strings (haegeum, ajaeng)",
+        instrument: "haegeum",
+        band_hz: (150.0, 4000.0),
+    },
+    LaneInfo {
+        id: "korean.wind",
+        family: Family::Korean,
+        label: "Winds (daegeum, danso, piri, taepyeongso)",
+        instrument: "daegeum",
+        band_hz: (250.0, 8000.0),
+    },
+    LaneInfo {
+        id: "korean.drum",
+        family: Family::Korean,
+        label: "Drums (janggu, buk, sogo)",
+        instrument: "janggu",
+        band_hz: (60.0, 6000.0),
+    },
+    LaneInfo {
+        id: "korean.metal",
+        family: Family::Korean,
+        label: "Metal (kkwaenggwari, jing)",
+        instrument: "kkwaenggwari",
+        band_hz: (100.0, 8000.0),
+    },
+    LaneInfo {
+        id: "pop.sub_bass",
+        family: Family::Pop,
+        label: "Sub-bass (808, synth bass)",
+        instrument: "",
+        band_hz: (25.0, 120.0),
+    },
+    LaneInfo {
+        id: "pop.drum_machine",
+        family: Family::Pop,
+        label: "Drum machine (programmed kit)",
+        instrument: "",
+        band_hz: (40.0, 10000.0),
+    },
+    LaneInfo {
+        id: "pop.synth",
+        family: Family::Pop,
+        label: "Synth (pads, leads, arps)",
+        instrument: "",
+        band_hz: (100.0, 6000.0),
+    },
+    LaneInfo {
+        id: "pop.tuned_vocal",
+        family: Family::Pop,
+        label: "Pitch-corrected vocal",
+        instrument: "",
+        band_hz: (100.0, 4000.0),
+    },
+    LaneInfo {
+        id: "pop.pumping",
+        family: Family::Pop,
+        label: "Sidechain pumping",
+        instrument: "",
+        band_hz: (200.0, 4000.0),
+    },
 ];
 
 pub fn lane_info(id: &str) -> Option<&'static LaneInfo> {
@@ -76,7 +136,11 @@ impl Lane {
         lane_info(self.id)
     }
     pub fn mean(&self) -> f32 {
-        if self.scores.is_empty() { 0.0 } else { self.scores.iter().sum::<f32>() / self.scores.len() as f32 }
+        if self.scores.is_empty() {
+            0.0
+        } else {
+            self.scores.iter().sum::<f32>() / self.scores.len() as f32
+        }
     }
 }
 
@@ -156,7 +220,12 @@ fn pct(v: &mut Vec<f32>, q: f32) -> f32 {
 }
 
 fn db_sum(ds: &[f32]) -> f32 {
-    10.0 * ds.iter().map(|d| 10f32.powf(d / 10.0)).sum::<f32>().max(1e-12).log10()
+    10.0 * ds
+        .iter()
+        .map(|d| 10f32.powf(d / 10.0))
+        .sum::<f32>()
+        .max(1e-12)
+        .log10()
 }
 
 /// Runs every measurement and the lens on a completely decoded store.
@@ -174,9 +243,28 @@ pub fn analyze_features(features: Features) -> Analysis {
     let tempo_bpm = cues::tempo_bpm(&f.flux);
     let grid = tempo_bpm.and_then(|b| cues::grid_fit(&onsets, b, 0.15));
     let tuning_cents = cues::tuning_offset(f);
-    let blocks = block_cues(f, &onsets, &vibratos, &bends, &glides, tempo_bpm, tuning_cents.unwrap_or(0.0));
+    let blocks = block_cues(
+        f,
+        &onsets,
+        &vibratos,
+        &bends,
+        &glides,
+        tempo_bpm,
+        tuning_cents.unwrap_or(0.0),
+    );
     let lanes = score_lanes_with(&blocks, &bends);
-    Analysis { features, onsets, vibratos, bends, glides, tempo_bpm, grid, tuning_cents, blocks, lanes }
+    Analysis {
+        features,
+        onsets,
+        vibratos,
+        bends,
+        glides,
+        tempo_bpm,
+        grid,
+        tuning_cents,
+        blocks,
+        lanes,
+    }
 }
 
 /// Per-block cues over a context of ±0.8 s (rhythm and pumping: ±2 s).
@@ -212,40 +300,102 @@ pub fn block_cues(
         let (t_lo, t_hi) = (lo as f64 * HOP_S, hi as f64 * HOP_S);
         let span = (t_hi - t_lo).max(HOP_S) as f32;
         let act: Vec<usize> = (lo..hi).filter(|&i| f.rms_db[i] > floor).collect();
-        let mut c = BlockCues { rms_db: f.rms_db[c0.min(n - 1)..(c0 + FRAMES_PER_BLOCK).min(n)].iter().copied().fold(-120.0, f32::max), ..Default::default() };
+        let mut c = BlockCues {
+            rms_db: f.rms_db[c0.min(n - 1)..(c0 + FRAMES_PER_BLOCK).min(n)]
+                .iter()
+                .copied()
+                .fold(-120.0, f32::max),
+            ..Default::default()
+        };
         c.active = act.len() as f32 / (hi - lo).max(1) as f32;
         if act.is_empty() {
             c.grid_dev_ms = f32::NAN;
             out.push(c);
             continue;
         }
-        let voiced: Vec<usize> = act.iter().copied().filter(|&i| f.f0_hz[i].is_some() && f.harmonicity[i] > 0.8).collect();
+        let voiced: Vec<usize> = act
+            .iter()
+            .copied()
+            .filter(|&i| f.f0_hz[i].is_some() && f.harmonicity[i] > 0.8)
+            .collect();
         c.voiced = voiced.len() as f32 / act.len() as f32;
         c.harmonicity = act.iter().map(|&i| f.harmonicity[i]).sum::<f32>() / act.len() as f32;
-        c.f0_hz = pct(&mut voiced.iter().filter_map(|&i| f.f0_hz[i]).collect(), 0.5);
+        c.f0_hz = pct(
+            &mut voiced.iter().filter_map(|&i| f.f0_hz[i]).collect(),
+            0.5,
+        );
         c.high_flat = pct(&mut act.iter().map(|&i| f.high_flatness[i]).collect(), 0.5);
-        c.air_db = pct(&mut act.iter().map(|&i| db_sum(&f.bands[i][6..]) - total_db[i]).collect(), 0.5);
-        c.presence_db = pct(&mut act.iter().map(|&i| db_sum(&f.bands[i][5..7]) - total_db[i]).collect(), 0.5);
-        c.sub_db = pct(&mut act.iter().map(|&i| f.bands[i][0] - total_db[i]).collect(), 0.5);
+        c.air_db = pct(
+            &mut act
+                .iter()
+                .map(|&i| db_sum(&f.bands[i][6..]) - total_db[i])
+                .collect(),
+            0.5,
+        );
+        c.presence_db = pct(
+            &mut act
+                .iter()
+                .map(|&i| db_sum(&f.bands[i][5..7]) - total_db[i])
+                .collect(),
+            0.5,
+        );
+        c.sub_db = pct(
+            &mut act.iter().map(|&i| f.bands[i][0] - total_db[i]).collect(),
+            0.5,
+        );
         c.flatness = pct(&mut act.iter().map(|&i| f.flatness[i]).collect(), 0.5);
         c.centroid_hz = pct(&mut act.iter().map(|&i| f.centroid_hz[i]).collect(), 0.5);
-        c.inharmonic = act.iter().filter(|&&i| f.flatness[i] < 0.05 && f.harmonicity[i] < 0.6).count() as f32 / act.len() as f32;
-        let on: Vec<&Onset> = onsets.iter().filter(|o| o.time_s >= t_lo && o.time_s < t_hi && o.strength >= 0.15).collect();
+        c.inharmonic = act
+            .iter()
+            .filter(|&&i| f.flatness[i] < 0.05 && f.harmonicity[i] < 0.6)
+            .count() as f32
+            / act.len() as f32;
+        let on: Vec<&Onset> = onsets
+            .iter()
+            .filter(|o| o.time_s >= t_lo && o.time_s < t_hi && o.strength >= 0.15)
+            .collect();
         c.onset_rate = on.len() as f32 / span;
         if !on.is_empty() {
             c.onset_low = on.iter().map(|o| o.low).sum::<f32>() / on.len() as f32;
             c.onset_high = on.iter().map(|o| o.high).sum::<f32>() / on.len() as f32;
         }
-        c.decay_db = pct(&mut decay.iter().filter(|(t, _)| *t >= t_lo && *t < t_hi).map(|(_, d)| *d).collect(), 0.5);
-        let bs: Vec<&Bend> = bends.iter().filter(|x| x.onset_s >= t_lo && x.onset_s < t_hi).collect();
-        c.bends = bs.iter().filter(|x| (15.0..=250.0).contains(&x.cents.abs())).count();
-        c.bend_share = if bs.is_empty() { 0.0 } else { c.bends as f32 / bs.len() as f32 };
-        let vs: Vec<&Vibrato> = vibratos.iter().filter(|v| v.end_s > t_lo && v.start_s < t_hi).collect();
+        c.decay_db = pct(
+            &mut decay
+                .iter()
+                .filter(|(t, _)| *t >= t_lo && *t < t_hi)
+                .map(|(_, d)| *d)
+                .collect(),
+            0.5,
+        );
+        let bs: Vec<&Bend> = bends
+            .iter()
+            .filter(|x| x.onset_s >= t_lo && x.onset_s < t_hi)
+            .collect();
+        c.bends = bs
+            .iter()
+            .filter(|x| (15.0..=250.0).contains(&x.cents.abs()))
+            .count();
+        c.bend_share = if bs.is_empty() {
+            0.0
+        } else {
+            c.bends as f32 / bs.len() as f32
+        };
+        let vs: Vec<&Vibrato> = vibratos
+            .iter()
+            .filter(|v| v.end_s > t_lo && v.start_s < t_hi)
+            .collect();
         if !vs.is_empty() {
             c.vib_rate = pct(&mut vs.iter().map(|v| v.rate_hz).collect(), 0.5);
             c.vib_extent = pct(&mut vs.iter().map(|v| v.extent_cents).collect(), 0.5);
         }
-        c.pitch_spread = pct(&mut spreads.iter().filter(|(a, _)| *a >= lo && a + 30 <= hi).map(|(_, v)| *v).collect(), 0.5);
+        c.pitch_spread = pct(
+            &mut spreads
+                .iter()
+                .filter(|(a, _)| *a >= lo && a + 30 <= hi)
+                .map(|(_, v)| *v)
+                .collect(),
+            0.5,
+        );
         let semis: Vec<f32> = voiced
             .iter()
             .filter_map(|&i| f.f0_hz[i])
@@ -254,8 +404,15 @@ pub fn block_cues(
                 (x - (x / 100.0).round() * 100.0).abs()
             })
             .collect();
-        c.on_semitone = if semis.is_empty() { 0.0 } else { semis.iter().filter(|d| **d < 10.0).count() as f32 / semis.len() as f32 };
-        c.glides = glides.iter().filter(|g| g.end_s > t_lo && g.start_s < t_hi).count();
+        c.on_semitone = if semis.is_empty() {
+            0.0
+        } else {
+            semis.iter().filter(|d| **d < 10.0).count() as f32 / semis.len() as f32
+        };
+        c.glides = glides
+            .iter()
+            .filter(|g| g.end_s > t_lo && g.start_s < t_hi)
+            .count();
         c.timbre_change_db = pct(
             &mut act
                 .iter()
@@ -269,16 +426,31 @@ pub fn block_cues(
         );
         c.level_swing_db = {
             let mut v: Vec<f32> = voiced.iter().map(|&i| f.rms_db[i]).collect();
-            if v.len() > 20 { pct(&mut v.clone(), 0.9) - pct(&mut v, 0.1) } else { 0.0 }
+            if v.len() > 20 {
+                pct(&mut v.clone(), 0.9) - pct(&mut v, 0.1)
+            } else {
+                0.0
+            }
         };
         // Rhythm and pumping: ±2 s.
         let (rlo, rhi) = (c0.saturating_sub(200), (c0 + FRAMES_PER_BLOCK + 200).min(n));
         let (rt_lo, rt_hi) = (rlo as f64 * HOP_S, rhi as f64 * HOP_S);
-        let local: Vec<Onset> = onsets.iter().filter(|o| o.time_s >= rt_lo && o.time_s < rt_hi).copied().collect();
+        let local: Vec<Onset> = onsets
+            .iter()
+            .filter(|o| o.time_s >= rt_lo && o.time_s < rt_hi)
+            .copied()
+            .collect();
         // A programmed layer under a looser one: fit the kick-like (low) onsets on their own too.
         let low_only: Vec<Onset> = local.iter().filter(|o| o.low > o.high).copied().collect();
-        let fits = [tempo.and_then(|bpm| cues::grid_fit(&local, bpm, 0.15)), tempo.and_then(|bpm| cues::grid_fit(&low_only, bpm, 0.15))];
-        match fits.into_iter().flatten().min_by(|a, b| a.deviation_ms.total_cmp(&b.deviation_ms)) {
+        let fits = [
+            tempo.and_then(|bpm| cues::grid_fit(&local, bpm, 0.15)),
+            tempo.and_then(|bpm| cues::grid_fit(&low_only, bpm, 0.15)),
+        ];
+        match fits
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| a.deviation_ms.total_cmp(&b.deviation_ms))
+        {
             Some(g) => {
                 c.grid_dev_ms = g.deviation_ms;
                 c.ternary = g.ternary;
@@ -297,7 +469,9 @@ fn pitch_spreads(f: &Features) -> Vec<(usize, f32)> {
     for (s, e) in cues::pitch_runs(f, 30) {
         let mut a = s;
         while a + 30 <= e {
-            let w: Vec<f32> = (a..a + 30).filter_map(|i| f.f0_hz[i].map(cues::cents)).collect();
+            let w: Vec<f32> = (a..a + 30)
+                .filter_map(|i| f.f0_hz[i].map(cues::cents))
+                .collect();
             if w.len() == 30 {
                 let var = cues::detrend(&w).iter().map(|v| v * v).sum::<f32>() / w.len() as f32;
                 spreads.push((a, var.sqrt()));
@@ -326,10 +500,20 @@ pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
     let percussive = ramp(c.onset_rate, 0.8, 2.5) * (1.0 - ramp(c.voiced, 0.4, 0.8));
     let sustained = ramp(c.voiced, 0.3, 0.7) * (1.0 - ramp(c.decay_db, 8.0, 20.0));
     let breath = ramp(c.high_flat, 0.15, 0.35) * ramp(c.presence_db, -40.0, -25.0);
-    let vib = ramp(c.vib_extent, 25.0, 60.0) * ramp(c.vib_rate, 2.5, 3.5) * (1.0 - ramp(c.vib_rate, 8.0, 10.0));
+    let vib = ramp(c.vib_extent, 25.0, 60.0)
+        * ramp(c.vib_rate, 2.5, 3.5)
+        * (1.0 - ramp(c.vib_rate, 8.0, 10.0));
     let steady = 1.0 - ramp(c.pitch_spread, 3.0, 8.0);
-    let grid_rigid = if c.grid_dev_ms.is_finite() { 1.0 - ramp(c.grid_dev_ms, 5.0, 12.0) } else { 0.0 };
-    let grid_loose = if c.grid_dev_ms.is_finite() { ramp(c.grid_dev_ms, 8.0, 18.0) } else { 0.5 };
+    let grid_rigid = if c.grid_dev_ms.is_finite() {
+        1.0 - ramp(c.grid_dev_ms, 5.0, 12.0)
+    } else {
+        0.0
+    };
+    let grid_loose = if c.grid_dev_ms.is_finite() {
+        ramp(c.grid_dev_ms, 8.0, 18.0)
+    } else {
+        0.5
+    };
 
     // Plucked: onsets that decay while pitched; bends/vibrato on the decaying note raise it.
     let pluck = ramp(c.decay_db, 2.0, 6.0) * pitched * ramp(c.onset_rate, 0.3, 1.0);
@@ -348,18 +532,36 @@ pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
 
     let sub = ramp(c.sub_db, -14.0, -6.0) * (0.6 + 0.4 * ramp(c.glides as f32, 0.0, 1.0));
     let machine = ramp(c.onset_rate, 0.6, 1.4) * grid_rigid;
-    let synth = pitched * steady * (1.0 - breath) * (1.0 - vib) * (1.0 - ramp(c.timbre_change_db, 1.5, 4.0));
-    let tuned = pitched * ramp(c.on_semitone, 0.5, 0.8) * steady * ramp(c.timbre_change_db, 1.0, 3.0) * (1.0 - vib);
+    let synth = pitched
+        * steady
+        * (1.0 - breath)
+        * (1.0 - vib)
+        * (1.0 - ramp(c.timbre_change_db, 1.5, 4.0));
+    let tuned = pitched
+        * ramp(c.on_semitone, 0.5, 0.8)
+        * steady
+        * ramp(c.timbre_change_db, 1.0, 3.0)
+        * (1.0 - vib);
     let pump = c
         .pumping
-        .map(|p| ramp(p.periodicity, 0.3, 0.6) * ramp(p.depth_db, 3.0, 8.0) * ramp(p.sustain, 0.3, 0.6) * ramp(p.period_s, 0.2, 0.3))
+        .map(|p| {
+            ramp(p.periodicity, 0.3, 0.6)
+                * ramp(p.depth_db, 3.0, 8.0)
+                * ramp(p.sustain, 0.3, 0.6)
+                * ramp(p.period_s, 0.2, 0.3)
+        })
         .unwrap_or(0.0);
-    [silk, bowed, wind, drum, metal, sub, machine, synth, tuned, pump].map(|v| (v * act).clamp(0.0, 1.0))
+    [
+        silk, bowed, wind, drum, metal, sub, machine, synth, tuned, pump,
+    ]
+    .map(|v| (v * act).clamp(0.0, 1.0))
 }
 
 /// The words for a lane's evidence over a run of blocks.
 fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) -> String {
-    let med = |g: &dyn Fn(&BlockCues) -> f32| pct(&mut cs.iter().map(g).filter(|v| *v != 0.0).collect(), 0.5);
+    let med = |g: &dyn Fn(&BlockCues) -> f32| {
+        pct(&mut cs.iter().map(g).filter(|v| *v != 0.0).collect(), 0.5)
+    };
     let vib = |s: &mut String| {
         let (r, e) = (med(&|c| c.vib_rate), med(&|c| c.vib_extent));
         if r.is_finite() && e.is_finite() && e > 20.0 {
@@ -368,8 +570,17 @@ fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) ->
     };
     let mut s = match id {
         "korean.silk_plucked" => {
-            let mut s = format!("plucked onsets whose level falls {:.0} dB within 300 ms while pitched", med(&|c| c.decay_db));
-            if let Some(b) = bends.iter().filter(|b| b.onset_s >= start && b.onset_s < end && (15.0..=250.0).contains(&b.cents.abs())).max_by(|a, b| a.cents.abs().total_cmp(&b.cents.abs())) {
+            let mut s = format!(
+                "plucked onsets whose level falls {:.0} dB within 300 ms while pitched",
+                med(&|c| c.decay_db)
+            );
+            if let Some(b) = bends
+                .iter()
+                .filter(|b| {
+                    b.onset_s >= start && b.onset_s < end && (15.0..=250.0).contains(&b.cents.abs())
+                })
+                .max_by(|a, b| a.cents.abs().total_cmp(&b.cents.abs()))
+            {
                 s = format!(
                     "after a plucked onset at {:.2} s the pitch {} {:.0} cents within {:.0} ms; {s}",
                     b.onset_s,
@@ -380,15 +591,30 @@ fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) ->
             }
             s
         }
-        "korean.bowed" => format!("sustained pitched tone ({:.0} Hz), little energy above 4 kHz ({:.0} dB)", med(&|c| c.f0_hz), med(&|c| c.air_db)),
-        "korean.wind" => format!("sustained pitched tone ({:.0} Hz) with breath noise: 2–8 kHz flatness {:.2}", med(&|c| c.f0_hz), med(&|c| c.high_flat)),
+        "korean.bowed" => format!(
+            "sustained pitched tone ({:.0} Hz), little energy above 4 kHz ({:.0} dB)",
+            med(&|c| c.f0_hz),
+            med(&|c| c.air_db)
+        ),
+        "korean.wind" => format!(
+            "sustained pitched tone ({:.0} Hz) with breath noise: 2–8 kHz flatness {:.2}",
+            med(&|c| c.f0_hz),
+            med(&|c| c.high_flat)
+        ),
         "korean.drum" => format!(
             "{:.1} strokes/s with low and sharp parts; onsets stray {:.0} ms from a grid{}",
             med(&|c| c.onset_rate),
             med(&|c| c.grid_dev_ms),
-            if cs.iter().filter(|c| c.ternary).count() * 2 > cs.len() { "; ternary grouping" } else { "" }
+            if cs.iter().filter(|c| c.ternary).count() * 2 > cs.len() {
+                "; ternary grouping"
+            } else {
+                ""
+            }
         ),
-        "korean.metal" => format!("tonal but inharmonic partials in {:.0} % of frames", 100.0 * med(&|c| c.inharmonic)),
+        "korean.metal" => format!(
+            "tonal but inharmonic partials in {:.0} % of frames",
+            100.0 * med(&|c| c.inharmonic)
+        ),
         "pop.sub_bass" => {
             let mut s = format!("30–80 Hz holds {:.0} dB of the level", med(&|c| c.sub_db));
             let g = cs.iter().map(|c| c.glides).max().unwrap_or(0);
@@ -397,9 +623,19 @@ fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) ->
             }
             s
         }
-        "pop.drum_machine" => format!("{:.1} onsets/s within {:.1} ms of a grid", med(&|c| c.onset_rate), med(&|c| c.grid_dev_ms)),
-        "pop.synth" => format!("pitch steady to {:.1} cents, no vibrato, static spectrum", med(&|c| c.pitch_spread)),
-        "pop.tuned_vocal" => format!("{:.0} % of pitched frames within 10 cents of a semitone", 100.0 * med(&|c| c.on_semitone)),
+        "pop.drum_machine" => format!(
+            "{:.1} onsets/s within {:.1} ms of a grid",
+            med(&|c| c.onset_rate),
+            med(&|c| c.grid_dev_ms)
+        ),
+        "pop.synth" => format!(
+            "pitch steady to {:.1} cents, no vibrato, static spectrum",
+            med(&|c| c.pitch_spread)
+        ),
+        "pop.tuned_vocal" => format!(
+            "{:.0} % of pitched frames within 10 cents of a semitone",
+            100.0 * med(&|c| c.on_semitone)
+        ),
         "pop.pumping" => {
             let p: Vec<Pumping> = cs.iter().filter_map(|c| c.pumping).collect();
             let per = pct(&mut p.iter().map(|p| p.period_s).collect(), 0.5);
@@ -436,10 +672,22 @@ pub fn score_lanes_with(blocks: &[BlockCues], bends: &[Bend]) -> Vec<Lane> {
                 .map(|(a, b)| {
                     let (start, end) = (a as f64 * LANE_HOP_S, b as f64 * LANE_HOP_S);
                     let score = scores[a..b].iter().sum::<f32>() / (b - a) as f32;
-                    Segment { start_s: start, end_s: end, score: (score * 100.0).round() / 100.0, evidence: evidence(info.id, &blocks[a..b], bends, start, end) }
+                    Segment {
+                        start_s: start,
+                        end_s: end,
+                        score: (score * 100.0).round() / 100.0,
+                        evidence: evidence(info.id, &blocks[a..b], bends, start, end),
+                    }
                 })
                 .collect();
-            Lane { id: info.id, family: info.family, label: info.label, hop_s: LANE_HOP_S, scores, segments }
+            Lane {
+                id: info.id,
+                family: info.family,
+                label: info.label,
+                hop_s: LANE_HOP_S,
+                scores,
+                segments,
+            }
         })
         .collect()
 }
@@ -485,16 +733,24 @@ mod tests {
         analyze(&PcmStore::from_interleaved(RATE, 1, x))
     }
     fn lane<'a>(a: &'a Analysis, id: &str) -> &'a Lane {
-        a.lanes.iter().find(|l| l.id == id).expect("every lane is present")
+        a.lanes
+            .iter()
+            .find(|l| l.id == id)
+            .expect("every lane is present")
     }
     /// Mean score of a lane between two times.
     fn mean_between(l: &Lane, from: f64, to: f64) -> f32 {
-        let (a, b) = ((from / l.hop_s) as usize, ((to / l.hop_s) as usize).min(l.scores.len()));
+        let (a, b) = (
+            (from / l.hop_s) as usize,
+            ((to / l.hop_s) as usize).min(l.scores.len()),
+        );
         l.scores[a..b].iter().sum::<f32>() / (b - a).max(1) as f32
     }
     /// Deterministic noise in −1 … 1.
     fn noise(seed: &mut u64) -> f32 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 
@@ -507,7 +763,11 @@ mod tests {
             let mut phase = 0.0f32;
             for i in 0..(0.58 * RATE as f32) as usize {
                 let t = i as f32 / RATE as f32;
-                let c = if t < 0.08 { 0.0 } else { bend * ((t - 0.08) / 0.12).min(1.0) };
+                let c = if t < 0.08 {
+                    0.0
+                } else {
+                    bend * ((t - 0.08) / 0.12).min(1.0)
+                };
                 phase += 2.0 * PI * f0 * 2f32.powf(c / 1200.0) / RATE as f32;
                 let env = (-t / 0.35).exp() * (1.0 - (-t / 0.002).exp());
                 let s: f32 = (1..6).map(|h| (h as f32 * phase).sin() / h as f32).sum();
@@ -526,15 +786,23 @@ mod tests {
             assert!((d + 40.0).abs() < 10.0, "bend {d} vs −40: {drops:?}");
         }
         let seg = &lane(&bent, "korean.silk_plucked").segments;
-        assert!(!seg.is_empty(), "the bending plucks make a plucked-string segment");
+        assert!(
+            !seg.is_empty(),
+            "the bending plucks make a plucked-string segment"
+        );
         assert!(seg[0].evidence.contains("drops"), "{}", seg[0].evidence);
 
         let fixed = run(&plucks(0.0));
         for b in &fixed.bends {
-            assert!(b.cents.abs() < 8.0, "a fixed pluck must not bend: {}", b.cents);
+            assert!(
+                b.cents.abs() < 8.0,
+                "a fixed pluck must not bend: {}",
+                b.cents
+            );
         }
         assert!(
-            mean_between(lane(&fixed, "korean.silk_plucked"), 0.5, 4.0) < mean_between(lane(&bent, "korean.silk_plucked"), 0.5, 4.0),
+            mean_between(lane(&fixed, "korean.silk_plucked"), 0.5, 4.0)
+                < mean_between(lane(&bent, "korean.silk_plucked"), 0.5, 4.0),
             "bends raise the plucked-string score"
         );
     }
@@ -555,7 +823,9 @@ mod tests {
                 let tt = i as f32 / RATE as f32;
                 phase += 2.0 * PI * (50.0 + 120.0 * (-tt / 0.03).exp()) / RATE as f32;
                 let fade = ((4000 - i) as f32 / 400.0).min(1.0); // no click at the cut
-                x[s + i] += fade * (0.7 * (-tt / 0.06).exp() * phase.sin() + 0.2 * (-tt / 0.004).exp() * noise(&mut seed));
+                x[s + i] += fade
+                    * (0.7 * (-tt / 0.06).exp() * phase.sin()
+                        + 0.2 * (-tt / 0.004).exp() * noise(&mut seed));
             }
             k += 1;
         }
@@ -566,7 +836,10 @@ mod tests {
     fn a_quantized_kick_scores_as_drum_machine_and_a_jittered_one_clearly_lower() {
         let q = run(&kicks(0.0));
         let j = run(&kicks(25.0));
-        let (sq, sj) = (mean_between(lane(&q, "pop.drum_machine"), 2.0, 8.0), mean_between(lane(&j, "pop.drum_machine"), 2.0, 8.0));
+        let (sq, sj) = (
+            mean_between(lane(&q, "pop.drum_machine"), 2.0, 8.0),
+            mean_between(lane(&j, "pop.drum_machine"), 2.0, 8.0),
+        );
         assert!(sq > 0.6, "quantized: {sq}");
         assert!(sj < sq - 0.3, "jittered {sj} vs quantized {sq}");
         assert!(q.grid.is_some_and(|g| g.deviation_ms < 6.0), "{:?}", q.grid);
@@ -588,9 +861,14 @@ mod tests {
         let a = run(&x);
         let l = lane(&a, "pop.pumping");
         assert!(mean_between(l, 2.0, 8.0) > 0.5, "{:?}", &l.scores[20..80]);
-        let p = cues::pumping_in(&cues::mid_level(&a.features)[200..800]).expect("pumping measured");
+        let p =
+            cues::pumping_in(&cues::mid_level(&a.features)[200..800]).expect("pumping measured");
         assert!((p.period_s - period).abs() < 0.03, "period {}", p.period_s);
-        assert!(l.segments.iter().any(|s| s.evidence.contains("0.50 s")), "{:?}", l.segments);
+        assert!(
+            l.segments.iter().any(|s| s.evidence.contains("0.50 s")),
+            "{:?}",
+            l.segments
+        );
     }
 
     #[test]
@@ -600,15 +878,28 @@ mod tests {
         let x: Vec<f32> = (0..(RATE as f32 * 2.5) as usize)
             .map(|i| {
                 let t = i as f32 / RATE as f32;
-                let f = if t < 1.0 { 55.0 } else if t < 1.3 { 55.0 * 2f32.powf(-5.0 * (t - 1.0) / 0.3 / 12.0) } else { 41.2 };
+                let f = if t < 1.0 {
+                    55.0
+                } else if t < 1.3 {
+                    55.0 * 2f32.powf(-5.0 * (t - 1.0) / 0.3 / 12.0)
+                } else {
+                    41.2
+                };
                 phase += 2.0 * PI * f / RATE as f32;
                 0.6 * phase.sin()
             })
             .collect();
         let a = run(&x);
-        let g = a.glides.iter().find(|g| g.start_s > 0.8 && g.start_s < 1.3).unwrap_or_else(|| panic!("{:?}", a.glides));
+        let g = a
+            .glides
+            .iter()
+            .find(|g| g.start_s > 0.8 && g.start_s < 1.3)
+            .unwrap_or_else(|| panic!("{:?}", a.glides));
         assert!(g.from_hz > g.to_hz);
-        assert!((1200.0 * (g.from_hz / g.to_hz).log2() - 500.0).abs() < 120.0, "{g:?}");
+        assert!(
+            (1200.0 * (g.from_hz / g.to_hz).log2() - 500.0).abs() < 120.0,
+            "{g:?}"
+        );
         assert!(mean_between(lane(&a, "pop.sub_bass"), 0.5, 2.0) > 0.5);
     }
 
@@ -620,10 +911,21 @@ mod tests {
         let mut missed = Vec::new();
         for part in crate::demo::TIMELINE {
             let l = lane(&a, part.lane);
-            let covered: f64 = l.segments.iter().map(|s| (s.end_s.min(part.end_s) - s.start_s.max(part.start_s)).max(0.0)).sum();
+            let covered: f64 = l
+                .segments
+                .iter()
+                .map(|s| (s.end_s.min(part.end_s) - s.start_s.max(part.start_s)).max(0.0))
+                .sum();
             let share = covered / (part.end_s - part.start_s);
             if share < 0.5 {
-                missed.push(format!("{} {}–{} s: {:.0} % covered; segments {:?}", part.lane, part.start_s, part.end_s, share * 100.0, l.segments));
+                missed.push(format!(
+                    "{} {}–{} s: {:.0} % covered; segments {:?}",
+                    part.lane,
+                    part.start_s,
+                    part.end_s,
+                    share * 100.0,
+                    l.segments
+                ));
             }
         }
         assert!(missed.is_empty(), "{}", missed.join("\n"));

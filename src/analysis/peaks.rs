@@ -14,9 +14,15 @@ pub struct MinMax {
 }
 
 impl MinMax {
-    pub const EMPTY: MinMax = MinMax { min: f32::INFINITY, max: f32::NEG_INFINITY };
+    pub const EMPTY: MinMax = MinMax {
+        min: f32::INFINITY,
+        max: f32::NEG_INFINITY,
+    };
     pub fn merge(self, o: MinMax) -> MinMax {
-        MinMax { min: self.min.min(o.min), max: self.max.max(o.max) }
+        MinMax {
+            min: self.min.min(o.min),
+            max: self.max.max(o.max),
+        }
     }
     pub fn add(&mut self, x: f32) {
         self.min = self.min.min(x);
@@ -39,7 +45,11 @@ pub struct PeakPyramid {
 
 impl PeakPyramid {
     pub fn new(channels: usize) -> Self {
-        Self { channels, levels: vec![vec![Vec::new()]; channels], covered: 0 }
+        Self {
+            channels,
+            levels: vec![vec![Vec::new()]; channels],
+            covered: 0,
+        }
     }
 
     /// Frames covered by complete blocks.
@@ -51,7 +61,11 @@ impl PeakPyramid {
     pub fn update(&mut self, store: &PcmStore) {
         let frames = store.frames();
         let complete = store.is_complete();
-        let target = if complete { frames } else { frames / BASE * BASE };
+        let target = if complete {
+            frames
+        } else {
+            frames / BASE * BASE
+        };
         if target <= self.covered {
             return;
         }
@@ -136,7 +150,11 @@ impl PeakPyramid {
             let lv = &levels[k];
             let hi_here = hi.min(lv.len());
             // Blocks the next level does not cover yet are taken here.
-            let lifted = if k + 1 < levels.len() { levels[k + 1].len() * 2 } else { 0 };
+            let lifted = if k + 1 < levels.len() {
+                levels[k + 1].len() * 2
+            } else {
+                0
+            };
             while hi > lifted.max(lo) {
                 hi -= 1;
                 if hi < hi_here {
@@ -160,7 +178,14 @@ impl PeakPyramid {
 
     /// One min/max per pixel column: column `i` covers frames `[start + i*spp, start + (i+1)*spp)`.
     /// Columns with fractional widths are rounded to whole frames.
-    pub fn columns(&self, store: &PcmStore, channel: usize, start: f64, spp: f64, n: usize) -> Vec<Option<MinMax>> {
+    pub fn columns(
+        &self,
+        store: &PcmStore,
+        channel: usize,
+        start: f64,
+        spp: f64,
+        n: usize,
+    ) -> Vec<Option<MinMax>> {
         (0..n)
             .map(|i| {
                 let a = start + i as f64 * spp;
@@ -168,7 +193,10 @@ impl PeakPyramid {
                 if b <= 0.0 {
                     return None;
                 }
-                let (a, b) = (a.max(0.0).floor() as u64, (b.max(0.0).ceil() as u64).max(a.max(0.0) as u64 + 1));
+                let (a, b) = (
+                    a.max(0.0).floor() as u64,
+                    (b.max(0.0).ceil() as u64).max(a.max(0.0) as u64 + 1),
+                );
                 self.min_max(store, channel, a, b)
             })
             .collect()
@@ -181,7 +209,9 @@ mod tests {
     use crate::audio::StoreWriter;
 
     fn lcg(seed: &mut u64) -> u64 {
-        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         *seed >> 33
     }
 
@@ -189,7 +219,9 @@ mod tests {
     fn pyramid_equals_brute_force_at_random_ranges() {
         let mut seed = 7u64;
         let frames = 300_000usize;
-        let samples: Vec<f32> = (0..frames * 2).map(|_| (lcg(&mut seed) % 20001) as f32 / 10000.0 - 1.0).collect();
+        let samples: Vec<f32> = (0..frames * 2)
+            .map(|_| (lcg(&mut seed) % 20001) as f32 / 10000.0 - 1.0)
+            .collect();
         let store = PcmStore::from_interleaved(44100, 2, &samples);
         let mut p = PeakPyramid::new(2);
         p.update(&store);
@@ -212,7 +244,9 @@ mod tests {
     fn pyramid_is_exact_while_decoding_grows() {
         let mut seed = 3u64;
         let frames = 200_000usize;
-        let samples: Vec<f32> = (0..frames).map(|_| (lcg(&mut seed) % 1000) as f32 / 1000.0).collect();
+        let samples: Vec<f32> = (0..frames)
+            .map(|_| (lcg(&mut seed) % 1000) as f32 / 1000.0)
+            .collect();
         let store = PcmStore::new(8000, 1);
         let mut w = StoreWriter::new(&store);
         let mut p = PeakPyramid::new(1);
@@ -224,12 +258,13 @@ mod tests {
                 let a = lcg(&mut seed) % n.max(1);
                 let b = a + 1 + lcg(&mut seed) % (n - a);
                 let got = p.min_max(&store, 0, a, b).expect("range in decoded part");
-                let want = samples[a as usize..b as usize]
-                    .iter()
-                    .fold(MinMax::EMPTY, |mut m, &x| {
-                        m.add(x);
-                        m
-                    });
+                let want =
+                    samples[a as usize..b as usize]
+                        .iter()
+                        .fold(MinMax::EMPTY, |mut m, &x| {
+                            m.add(x);
+                            m
+                        });
                 assert_eq!(got, want, "partial store, range {a}..{b} of {n}");
             }
         }

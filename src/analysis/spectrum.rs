@@ -41,8 +41,9 @@ impl Stft {
     pub fn new(n: usize) -> Self {
         let n = n.max(16);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
-        let window: Vec<f32> =
-            (0..n).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos()).collect();
+        let window: Vec<f32> = (0..n)
+            .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
+            .collect();
         let sum: f32 = window.iter().sum();
         Self {
             n,
@@ -65,7 +66,11 @@ impl Stft {
         for ((d, &x), &w) in self.input.iter_mut().zip(frame).zip(&self.window) {
             *d = x * w;
         }
-        if self.fft.process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch).is_err() {
+        if self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch)
+            .is_err()
+        {
             out.fill(DB_FLOOR);
             return;
         }
@@ -75,7 +80,13 @@ impl Stft {
         }
     }
     /// Mono mix of the store around `center` (frame), into the internal frame, then `power_db`.
-    pub fn column_at(&mut self, store: &PcmStore, center: i64, frame_buf: &mut Vec<f32>, out: &mut [f32]) {
+    pub fn column_at(
+        &mut self,
+        store: &PcmStore,
+        center: i64,
+        frame_buf: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
         frame_buf.resize(self.n, 0.0);
         store.read_mono(center - self.n as i64 / 2, frame_buf);
         self.power_db(frame_buf, out);
@@ -94,7 +105,11 @@ pub struct LogAxis {
 impl LogAxis {
     pub fn for_rate(sample_rate: u32, rows: usize) -> Self {
         let nyq = sample_rate as f32 / 2.0;
-        Self { fmin: 30.0f32.min(nyq / 4.0), fmax: nyq.min(20_000.0), rows: rows.max(2) }
+        Self {
+            fmin: 30.0f32.min(nyq / 4.0),
+            fmax: nyq.min(20_000.0),
+            rows: rows.max(2),
+        }
     }
     /// Fractional row (0 = top edge) of frequency `f`.
     pub fn row_of(&self, f: f32) -> f32 {
@@ -136,7 +151,10 @@ impl RowMap {
                 let b_hi = axis.freq_of(r as f32) / hz_per_bin;
                 let b_lo = axis.freq_of(r as f32 + 1.0) / hz_per_bin;
                 if b_hi.floor() - b_lo.ceil() >= 0.0 {
-                    RowSource::Max((b_lo.ceil() as usize).min(bins - 1), (b_hi.floor() as usize).min(bins - 1))
+                    RowSource::Max(
+                        (b_lo.ceil() as usize).min(bins - 1),
+                        (b_hi.floor() as usize).min(bins - 1),
+                    )
                 } else {
                     let b = ((b_lo + b_hi) * 0.5).min((bins - 1) as f32);
                     RowSource::Lerp(b.floor() as usize, b - b.floor())
@@ -154,7 +172,10 @@ impl RowMap {
         }
         for (o, src) in out.iter_mut().zip(&self.rows) {
             *o = match *src {
-                RowSource::Max(a, b) => spec_db[a.min(last)..=b.min(last)].iter().cloned().fold(f32::MIN, f32::max),
+                RowSource::Max(a, b) => spec_db[a.min(last)..=b.min(last)]
+                    .iter()
+                    .cloned()
+                    .fold(f32::MIN, f32::max),
                 RowSource::Lerp(i, frac) => {
                     let i = i.min(last);
                     spec_db[i] * (1.0 - frac) + spec_db[(i + 1).min(last)] * frac
@@ -169,7 +190,9 @@ pub fn note_name(f: f32) -> String {
     if !(f.is_finite() && f > 0.0) {
         return String::new();
     }
-    const NAMES: [&str; 12] = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+    const NAMES: [&str; 12] = [
+        "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+    ];
     let midi = 69.0 + 12.0 * (f / 440.0).log2();
     let nearest = midi.round();
     let cents = ((midi - nearest) * 100.0).round() as i32;
@@ -187,7 +210,10 @@ pub struct SpecParams {
 
 impl Default for SpecParams {
     fn default() -> Self {
-        Self { window: 2048, rows: 384 }
+        Self {
+            window: 2048,
+            rows: 384,
+        }
     }
 }
 
@@ -208,7 +234,10 @@ pub struct Overview {
 
 impl std::fmt::Debug for Overview {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Overview").field("params", &self.params).field("ncols", &self.ncols).finish()
+        f.debug_struct("Overview")
+            .field("params", &self.params)
+            .field("ncols", &self.ncols)
+            .finish()
     }
 }
 
@@ -219,7 +248,11 @@ impl Overview {
             params,
             hop: params.window,
             axis: LogAxis::for_rate(sample_rate, params.rows),
-            rowmap: RowMap::new(&LogAxis::for_rate(sample_rate, params.rows), stft.bins(), sample_rate),
+            rowmap: RowMap::new(
+                &LogAxis::for_rate(sample_rate, params.rows),
+                stft.bins(),
+                sample_rate,
+            ),
             cols: Vec::new(),
             ncols: 0,
             spec: vec![0.0; stft.bins()],
@@ -234,11 +267,16 @@ impl Overview {
         let half = self.params.window as i64 / 2;
         loop {
             let center = self.ncols as i64 * self.hop as i64 + self.hop as i64 / 2;
-            let ready = if store.is_complete() { center < frames } else { center + half <= frames };
+            let ready = if store.is_complete() {
+                center < frames
+            } else {
+                center + half <= frames
+            };
             if !ready {
                 break;
             }
-            self.stft.column_at(store, center, &mut self.frame, &mut self.spec);
+            self.stft
+                .column_at(store, center, &mut self.frame, &mut self.spec);
             self.rowmap.apply(&self.spec, &mut self.rowbuf);
             self.cols.extend(self.rowbuf.iter().map(|&d| db_to_u8(d)));
             self.ncols += 1;
@@ -317,31 +355,52 @@ mod tests {
 
     #[test]
     fn sine_peaks_in_its_bin_and_on_its_log_row() {
-        for &(f, rate, n) in &[(440.0f32, 44100u32, 2048usize), (1000.0, 48000, 4096), (3150.0, 22050, 1024)] {
+        for &(f, rate, n) in &[
+            (440.0f32, 44100u32, 2048usize),
+            (1000.0, 48000, 4096),
+            (3150.0, 22050, 1024),
+        ] {
             let store = PcmStore::from_interleaved(rate, 1, &sine(f, rate, 1.0, 0.5));
             let mut stft = Stft::new(n);
             let mut spec = vec![0.0; stft.bins()];
             let mut buf = Vec::new();
             stft.column_at(&store, rate as i64 / 2, &mut buf, &mut spec);
-            let peak = (0..spec.len()).max_by(|&a, &b| spec[a].total_cmp(&spec[b])).unwrap_or(0);
+            let peak = (0..spec.len())
+                .max_by(|&a, &b| spec[a].total_cmp(&spec[b]))
+                .unwrap_or(0);
             let want = (f * n as f32 / rate as f32).round() as i64;
-            assert!((peak as i64 - want).abs() <= 1, "{f} Hz: peak bin {peak}, expected {want}");
+            assert!(
+                (peak as i64 - want).abs() <= 1,
+                "{f} Hz: peak bin {peak}, expected {want}"
+            );
             // amplitude 0.5 is -6 dB re full scale
-            assert!((spec[peak] - (-6.02)).abs() < 1.5, "{f} Hz level {} dB", spec[peak]);
+            assert!(
+                (spec[peak] - (-6.02)).abs() < 1.5,
+                "{f} Hz level {} dB",
+                spec[peak]
+            );
 
             let axis = LogAxis::for_rate(rate, 384);
             let mut rows = vec![0.0; 384];
             axis.map_spectrum(&spec, rate, &mut rows);
-            let peak_row = (0..rows.len()).max_by(|&a, &b| rows[a].total_cmp(&rows[b])).unwrap_or(0);
+            let peak_row = (0..rows.len())
+                .max_by(|&a, &b| rows[a].total_cmp(&rows[b]))
+                .unwrap_or(0);
             let want_row = axis.row_of(f).floor() as i64;
-            assert!((peak_row as i64 - want_row).abs() <= 1, "{f} Hz: row {peak_row}, expected {want_row}");
+            assert!(
+                (peak_row as i64 - want_row).abs() <= 1,
+                "{f} Hz: row {peak_row}, expected {want_row}"
+            );
         }
     }
 
     #[test]
     fn log_axis_round_trips_and_orders_rows() {
         let axis = LogAxis::for_rate(44100, 400);
-        assert!(axis.row_of(100.0) > axis.row_of(1000.0), "higher frequencies are higher up");
+        assert!(
+            axis.row_of(100.0) > axis.row_of(1000.0),
+            "higher frequencies are higher up"
+        );
         for f in [50.0f32, 440.0, 1234.5, 15000.0] {
             let back = axis.freq_of(axis.row_of(f));
             assert!((back - f).abs() / f < 1e-3, "{f} → {back}");
@@ -365,7 +424,10 @@ mod tests {
         let mut s = sine(500.0, rate, 4.0, 0.5);
         s.extend(sine(2000.0, rate, 4.0, 0.5));
         let store = PcmStore::from_interleaved(rate, 1, &s);
-        let params = SpecParams { window: 512, rows: 128 };
+        let params = SpecParams {
+            window: 512,
+            rows: 128,
+        };
         let mut ov = Overview::new(params, rate);
         ov.update(&store);
         assert_eq!(ov.ncols, s.len().div_ceil(512));

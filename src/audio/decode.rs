@@ -23,7 +23,10 @@ pub const MAX_CHANNELS: usize = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     #[error("Could not read {}: {source}.", name(.path))]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} is empty (0 bytes); choose another file.", name(.0))]
     Empty(PathBuf),
     #[error("{} is not an audio file Sori can read (no known audio format was found in it).", name(.0))]
@@ -41,7 +44,9 @@ pub enum AudioError {
 }
 
 fn name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 /// What the container says before decoding starts.
@@ -93,7 +98,9 @@ struct CountingFile {
 impl Read for CountingFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
-        self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+        self.progress
+            .bytes_read
+            .fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -122,13 +129,23 @@ pub struct Decoder {
 }
 
 enum Kind {
-    Symphonia { format: Box<dyn FormatReader>, track_id: u32 },
+    Symphonia {
+        format: Box<dyn FormatReader>,
+        track_id: u32,
+    },
     OggOpus(opus::OggOpus),
-    MkvOpus { format: Box<dyn FormatReader>, track_id: u32, dec: opus::PacketDecoder },
+    MkvOpus {
+        format: Box<dyn FormatReader>,
+        track_id: u32,
+        dec: opus::PacketDecoder,
+    },
 }
 
 fn open_counting(path: &Path, progress: &Arc<Progress>) -> Result<CountingFile, AudioError> {
-    let io = |source| AudioError::Io { path: path.to_owned(), source };
+    let io = |source| AudioError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = File::open(path).map_err(io)?;
     let meta = file.metadata().map_err(io)?;
     if meta.is_dir() {
@@ -140,7 +157,11 @@ fn open_counting(path: &Path, progress: &Arc<Progress>) -> Result<CountingFile, 
     }
     progress.bytes_total.store(len, Ordering::Relaxed);
     progress.bytes_read.store(0, Ordering::Relaxed);
-    Ok(CountingFile { file, len, progress: progress.clone() })
+    Ok(CountingFile {
+        file,
+        len,
+        progress: progress.clone(),
+    })
 }
 
 impl Decoder {
@@ -149,8 +170,15 @@ impl Decoder {
         let mut file = open_counting(path, &progress)?;
         // Ogg Opus: symphonia demuxes it but has no decoder; opus-pure reads the whole stream.
         let mut head = [0u8; 64];
-        let n = read_up_to(&mut file, &mut head).map_err(|source| AudioError::Io { path: path.into(), source })?;
-        file.seek(SeekFrom::Start(0)).map_err(|source| AudioError::Io { path: path.into(), source })?;
+        let n = read_up_to(&mut file, &mut head).map_err(|source| AudioError::Io {
+            path: path.into(),
+            source,
+        })?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|source| AudioError::Io {
+                path: path.into(),
+                source,
+            })?;
         if n >= 36 && &head[..4] == b"OggS" && head[28..36] == *b"OpusHead" {
             let ogg = opus::OggOpus::open(Box::new(file))
                 .map_err(|e| AudioError::Corrupt(path.into(), e.to_string()))?;
@@ -161,7 +189,12 @@ impl Decoder {
                 codec: "Opus in Ogg".into(),
             };
             check_channels(path, info.channels)?;
-            return Ok(Self { path: path.into(), info, kind: Kind::OggOpus(ogg), progress });
+            return Ok(Self {
+                path: path.into(),
+                info,
+                kind: Kind::OggOpus(ogg),
+                progress,
+            });
         }
 
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
@@ -170,12 +203,22 @@ impl Decoder {
             hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
-            .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                mss,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|e| match e {
                 SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-                    AudioError::Io { path: path.into(), source }
+                    AudioError::Io {
+                        path: path.into(),
+                        source,
+                    }
                 }
-                SymError::Unsupported(_) | SymError::IoError(_) => AudioError::NotAudio(path.into()),
+                SymError::Unsupported(_) | SymError::IoError(_) => {
+                    AudioError::NotAudio(path.into())
+                }
                 other => AudioError::Corrupt(path.into(), other.to_string()),
             })?;
         let track = format
@@ -193,8 +236,11 @@ impl Decoder {
         let container = format.format_info().short_name.to_string();
 
         if params.codec == CODEC_ID_OPUS {
-            let dec = opus::PacketDecoder::new(params.extra_data.as_deref(), params.channels.as_ref().map(|c| c.count()))
-                .map_err(|e| AudioError::Corrupt(path.into(), e))?;
+            let dec = opus::PacketDecoder::new(
+                params.extra_data.as_deref(),
+                params.channels.as_ref().map(|c| c.count()),
+            )
+            .map_err(|e| AudioError::Corrupt(path.into(), e))?;
             let info = StreamInfo {
                 sample_rate: opus::RATE,
                 channels: dec.channels(),
@@ -202,7 +248,16 @@ impl Decoder {
                 codec: format!("Opus in {container}"),
             };
             check_channels(path, info.channels)?;
-            return Ok(Self { path: path.into(), info, kind: Kind::MkvOpus { format, track_id, dec }, progress });
+            return Ok(Self {
+                path: path.into(),
+                info,
+                kind: Kind::MkvOpus {
+                    format,
+                    track_id,
+                    dec,
+                },
+                progress,
+            });
         }
 
         let sample_rate = params.sample_rate.unwrap_or(0);
@@ -211,13 +266,33 @@ impl Decoder {
             .get_audio_decoder(params.codec)
             .map(|d| d.codec.info.short_name.to_uppercase())
             .unwrap_or_else(|| "unknown codec".into());
-        if symphonia::default::get_codecs().get_audio_decoder(params.codec).is_none() {
-            return Err(AudioError::Unsupported(path.into(), format!("codec {:?} in {container}", params.codec)));
+        if symphonia::default::get_codecs()
+            .get_audio_decoder(params.codec)
+            .is_none()
+        {
+            return Err(AudioError::Unsupported(
+                path.into(),
+                format!("codec {:?} in {container}", params.codec),
+            ));
         }
         check_channels(path, channels)?;
-        let codec = if codec_name.eq_ignore_ascii_case(&container) { codec_name } else { format!("{codec_name} in {container}") };
-        let info = StreamInfo { sample_rate, channels, expected_frames, codec };
-        Ok(Self { path: path.into(), info, kind: Kind::Symphonia { format, track_id }, progress })
+        let codec = if codec_name.eq_ignore_ascii_case(&container) {
+            codec_name
+        } else {
+            format!("{codec_name} in {container}")
+        };
+        let info = StreamInfo {
+            sample_rate,
+            channels,
+            expected_frames,
+            codec,
+        };
+        Ok(Self {
+            path: path.into(),
+            info,
+            kind: Kind::Symphonia { format, track_id },
+            progress,
+        })
     }
 
     pub fn info(&self) -> &StreamInfo {
@@ -232,7 +307,12 @@ impl Decoder {
         make_store: impl FnOnce(u32, usize) -> Arc<PcmStore>,
         mut on_chunk: impl FnMut(&PcmStore),
     ) -> Result<(Arc<PcmStore>, Outcome), AudioError> {
-        let Decoder { path, info, kind, progress } = self;
+        let Decoder {
+            path,
+            info,
+            kind,
+            progress,
+        } = self;
         let mut sink = Sink::new(make_store, &info, &progress, &path);
         let mut notice = None;
         match kind {
@@ -252,7 +332,11 @@ impl Decoder {
                     }
                 }
             }
-            Kind::MkvOpus { mut format, track_id, mut dec } => {
+            Kind::MkvOpus {
+                mut format,
+                track_id,
+                mut dec,
+            } => {
                 let mut buf = Vec::new();
                 let mut skipped = 0usize;
                 loop {
@@ -260,10 +344,14 @@ impl Decoder {
                         return Err(AudioError::Cancelled(path));
                     }
                     match format.next_packet() {
-                        Ok(Some(p)) if p.track_id == track_id => match dec.decode(&p.data, &mut buf) {
-                            Ok(()) => sink.push(opus::RATE, dec.channels(), &buf, &mut on_chunk)?,
-                            Err(_) => skipped += 1,
-                        },
+                        Ok(Some(p)) if p.track_id == track_id => {
+                            match dec.decode(&p.data, &mut buf) {
+                                Ok(()) => {
+                                    sink.push(opus::RATE, dec.channels(), &buf, &mut on_chunk)?
+                                }
+                                Err(_) => skipped += 1,
+                            }
+                        }
                         Ok(Some(_)) => {}
                         Ok(None) => break,
                         Err(e) => {
@@ -273,10 +361,16 @@ impl Decoder {
                     }
                 }
                 if skipped > 0 && notice.is_none() {
-                    notice = Some(format!("{skipped} damaged packets in {} were skipped.", name(&path)));
+                    notice = Some(format!(
+                        "{skipped} damaged packets in {} were skipped.",
+                        name(&path)
+                    ));
                 }
             }
-            Kind::Symphonia { mut format, track_id } => {
+            Kind::Symphonia {
+                mut format,
+                track_id,
+            } => {
                 let params = format
                     .tracks()
                     .iter()
@@ -359,9 +453,16 @@ impl Decoder {
     }
 }
 
-fn early_end(path: &Path, sink: &Sink<'_, impl FnOnce(u32, usize) -> Arc<PcmStore>>, why: &str) -> String {
+fn early_end(
+    path: &Path,
+    sink: &Sink<'_, impl FnOnce(u32, usize) -> Arc<PcmStore>>,
+    why: &str,
+) -> String {
     let secs = sink.frames() as f64 / sink.rate.max(1) as f64;
-    format!("{} ended early ({why}); the first {secs:.1} s could be opened.", name(path))
+    format!(
+        "{} ended early ({why}); the first {secs:.1} s could be opened.",
+        name(path)
+    )
 }
 
 fn check_channels(path: &Path, channels: usize) -> Result<(), AudioError> {
@@ -394,19 +495,37 @@ struct Sink<'a, F> {
 
 impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
     fn new(make: F, info: &StreamInfo, _progress: &Arc<Progress>, path: &'a Path) -> Self {
-        Self { make: Some(make), store: None, rate: info.sample_rate, channels: info.channels, path }
+        Self {
+            make: Some(make),
+            store: None,
+            rate: info.sample_rate,
+            channels: info.channels,
+            path,
+        }
     }
     fn frames(&self) -> u64 {
-        self.store.as_ref().map(|(s, w)| s.frames() + w.pending_frames() as u64).unwrap_or(0)
+        self.store
+            .as_ref()
+            .map(|(s, w)| s.frames() + w.pending_frames() as u64)
+            .unwrap_or(0)
     }
-    fn push(&mut self, rate: u32, ch: usize, samples: &[f32], on_chunk: &mut impl FnMut(&PcmStore)) -> Result<(), AudioError> {
+    fn push(
+        &mut self,
+        rate: u32,
+        ch: usize,
+        samples: &[f32],
+        on_chunk: &mut impl FnMut(&PcmStore),
+    ) -> Result<(), AudioError> {
         if samples.is_empty() || ch == 0 {
             return Ok(());
         }
         if self.store.is_none() {
             check_channels(self.path, ch)?;
             if rate == 0 {
-                return Err(AudioError::Corrupt(self.path.into(), "sample rate 0".into()));
+                return Err(AudioError::Corrupt(
+                    self.path.into(),
+                    "sample rate 0".into(),
+                ));
             }
             self.rate = rate;
             self.channels = ch;
@@ -416,7 +535,9 @@ impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
                 self.store = Some((store, w));
             }
         }
-        let Some((store, w)) = self.store.as_mut() else { return Ok(()) };
+        let Some((store, w)) = self.store.as_mut() else {
+            return Ok(());
+        };
         if ch != self.channels {
             // A mid-stream layout change: map to the first layout rather than garbling it.
             let frames = samples.len() / ch;

@@ -22,13 +22,19 @@ impl Dec {
             d.gain_q8 = i32::from(gain_q8);
             Ok(Dec::Mono(d))
         } else {
-            OpusMSDecoder::new(RATE as i32, channels, family).map(Dec::Multi).map_err(|e| e.to_string())
+            OpusMSDecoder::new(RATE as i32, channels, family)
+                .map(Dec::Multi)
+                .map_err(|e| e.to_string())
         }
     }
     fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, String> {
         match self {
-            Dec::Mono(d) => d.decode(packet, MAX_PACKET_SAMPLES, out).map_err(|e| e.to_string()),
-            Dec::Multi(d) => d.decode(packet, MAX_PACKET_SAMPLES, out).map_err(|e| e.to_string()),
+            Dec::Mono(d) => d
+                .decode(packet, MAX_PACKET_SAMPLES, out)
+                .map_err(|e| e.to_string()),
+            Dec::Multi(d) => d
+                .decode(packet, MAX_PACKET_SAMPLES, out)
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -49,7 +55,13 @@ impl OggOpus {
         let channels = head.channel_count as usize;
         let dec = Dec::new(channels, head.mapping_family, head.output_gain_q8)?;
         let trim = Trim::new(&head, RATE as i32, channels).map_err(|e| e.to_string())?;
-        Ok(Self { reader, dec, trim, channels, block: vec![0.0; MAX_PACKET_SAMPLES * channels] })
+        Ok(Self {
+            reader,
+            dec,
+            trim,
+            channels,
+            block: vec![0.0; MAX_PACKET_SAMPLES * channels],
+        })
     }
     pub fn channels(&self) -> usize {
         self.channels
@@ -91,7 +103,12 @@ impl PacketDecoder {
             _ => (container_channels.unwrap_or(2), 0, 0, 0),
         };
         let dec = Dec::new(channels, family, gain)?;
-        Ok(Self { dec, channels, pre_skip, block: vec![0.0; MAX_PACKET_SAMPLES * channels.max(1)] })
+        Ok(Self {
+            dec,
+            channels,
+            pre_skip,
+            block: vec![0.0; MAX_PACKET_SAMPLES * channels.max(1)],
+        })
     }
     pub fn channels(&self) -> usize {
         self.channels

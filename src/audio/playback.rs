@@ -76,13 +76,20 @@ impl Transport {
         self.loop_on.load(Ordering::Acquire)
     }
     pub fn loop_range(&self) -> (u64, u64) {
-        (self.loop_start.load(Ordering::Acquire), self.loop_end.load(Ordering::Acquire))
+        (
+            self.loop_start.load(Ordering::Acquire),
+            self.loop_end.load(Ordering::Acquire),
+        )
     }
     pub fn volume(&self) -> f32 {
         f32::from_bits(self.volume_bits.load(Ordering::Relaxed))
     }
     pub fn set_volume(&self, v: f32) {
-        let v = if v.is_finite() { v.clamp(0.0, 2.0) } else { 1.0 };
+        let v = if v.is_finite() {
+            v.clamp(0.0, 2.0)
+        } else {
+            1.0
+        };
         self.volume_bits.store(v.to_bits(), Ordering::Relaxed);
     }
     fn generation(&self) -> u64 {
@@ -104,7 +111,14 @@ impl StoreSource {
     pub fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> Self {
         let generation = t.generation();
         let pos = t.position();
-        Self { store, t, generation, chunk: None, pos, right: None }
+        Self {
+            store,
+            t,
+            generation,
+            chunk: None,
+            pos,
+            right: None,
+        }
     }
 
     fn frame(&mut self, frame: u64) -> Option<(f32, f32)> {
@@ -171,7 +185,9 @@ impl Iterator for StoreSource {
                 if self.store.is_complete() && self.pos >= self.store.frames() {
                     self.t.playing.store(false, Ordering::Release);
                     self.t.ended.store(true, Ordering::Release);
-                    self.t.position.store(self.store.frames(), Ordering::Release);
+                    self.t
+                        .position
+                        .store(self.store.frames(), Ordering::Release);
                 }
                 // Not decoded yet (or at the end): silence, position holds.
                 self.right = Some(0.0);
@@ -224,28 +240,44 @@ impl Player {
         let state = Arc::new(Mutex::new(DeviceState::Opening));
         let (tx, rx) = channel();
         let (t2, s2) = (transport.clone(), state.clone());
-        let spawned = std::thread::Builder::new().name("sori-audio".into()).spawn(move || audio_thread(rx, t2, s2));
+        let spawned = std::thread::Builder::new()
+            .name("sori-audio".into())
+            .spawn(move || audio_thread(rx, t2, s2));
         let tx = match spawned {
             Ok(_) => Some(tx),
             Err(e) => {
-                set_state(&state, DeviceState::Unavailable(format!("The audio thread could not start ({e}); playback is off.")));
+                set_state(
+                    &state,
+                    DeviceState::Unavailable(format!(
+                        "The audio thread could not start ({e}); playback is off."
+                    )),
+                );
                 None
             }
         };
-        Self { transport, state, tx }
+        Self {
+            transport,
+            state,
+            tx,
+        }
     }
 
     /// A player with no device at all (command line, tests).
     pub fn silent() -> Self {
         Self {
             transport: Arc::new(Transport::default()),
-            state: Arc::new(Mutex::new(DeviceState::Unavailable("Playback is off.".into()))),
+            state: Arc::new(Mutex::new(DeviceState::Unavailable(
+                "Playback is off.".into(),
+            ))),
             tx: None,
         }
     }
 
     pub fn device_state(&self) -> DeviceState {
-        self.state.lock().map(|s| s.clone()).unwrap_or(DeviceState::Opening)
+        self.state
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(DeviceState::Opening)
     }
 
     /// Makes `store` the track that plays; the position goes to 0 and playback stops.
@@ -287,7 +319,11 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                 let cfg = sink.config();
                 set_state(
                     &state,
-                    DeviceState::Ready(format!("{} Hz, {} ch", cfg.sample_rate(), cfg.channel_count())),
+                    DeviceState::Ready(format!(
+                        "{} Hz, {} ch",
+                        cfg.sample_rate(),
+                        cfg.channel_count()
+                    )),
                 );
                 Some(sink)
             }
@@ -355,7 +391,11 @@ mod tests {
         t.set_playing(true);
         assert_eq!(src.next(), Some(10.0));
         assert_eq!(src.next(), Some(-10.0));
-        assert_eq!(t.position(), 11, "position is the next frame after the consumed one");
+        assert_eq!(
+            t.position(),
+            11,
+            "position is the next frame after the consumed one"
+        );
         t.set_loop(true, 100, 102);
         let got: Vec<f32> = (0..6).map(|_| src.next().unwrap_or(f32::NAN)).collect();
         assert_eq!(got, vec![100.0, -100.0, 101.0, -101.0, 100.0, -100.0]);

@@ -146,7 +146,10 @@ pub struct StoreWriter {
 
 impl StoreWriter {
     pub fn new(store: &PcmStore) -> Self {
-        Self { pending: Vec::with_capacity(CHUNK_FRAMES * store.channels), channels: store.channels }
+        Self {
+            pending: Vec::with_capacity(CHUNK_FRAMES * store.channels),
+            channels: store.channels,
+        }
     }
 
     pub fn push_interleaved(&mut self, samples: &[f32]) -> Vec<Chunk> {
@@ -156,10 +159,17 @@ impl StoreWriter {
         let mut rest = samples;
         while !rest.is_empty() {
             let take = (cap - self.pending.len()).min(rest.len());
-            self.pending.extend(rest[..take].iter().map(|&x| if x.is_finite() { x } else { 0.0 }));
+            self.pending.extend(
+                rest[..take]
+                    .iter()
+                    .map(|&x| if x.is_finite() { x } else { 0.0 }),
+            );
             rest = &rest[take..];
             if self.pending.len() == cap {
-                full.push(Arc::new(std::mem::replace(&mut self.pending, Vec::with_capacity(cap))));
+                full.push(Arc::new(std::mem::replace(
+                    &mut self.pending,
+                    Vec::with_capacity(cap),
+                )));
             }
         }
         full
@@ -215,9 +225,15 @@ mod tests {
         let store = PcmStore::from_interleaved(8000, 2, &samples);
         assert_eq!(store.frames(), n as u64);
         let mut right = Vec::new();
-        store.read_channel(1, CHUNK_FRAMES as u64 - 2, CHUNK_FRAMES as u64 + 2, &mut right);
-        let want: Vec<f32> =
-            (CHUNK_FRAMES - 2..CHUNK_FRAMES + 2).map(|f| (f * 2 + 1) as f32).collect();
+        store.read_channel(
+            1,
+            CHUNK_FRAMES as u64 - 2,
+            CHUNK_FRAMES as u64 + 2,
+            &mut right,
+        );
+        let want: Vec<f32> = (CHUNK_FRAMES - 2..CHUNK_FRAMES + 2)
+            .map(|f| (f * 2 + 1) as f32)
+            .collect();
         assert_eq!(right, want);
         let mut mono = [9.0f32; 4];
         store.read_mono(n as i64 - 2, &mut mono);

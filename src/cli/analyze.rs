@@ -98,16 +98,32 @@ fn to_json<'a>(file: &Path, store: &PcmStore, a: &'a Analysis) -> FileOut<'a> {
             harmonicity: m(&f.harmonicity, r3),
             f0_hz: f.f0_hz.iter().map(|v| v.map(r2)).collect(),
             band_names: crate::analysis::features::BAND_NAMES.to_vec(),
-            bands_db: f.bands.iter().map(|b| b.iter().map(|v| r2(*v)).collect()).collect(),
+            bands_db: f
+                .bands
+                .iter()
+                .map(|b| b.iter().map(|v| r2(*v)).collect())
+                .collect(),
         },
-        onsets: a.onsets.iter().map(|o| OnsetOut { time_s: (o.time_s * 1000.0).round() / 1000.0, strength: r3(o.strength), low: r3(o.low), high: r3(o.high) }).collect(),
+        onsets: a
+            .onsets
+            .iter()
+            .map(|o| OnsetOut {
+                time_s: (o.time_s * 1000.0).round() / 1000.0,
+                strength: r3(o.strength),
+                low: r3(o.low),
+                high: r3(o.high),
+            })
+            .collect(),
         lanes: &a.lanes,
     }
 }
 
 /// Runs `job` over `items` on every core, in order of completion; results keep input order.
 pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).min(items.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(items.len().max(1));
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     std::thread::scope(|s| {
@@ -126,7 +142,9 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R 
             });
         }
     });
-    out.into_inner().map(|v| v.into_iter().flatten().collect()).unwrap_or_default()
+    out.into_inner()
+        .map(|v| v.into_iter().flatten().collect())
+        .unwrap_or_default()
 }
 
 /// Decodes and analyses one file (the calling thread plus the analysis's own helpers).
@@ -140,7 +158,11 @@ pub fn load_and_analyze(path: &Path) -> Result<(std::sync::Arc<PcmStore>, Analys
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 pub fn run(a: &AnalyzeArgs) -> Result<()> {
@@ -151,7 +173,11 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         let k = done.fetch_add(1, Ordering::Relaxed) + 1;
         // Progress for several files; one file's only stderr line is its error, if any.
         if total > 1 {
-            eprintln!("[{k}/{total}] {}{}", path.display(), if r.is_err() { " — failed" } else { "" });
+            eprintln!(
+                "[{k}/{total}] {}{}",
+                path.display(),
+                if r.is_err() { " — failed" } else { "" }
+            );
         }
         r
     });
@@ -164,7 +190,13 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
                 if total == 1 {
                     return Err(e);
                 }
-                eprintln!("sori: {}", e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "));
+                eprintln!(
+                    "sori: {}",
+                    e.chain()
+                        .map(|c| c.to_string())
+                        .collect::<Vec<_>>()
+                        .join(": ")
+                );
             }
         }
     }
@@ -191,11 +223,16 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         s
     } else {
         let outs: Vec<FileOut> = ok.iter().map(|(p, (st, an))| to_json(p, st, an)).collect();
-        let v = if outs.len() == 1 { serde_json::to_string(&outs[0]) } else { serde_json::to_string(&outs) };
+        let v = if outs.len() == 1 {
+            serde_json::to_string(&outs[0])
+        } else {
+            serde_json::to_string(&outs)
+        };
         v.context("could not write JSON")? + "\n"
     };
     match &a.output {
-        Some(out) => crate::notes::save::atomic_write(out, text.as_bytes()).with_context(|| format!("could not write {}", out.display()))?,
+        Some(out) => crate::notes::save::atomic_write(out, text.as_bytes())
+            .with_context(|| format!("could not write {}", out.display()))?,
         None => {
             use std::io::Write;
             let mut so = std::io::stdout().lock();

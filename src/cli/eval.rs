@@ -61,13 +61,17 @@ fn split_csv(line: &str) -> Vec<String> {
 }
 
 pub fn read_manifest(path: &Path) -> Result<Vec<Row>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("could not read {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut lines = text.lines();
     let header = split_csv(lines.next().unwrap_or_default());
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (Some(cf), Some(cfam), Some(cl)) = (col("file"), col("family"), col("lane")) else {
-        bail!("{}: the first line must name the columns file, family and lane", path.display());
+        bail!(
+            "{}: the first line must name the columns file, family and lane",
+            path.display()
+        );
     };
     let ci = col("instrument");
     let mut rows = Vec::new();
@@ -80,7 +84,12 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Row>> {
         let (Some(file), Some(family), Some(lane)) = (get(cf), get(cfam), get(cl)) else {
             bail!("{} line {}: too few columns", path.display(), n + 2);
         };
-        rows.push(Row { file: base.join(file), family, lane, instrument: ci.and_then(get).unwrap_or_default() });
+        rows.push(Row {
+            file: base.join(file),
+            family,
+            lane,
+            instrument: ci.and_then(get).unwrap_or_default(),
+        });
     }
     Ok(rows)
 }
@@ -105,12 +114,17 @@ fn mono_22k(store: &PcmStore) -> Vec<f32> {
 }
 
 fn rms(x: &[f32]) -> f32 {
-    if x.is_empty() { 0.0 } else { (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt() }
+    if x.is_empty() {
+        0.0
+    } else {
+        (x.iter().map(|v| v * v).sum::<f32>() / x.len() as f32).sqrt()
+    }
 }
 
 /// Medians of the block cues over active blocks (for tuning the lens).
 fn cue_summary(a: &Analysis) -> String {
-    let act: Vec<&crate::analysis::lens::BlockCues> = a.blocks.iter().filter(|b| b.active > 0.3).collect();
+    let act: Vec<&crate::analysis::lens::BlockCues> =
+        a.blocks.iter().filter(|b| b.active > 0.3).collect();
     let med = |g: &dyn Fn(&crate::analysis::lens::BlockCues) -> f32| {
         let mut v: Vec<f32> = act.iter().map(|b| g(b)).filter(|x| x.is_finite()).collect();
         v.sort_by(|a, b| a.total_cmp(b));
@@ -118,10 +132,28 @@ fn cue_summary(a: &Analysis) -> String {
     };
     format!(
         "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
-        med(&|b| b.voiced), med(&|b| b.harmonicity), med(&|b| b.f0_hz), med(&|b| b.high_flat), med(&|b| b.air_db), med(&|b| b.presence_db),
-        med(&|b| b.sub_db), med(&|b| b.flatness), med(&|b| b.onset_rate), med(&|b| b.onset_low), med(&|b| b.onset_high), med(&|b| b.decay_db),
-        med(&|b| b.bend_share), med(&|b| b.vib_rate), med(&|b| b.vib_extent), med(&|b| b.pitch_spread), med(&|b| b.on_semitone), med(&|b| b.inharmonic),
-        med(&|b| b.grid_dev_ms), med(&|b| b.timbre_change_db), med(&|b| b.level_swing_db), med(&|b| b.centroid_hz)
+        med(&|b| b.voiced),
+        med(&|b| b.harmonicity),
+        med(&|b| b.f0_hz),
+        med(&|b| b.high_flat),
+        med(&|b| b.air_db),
+        med(&|b| b.presence_db),
+        med(&|b| b.sub_db),
+        med(&|b| b.flatness),
+        med(&|b| b.onset_rate),
+        med(&|b| b.onset_low),
+        med(&|b| b.onset_high),
+        med(&|b| b.decay_db),
+        med(&|b| b.bend_share),
+        med(&|b| b.vib_rate),
+        med(&|b| b.vib_extent),
+        med(&|b| b.pitch_spread),
+        med(&|b| b.on_semitone),
+        med(&|b| b.inharmonic),
+        med(&|b| b.grid_dev_ms),
+        med(&|b| b.timbre_change_db),
+        med(&|b| b.level_swing_db),
+        med(&|b| b.centroid_hz)
     )
 }
 
@@ -145,7 +177,10 @@ fn korean_time(a: &Analysis, duration: f64) -> f64 {
     let mut hit = vec![false; n];
     for l in a.lanes.iter().filter(|l| l.family == Family::Korean) {
         for s in &l.segments {
-            let (i0, i1) = ((s.start_s / LANE_HOP_S) as usize, ((s.end_s / LANE_HOP_S) as usize).min(n));
+            let (i0, i1) = (
+                (s.start_s / LANE_HOP_S) as usize,
+                ((s.end_s / LANE_HOP_S) as usize).min(n),
+            );
             if i0 < i1 {
                 hit[i0..i1].iter_mut().for_each(|h| *h = true);
             }
@@ -162,9 +197,21 @@ struct Counts {
 }
 impl Counts {
     fn prf(&self) -> (f64, f64, f64) {
-        let p = if self.tp + self.fp > 0 { self.tp as f64 / (self.tp + self.fp) as f64 } else { 0.0 };
-        let r = if self.tp + self.fn_ > 0 { self.tp as f64 / (self.tp + self.fn_) as f64 } else { 0.0 };
-        let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        let p = if self.tp + self.fp > 0 {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        } else {
+            0.0
+        };
+        let r = if self.tp + self.fn_ > 0 {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        } else {
+            0.0
+        };
+        let f = if p + r > 0.0 {
+            2.0 * p * r / (p + r)
+        } else {
+            0.0
+        };
         (p, r, f)
     }
 }
@@ -205,10 +252,24 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut fp_worst: Vec<(f64, String)> = Vec::new();
     for (r, res) in rows.iter().zip(&results) {
         let Some((store, an)) = res else { continue };
-        let name = r.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = r
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if a.verbose {
-            let means: Vec<String> = an.lanes.iter().map(|l| format!("{:.2}", l.mean())).collect();
-            eprintln!("{:<28} {:<20} {:<14} {}", name, r.lane, r.instrument, means.join(" "));
+            let means: Vec<String> = an
+                .lanes
+                .iter()
+                .map(|l| format!("{:.2}", l.mean()))
+                .collect();
+            eprintln!(
+                "{:<28} {:<20} {:<14} {}",
+                name,
+                r.lane,
+                r.instrument,
+                means.join(" ")
+            );
             if std::env::var_os("SORI_EVAL_CUES").is_some() {
                 eprintln!("    {}", cue_summary(an));
             }
@@ -239,52 +300,102 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     println!("Korean solo files: {n_k}");
     if n_k > 0 {
-        println!("  family accuracy      {:.3}  ({acc}/{n_k})", acc as f64 / n_k as f64);
-        println!("  Korean beats pop     {:.3}  ({kvp}/{n_k})", kvp as f64 / n_k as f64);
+        println!(
+            "  family accuracy      {:.3}  ({acc}/{n_k})",
+            acc as f64 / n_k as f64
+        );
+        println!(
+            "  Korean beats pop     {:.3}  ({kvp}/{n_k})",
+            kvp as f64 / n_k as f64
+        );
         for ((want, got), n) in &confusions {
             println!("  confused: {want} → {got}: {n}");
         }
     }
     println!("Pop and other files: {fp_files} ({fp_total:.1} s)");
     if fp_files > 0 {
-        println!("  false-positive time  {:.3}  (pooled; per-file mean {:.3})", fp_time / fp_total.max(1e-9), fp_mean / fp_files as f64);
+        println!(
+            "  false-positive time  {:.3}  (pooled; per-file mean {:.3})",
+            fp_time / fp_total.max(1e-9),
+            fp_mean / fp_files as f64
+        );
         fp_worst.sort_by(|a, b| b.0.total_cmp(&a.0));
         for (share, name) in fp_worst.iter().take(6) {
-            println!("  Korean segments on {name}: {:.0} % of its time", share * 100.0);
+            println!(
+                "  Korean segments on {name}: {:.0} % of its time",
+                share * 100.0
+            );
         }
     }
 
     // Mixtures: every Korean solo clip over a pop bed (pop files in turn, looped).
-    let beds: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].family == "pop" && results[i].is_some()).collect();
-    let clips: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].family == "korean" && rows[i].lane.starts_with("korean.") && results[i].is_some()).collect();
+    let beds: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].family == "pop" && results[i].is_some())
+        .collect();
+    let clips: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            rows[i].family == "korean"
+                && rows[i].lane.starts_with("korean.")
+                && results[i].is_some()
+        })
+        .collect();
     if beds.is_empty() || clips.is_empty() {
         println!("Mixtures: none (need Korean and pop files)");
         return Ok(());
     }
-    let pairs: Vec<(usize, usize)> = clips.iter().enumerate().map(|(k, &c)| (c, beds[k % beds.len()])).collect();
+    let pairs: Vec<(usize, usize)> = clips
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| (c, beds[k % beds.len()]))
+        .collect();
     let gain = 10f32.powf(a.mix_gain_db / 20.0);
     eprintln!("analysing {} mixtures…", pairs.len());
     let mixed: Vec<(String, Vec<bool>, Analysis)> = parallel_map(&pairs, |_, &(c, b)| {
-        let (Some((cs, _)), Some((bs, _))) = (&results[c], &results[b]) else { return (String::new(), Vec::new(), Analysis::default()) };
+        let (Some((cs, _)), Some((bs, _))) = (&results[c], &results[b]) else {
+            return (String::new(), Vec::new(), Analysis::default());
+        };
         let rate = 22_050usize;
         let mut clip = mono_22k(cs);
         clip.truncate((MIX_CLIP_MAX_S * rate as f64) as usize);
         let bed_src = mono_22k(bs);
         let len = ((MIX_AT_S + clip.len() as f64 / rate as f64 + 3.0) * rate as f64) as usize;
         // Long beds start 20 s in (past intros); short ones loop.
-        let skip = if bed_src.len() > len + 20 * rate { 20 * rate } else { 0 };
-        let mut mix: Vec<f32> = (0..len).map(|i| bed_src.get((skip + i) % bed_src.len().max(1)).copied().unwrap_or(0.0)).collect();
+        let skip = if bed_src.len() > len + 20 * rate {
+            20 * rate
+        } else {
+            0
+        };
+        let mut mix: Vec<f32> = (0..len)
+            .map(|i| {
+                bed_src
+                    .get((skip + i) % bed_src.len().max(1))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+            .collect();
         let bed_rms = rms(&mix);
         // Clip level: RMS over its sounding blocks (within 30 dB of its loudest 0.1 s).
         let block = rate / 10;
         let levels: Vec<f32> = clip.chunks(block).map(rms).collect();
         let top = levels.iter().copied().fold(0.0f32, f32::max);
-        let sounding: Vec<bool> = levels.iter().map(|l| *l > top * 10f32.powf(-30.0 / 20.0)).collect();
+        let sounding: Vec<bool> = levels
+            .iter()
+            .map(|l| *l > top * 10f32.powf(-30.0 / 20.0))
+            .collect();
         let clip_rms = {
-            let v: Vec<f32> = clip.chunks(block).zip(&sounding).filter(|(_, s)| **s).flat_map(|(c, _)| c.iter().copied()).collect();
+            let v: Vec<f32> = clip
+                .chunks(block)
+                .zip(&sounding)
+                .filter(|(_, s)| **s)
+                .flat_map(|(c, _)| c.iter().copied())
+                .collect();
             rms(&v)
         };
-        let g = if clip_rms > 0.0 { gain * bed_rms.max(1e-4) / clip_rms } else { 0.0 };
+        let g = if clip_rms > 0.0 {
+            gain * bed_rms.max(1e-4) / clip_rms
+        } else {
+            0.0
+        };
         let at = (MIX_AT_S * rate as f64) as usize;
         for (i, v) in clip.iter().enumerate() {
             if let Some(m) = mix.get_mut(at + i) {
@@ -297,7 +408,13 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
         let n_blocks = (len as f64 / rate as f64 / LANE_HOP_S).ceil() as usize;
         let at_block = (MIX_AT_S / LANE_HOP_S).round() as usize;
-        let truth: Vec<bool> = (0..n_blocks).map(|i| i >= at_block && sounding.get(i - at_block.min(i)).copied().unwrap_or(false) && i - at_block < sounding.len()).collect();
+        let truth: Vec<bool> = (0..n_blocks)
+            .map(|i| {
+                i >= at_block
+                    && sounding.get(i - at_block.min(i)).copied().unwrap_or(false)
+                    && i - at_block < sounding.len()
+            })
+            .collect();
         let store = PcmStore::from_interleaved(rate as u32, 1, &mix);
         (rows[c].lane.clone(), truth, analyze(&store))
     });
@@ -312,7 +429,10 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         for l in an.lanes.iter().filter(|l| l.family == Family::Korean) {
             let mut pred = vec![false; n];
             for s in &l.segments {
-                let (i0, i1) = ((s.start_s / LANE_HOP_S).round() as usize, ((s.end_s / LANE_HOP_S).round() as usize).min(n));
+                let (i0, i1) = (
+                    (s.start_s / LANE_HOP_S).round() as usize,
+                    ((s.end_s / LANE_HOP_S).round() as usize).min(n),
+                );
                 for i in i0.min(n)..i1 {
                     pred[i] = true;
                     pred_any[i] = true;
@@ -339,7 +459,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
     }
     let (p, r, f) = any.prf();
-    println!("Mixtures: {} (Korean clip of at most {MIX_CLIP_MAX_S} s at {MIX_AT_S} s over a pop bed, {:+.0} dB)", mixed.len(), a.mix_gain_db);
+    println!(
+        "Mixtures: {} (Korean clip of at most {MIX_CLIP_MAX_S} s at {MIX_AT_S} s over a pop bed, {:+.0} dB)",
+        mixed.len(),
+        a.mix_gain_db
+    );
     println!("  Korean present       P {p:.3}  R {r:.3}  F1 {f:.3}");
     for info in LANES.iter().filter(|l| l.family == Family::Korean) {
         if let Some(c) = per.get(info.id) {

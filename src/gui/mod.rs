@@ -20,8 +20,10 @@ pub use timeline::Readout;
 const SETTINGS_KEY: &str = "sori.settings";
 
 /// Extensions offered by File → Open.
-pub const AUDIO_EXTENSIONS: &[&str] =
-    &["wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "webm", "mka", "mkv", "m4a", "mp4", "aac", "alac", "aif", "aiff", "aifc", "caf"];
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "webm", "mka", "mkv", "m4a", "mp4", "aac",
+    "alac", "aif", "aiff", "aifc", "caf",
+];
 
 /// Installs the bundled Korean font as a fallback after egui's defaults.
 pub fn install_fonts(ctx: &egui::Context) {
@@ -31,7 +33,11 @@ pub fn install_fonts(ctx: &egui::Context) {
         std::sync::Arc::new(egui::FontData::from_static(crate::render::text::FONT_BYTES)),
     );
     for fam in [egui::FontFamily::Proportional, egui::FontFamily::Monospace] {
-        fonts.families.entry(fam).or_default().push("nanum-square".into());
+        fonts
+            .families
+            .entry(fam)
+            .or_default()
+            .push("nanum-square".into());
     }
     ctx.set_fonts(fonts);
 }
@@ -120,7 +126,10 @@ impl SoriApp {
     /// The "save first?", "reload?" and "restore?" questions.
     fn questions(&mut self, ctx: &egui::Context) {
         // Closing the window with unsaved notes asks first.
-        if ctx.input(|i| i.viewport().close_requested()) && self.session.notes.is_dirty() && self.pending.is_none() {
+        if ctx.input(|i| i.viewport().close_requested())
+            && self.session.notes.is_dirty()
+            && self.pending.is_none()
+        {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
             self.pending = Some(Pending::Quit);
         }
@@ -192,40 +201,68 @@ impl SoriApp {
     fn glossary_window(&mut self, ctx: &egui::Context) {
         let glossary = crate::notes::glossary::Glossary::bundled();
         let filter = &mut self.glossary_filter;
-        egui::Window::new("Glossary").open(&mut self.show_glossary).default_width(460.0).show(ctx, |ui| {
-            ui.horizontal(|ui| {
-                ui.label("Search");
-                ui.text_edit_singleline(filter);
+        egui::Window::new("Glossary")
+            .open(&mut self.show_glossary)
+            .default_width(460.0)
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label("Search");
+                    ui.text_edit_singleline(filter);
+                });
+                let f = filter.to_lowercase();
+                let hit =
+                    |s: &[&str]| f.is_empty() || s.iter().any(|x| x.to_lowercase().contains(&f));
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    ui.heading("Instruments");
+                    for i in glossary.instruments.iter().filter(|i| {
+                        hit(&[&i.id, &i.hangul, &i.romanization, &i.family, &i.description])
+                    }) {
+                        ui.label(
+                            RichText::new(format!(
+                                "{} ({}) — {}",
+                                i.hangul, i.romanization, i.family
+                            ))
+                            .strong(),
+                        );
+                        ui.label(&i.description);
+                        ui.label(RichText::new(format!("Range: {}", i.range)).small());
+                        ui.label(
+                            RichText::new(format!("Lane: {}  ·  Source: {}", i.lane, i.source))
+                                .small()
+                                .weak(),
+                        );
+                        ui.separator();
+                    }
+                    ui.heading("Terms");
+                    for t in glossary
+                        .terms
+                        .iter()
+                        .filter(|t| hit(&[&t.id, &t.hangul, &t.romanization, &t.description]))
+                    {
+                        ui.label(
+                            RichText::new(format!("{} ({})", t.hangul, t.romanization)).strong(),
+                        );
+                        ui.label(&t.description);
+                        ui.label(
+                            RichText::new(format!("Source: {}", t.source))
+                                .small()
+                                .weak(),
+                        );
+                        ui.separator();
+                    }
+                });
             });
-            let f = filter.to_lowercase();
-            let hit = |s: &[&str]| f.is_empty() || s.iter().any(|x| x.to_lowercase().contains(&f));
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                ui.heading("Instruments");
-                for i in glossary.instruments.iter().filter(|i| hit(&[&i.id, &i.hangul, &i.romanization, &i.family, &i.description])) {
-                    ui.label(RichText::new(format!("{} ({}) — {}", i.hangul, i.romanization, i.family)).strong());
-                    ui.label(&i.description);
-                    ui.label(RichText::new(format!("Range: {}", i.range)).small());
-                    ui.label(RichText::new(format!("Lane: {}  ·  Source: {}", i.lane, i.source)).small().weak());
-                    ui.separator();
-                }
-                ui.heading("Terms");
-                for t in glossary.terms.iter().filter(|t| hit(&[&t.id, &t.hangul, &t.romanization, &t.description])) {
-                    ui.label(RichText::new(format!("{} ({})", t.hangul, t.romanization)).strong());
-                    ui.label(&t.description);
-                    ui.label(RichText::new(format!("Source: {}", t.source)).small().weak());
-                    ui.separator();
-                }
-            });
-        });
     }
 
     /// True when every spectrogram tile on screen is drawn from the finished analysis (its
     /// texture shows the latest computation of a complete tile).
     pub fn spectrogram_settled(&self) -> bool {
         !self.visible_tiles.is_empty()
-            && self.visible_tiles.iter().all(|k| match (self.tiles.peek(&k.0), self.textures.get(k)) {
-                (Some(tile), Some((_, _, serial))) => tile.complete && tile.serial == *serial,
-                _ => false,
+            && self.visible_tiles.iter().all(|k| {
+                match (self.tiles.peek(&k.0), self.textures.get(k)) {
+                    (Some(tile), Some((_, _, serial))) => tile.complete && tile.serial == *serial,
+                    _ => false,
+                }
             })
     }
 
@@ -237,10 +274,20 @@ impl SoriApp {
         let notes_filter: &[&str] = &["toml", "txt", "csv", "vtt", "srt", "jams", "TextGrid"];
         let dlg = rfd::FileDialog::new();
         let dlg = match kind {
-            Dialog::OpenAudio => dlg.set_title("Open audio file").add_filter("Audio", AUDIO_EXTENSIONS).add_filter("All files", &["*"]),
-            Dialog::OpenNotes => dlg.set_title("Open or import notes").add_filter("Notes", notes_filter),
-            Dialog::SaveNotesAs => dlg.set_title("Save notes as").add_filter("Notes", notes_filter).set_file_name("notes.sori.toml"),
-            Dialog::ExportNotes => dlg.set_title("Export notes (format by extension)").add_filter("Notes", notes_filter),
+            Dialog::OpenAudio => dlg
+                .set_title("Open audio file")
+                .add_filter("Audio", AUDIO_EXTENSIONS)
+                .add_filter("All files", &["*"]),
+            Dialog::OpenNotes => dlg
+                .set_title("Open or import notes")
+                .add_filter("Notes", notes_filter),
+            Dialog::SaveNotesAs => dlg
+                .set_title("Save notes as")
+                .add_filter("Notes", notes_filter)
+                .set_file_name("notes.sori.toml"),
+            Dialog::ExportNotes => dlg
+                .set_title("Export notes (format by extension)")
+                .add_filter("Notes", notes_filter),
         };
         let folder = match kind {
             Dialog::OpenAudio => self.session.settings.last_folder.clone(),
@@ -271,7 +318,8 @@ impl SoriApp {
         {
             self.dialog = Some((kind, rx));
         } else {
-            self.session.notify("The file dialog could not be opened.", true);
+            self.session
+                .notify("The file dialog could not be opened.", true);
         }
     }
 
@@ -286,7 +334,14 @@ impl SoriApp {
 
     fn handle_input(&mut self, ctx: &egui::Context) {
         // Dropped files.
-        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).filter(|p| !p.as_os_str().is_empty()).collect());
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
         if let Some(p) = dropped.into_iter().next() {
             self.open_track(Command::Open(p));
         }
@@ -302,8 +357,13 @@ impl SoriApp {
         // Save, undo and redo work even while typing in a note.
         let (save, undo, redo) = ctx.input_mut(|i| {
             // Redo first: Ctrl+Z would also match Ctrl+Shift+Z.
-            let redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) || i.consume_key(Modifiers::COMMAND, Key::Y);
-            (i.consume_key(Modifiers::COMMAND, Key::S), i.consume_key(Modifiers::COMMAND, Key::Z), redo)
+            let redo = i.consume_key(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z)
+                || i.consume_key(Modifiers::COMMAND, Key::Y);
+            (
+                i.consume_key(Modifiers::COMMAND, Key::S),
+                i.consume_key(Modifiers::COMMAND, Key::Z),
+                redo,
+            )
         });
         if save {
             self.session.apply(Command::SaveNotes);
@@ -349,7 +409,8 @@ impl SoriApp {
             if i.consume_key(Modifiers::NONE, Key::M) {
                 cmds.push(Command::AddNote);
             }
-            if (i.consume_key(Modifiers::NONE, Key::Delete) || i.consume_key(Modifiers::NONE, Key::Backspace))
+            if (i.consume_key(Modifiers::NONE, Key::Delete)
+                || i.consume_key(Modifiers::NONE, Key::Backspace))
                 && let Some(sel) = self.session.notes.selected
             {
                 cmds.push(Command::DeleteNote(sel));
@@ -357,12 +418,23 @@ impl SoriApp {
             if i.consume_key(Modifiers::NONE, Key::Escape) {
                 cmds.push(Command::SetSelection(None));
             }
-            let zoom_anchor = self.session.position_s().clamp(view.start_s, view.start_s + view.len_s);
-            if i.consume_key(Modifiers::NONE, Key::Plus) || i.consume_key(Modifiers::NONE, Key::Equals) {
-                cmds.push(Command::Zoom { factor: 2.0, anchor_s: zoom_anchor });
+            let zoom_anchor = self
+                .session
+                .position_s()
+                .clamp(view.start_s, view.start_s + view.len_s);
+            if i.consume_key(Modifiers::NONE, Key::Plus)
+                || i.consume_key(Modifiers::NONE, Key::Equals)
+            {
+                cmds.push(Command::Zoom {
+                    factor: 2.0,
+                    anchor_s: zoom_anchor,
+                });
             }
             if i.consume_key(Modifiers::NONE, Key::Minus) {
-                cmds.push(Command::Zoom { factor: 0.5, anchor_s: zoom_anchor });
+                cmds.push(Command::Zoom {
+                    factor: 0.5,
+                    anchor_s: zoom_anchor,
+                });
             }
             if i.consume_key(Modifiers::NONE, Key::F) {
                 cmds.push(Command::ZoomToFit);
@@ -396,7 +468,10 @@ impl SoriApp {
             self.drag = None;
             self.shown_track = track_id;
             if let Some(t) = &self.session.track {
-                ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!("{} — Sori (소리)", t.title())));
+                ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!(
+                    "{} — Sori (소리)",
+                    t.title()
+                )));
             }
         }
         self.handle_input(&ctx);
@@ -407,7 +482,9 @@ impl SoriApp {
             egui::Panel::top("notices").show(ui, |ui| self.notices(ui));
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        egui::Panel::right("notes").default_size(300.0).show(ui, |ui| self.notes_panel(ui));
+        egui::Panel::right("notes")
+            .default_size(300.0)
+            .show(ui, |ui| self.notes_panel(ui));
         egui::CentralPanel::default().show(ui, |ui| {
             timeline::show(self, ui);
         });
@@ -420,7 +497,10 @@ impl SoriApp {
         let hovering = ctx.input(|i| i.raw.hovered_files.len());
         if hovering > 0 {
             let screen = ctx.content_rect();
-            let painter = ctx.layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("sori-drop-overlay")));
+            let painter = ctx.layer_painter(egui::LayerId::new(
+                egui::Order::Foreground,
+                egui::Id::unique("sori-drop-overlay"),
+            ));
             painter.rect_filled(screen, 0.0, Color32::from_black_alpha(180));
             painter.text(
                 screen.center(),
@@ -432,15 +512,17 @@ impl SoriApp {
         }
 
         if self.show_shortcuts {
-            egui::Window::new("Keyboard shortcuts").open(&mut self.show_shortcuts).show(&ctx, |ui| {
-                egui::Grid::new("keys").striped(true).show(ui, |ui| {
-                    for (k, what) in SHORTCUTS {
-                        ui.label(RichText::new(*k).strong());
-                        ui.label(*what);
-                        ui.end_row();
-                    }
+            egui::Window::new("Keyboard shortcuts")
+                .open(&mut self.show_shortcuts)
+                .show(&ctx, |ui| {
+                    egui::Grid::new("keys").striped(true).show(ui, |ui| {
+                        for (k, what) in SHORTCUTS {
+                            ui.label(RichText::new(*k).strong());
+                            ui.label(*what);
+                            ui.end_row();
+                        }
+                    });
                 });
-            });
         }
         if self.show_about {
             egui::Window::new("About Sori").open(&mut self.show_about).show(&ctx, |ui| {
@@ -577,10 +659,17 @@ impl SoriApp {
             let playing = self.session.is_playing();
             let has_track = self.session.track.is_some();
             let label = if playing { "Pause" } else { "Play" };
-            if ui.add_enabled(has_track, egui::Button::new(label)).on_hover_text("Space").clicked() {
+            if ui
+                .add_enabled(has_track, egui::Button::new(label))
+                .on_hover_text("Space")
+                .clicked()
+            {
                 self.session.apply(Command::TogglePlay);
             }
-            if ui.add_enabled(has_track, egui::Button::new("Stop")).clicked() {
+            if ui
+                .add_enabled(has_track, egui::Button::new("Stop"))
+                .clicked()
+            {
                 self.session.apply(Command::Stop);
             }
             let loop_on = self.session.loop_on();
@@ -594,23 +683,40 @@ impl SoriApp {
             ui.separator();
             let pos = self.session.position_s();
             let dur = self.session.duration_s();
-            ui.label(RichText::new(format!("{} / {}", format_time(pos, 0.01), format_time(dur, 0.01))).monospace().size(16.0))
-                .on_hover_text("Playhead / length");
+            ui.label(
+                RichText::new(format!(
+                    "{} / {}",
+                    format_time(pos, 0.01),
+                    format_time(dur, 0.01)
+                ))
+                .monospace()
+                .size(16.0),
+            )
+            .on_hover_text("Playhead / length");
             ui.label(if playing { "Playing" } else { "Paused" });
             ui.separator();
             let mut vol = self.session.player.transport.volume();
             ui.label("Volume");
-            if ui.add(egui::Slider::new(&mut vol, 0.0..=1.5).show_value(false)).changed() {
+            if ui
+                .add(egui::Slider::new(&mut vol, 0.0..=1.5).show_value(false))
+                .changed()
+            {
                 self.session.apply(Command::SetVolume(vol));
             }
             ui.separator();
             if ui.button(" + ").on_hover_text("Zoom in (+)").clicked() {
                 let v = self.session.view;
-                self.session.apply(Command::Zoom { factor: 2.0, anchor_s: v.start_s + v.len_s / 2.0 });
+                self.session.apply(Command::Zoom {
+                    factor: 2.0,
+                    anchor_s: v.start_s + v.len_s / 2.0,
+                });
             }
             if ui.button(" - ").on_hover_text("Zoom out (-)").clicked() {
                 let v = self.session.view;
-                self.session.apply(Command::Zoom { factor: 0.5, anchor_s: v.start_s + v.len_s / 2.0 });
+                self.session.apply(Command::Zoom {
+                    factor: 0.5,
+                    anchor_s: v.start_s + v.len_s / 2.0,
+                });
             }
             if ui.button("Fit").on_hover_text("Whole track (F)").clicked() {
                 self.session.apply(Command::ZoomToFit);
@@ -618,8 +724,12 @@ impl SoriApp {
             if let Some(job) = &self.session.job {
                 ui.separator();
                 let frac = job.progress.fraction();
-                ui.add(egui::ProgressBar::new(frac).desired_width(180.0).show_percentage())
-                    .on_hover_text(format!("Opening {}", job.source.title()));
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(180.0)
+                        .show_percentage(),
+                )
+                .on_hover_text(format!("Opening {}", job.source.title()));
                 ui.label(format!("Opening {}…", job.source.title()));
             }
         });
@@ -629,8 +739,16 @@ impl SoriApp {
         let mut dismiss = None;
         for (i, n) in self.session.notices.iter().enumerate() {
             ui.horizontal(|ui| {
-                let color = if n.error { Color32::from_rgb(255, 120, 110) } else { Color32::from_rgb(250, 200, 90) };
-                ui.label(RichText::new(if n.error { "Error:" } else { "Note:" }).strong().color(color));
+                let color = if n.error {
+                    Color32::from_rgb(255, 120, 110)
+                } else {
+                    Color32::from_rgb(250, 200, 90)
+                };
+                ui.label(
+                    RichText::new(if n.error { "Error:" } else { "Note:" })
+                        .strong()
+                        .color(color),
+                );
                 ui.label(RichText::new(&n.text).color(color));
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);
@@ -648,7 +766,11 @@ impl SoriApp {
                 Some(r) => {
                     let mut s = format!("time {}", format_time(r.time_s, 0.001));
                     if let Some(f) = r.freq_hz {
-                        s += &format!("   {:.1} Hz   {}", f, crate::analysis::spectrum::note_name(f));
+                        s += &format!(
+                            "   {:.1} Hz   {}",
+                            f,
+                            crate::analysis::spectrum::note_name(f)
+                        );
                     }
                     if let Some(db) = r.db {
                         s += &format!("   {db:.1} dB");
@@ -659,7 +781,9 @@ impl SoriApp {
                     ui.label(RichText::new(s).monospace());
                 }
                 None => {
-                    ui.label("Hover the waveform or spectrogram for time, frequency, note and level.");
+                    ui.label(
+                        "Hover the waveform or spectrogram for time, frequency, note and level.",
+                    );
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -683,7 +807,13 @@ impl SoriApp {
 
 /// A modal question with two answers: `Some(true)` for the first, `Some(false)` for the
 /// second, `None` while unanswered.
-fn ask(ctx: &egui::Context, id: &str, heading: &str, text: &str, answers: [&str; 2]) -> Option<bool> {
+fn ask(
+    ctx: &egui::Context,
+    id: &str,
+    heading: &str,
+    text: &str,
+    answers: [&str; 2],
+) -> Option<bool> {
     let mut answer = None;
     egui::Modal::new(egui::Id::unique(id)).show(ctx, |ui| {
         ui.heading(heading);
@@ -749,7 +879,10 @@ pub fn run(file: Option<PathBuf>, notes: Option<PathBuf>) -> anyhow::Result<()> 
         "Sori",
         options,
         Box::new(move |cc| {
-            let settings: Settings = cc.storage.and_then(|s| eframe::get_value(s, SETTINGS_KEY)).unwrap_or_default();
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
+                .unwrap_or_default();
             let mut app = SoriApp::new(settings, Player::start(), file);
             app.session.notes_override = notes;
             Ok(Box::new(EframeApp(app)))

@@ -34,7 +34,11 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.heading("Notes");
         if dirty {
-            ui.label(RichText::new("unsaved").italics().color(Color32::from_rgb(250, 200, 90)));
+            ui.label(
+                RichText::new("unsaved")
+                    .italics()
+                    .color(Color32::from_rgb(250, 200, 90)),
+            );
         }
     });
     let mut cmds = Vec::new();
@@ -42,13 +46,24 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
         if ui.button("Add note (M)").clicked() {
             cmds.push(Command::AddNote);
         }
-        if ui.add_enabled(dirty, egui::Button::new("Save (Ctrl+S)")).clicked() {
+        if ui
+            .add_enabled(dirty, egui::Button::new("Save (Ctrl+S)"))
+            .clicked()
+        {
             cmds.push(Command::SaveNotes);
         }
-        if ui.add_enabled(s.notes.editor.can_undo(), egui::Button::new("Undo")).on_hover_text("Ctrl+Z").clicked() {
+        if ui
+            .add_enabled(s.notes.editor.can_undo(), egui::Button::new("Undo"))
+            .on_hover_text("Ctrl+Z")
+            .clicked()
+        {
             cmds.push(Command::UndoNotes);
         }
-        if ui.add_enabled(s.notes.editor.can_redo(), egui::Button::new("Redo")).on_hover_text("Ctrl+Shift+Z or Ctrl+Y").clicked() {
+        if ui
+            .add_enabled(s.notes.editor.can_redo(), egui::Button::new("Redo"))
+            .on_hover_text("Ctrl+Shift+Z or Ctrl+Y")
+            .clicked()
+        {
             cmds.push(Command::RedoNotes);
         }
     });
@@ -59,55 +74,81 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     let selected = s.notes.selected;
     let notes = s.notes.doc().notes.clone();
     let list_h = (ui.available_height() * 0.35).max(120.0);
-    egui::ScrollArea::vertical().id_salt("notes-list").max_height(list_h).show(ui, |ui| {
-        if notes.is_empty() {
-            ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
-        }
-        for (i, n) in notes.iter().enumerate() {
-            let is_current = current == Some(i);
-            let fill = if is_current {
-                ui.visuals().selection.bg_fill.gamma_multiply(0.6)
-            } else if selected == Some(i) {
-                ui.visuals().faint_bg_color
-            } else {
-                Color32::TRANSPARENT
-            };
-            let resp = egui::Frame::new().fill(fill).inner_margin(4.0).show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.horizontal(|ui| {
-                    let (r, _) = ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
-                    ui.painter().rect_filled(r, 1.0, category_color(n.category));
-                    ui.label(RichText::new(when(n)).monospace().small());
-                    ui.label(RichText::new(&n.title).strong());
+    egui::ScrollArea::vertical()
+        .id_salt("notes-list")
+        .max_height(list_h)
+        .show(ui, |ui| {
+            if notes.is_empty() {
+                ui.label(
+                    "No notes yet: press M to add one at the playhead, or select a region first.",
+                );
+            }
+            for (i, n) in notes.iter().enumerate() {
+                let is_current = current == Some(i);
+                let fill = if is_current {
+                    ui.visuals().selection.bg_fill.gamma_multiply(0.6)
+                } else if selected == Some(i) {
+                    ui.visuals().faint_bg_color
+                } else {
+                    Color32::TRANSPARENT
+                };
+                let resp = egui::Frame::new()
+                    .fill(fill)
+                    .inner_margin(4.0)
+                    .show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.horizontal(|ui| {
+                            let (r, _) =
+                                ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
+                            ui.painter().rect_filled(r, 1.0, category_color(n.category));
+                            ui.label(RichText::new(when(n)).monospace().small());
+                            ui.label(RichText::new(&n.title).strong());
+                        });
+                    });
+                let resp = ui.interact(
+                    resp.response.rect,
+                    ui.scope_id().with(("note", i)),
+                    Sense::click(),
+                );
+                let resp = resp
+                    .on_hover_text(format!("{} — click to play from here", n.category.as_str()));
+                resp.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::Role::ListItem,
+                        true,
+                        format!("Note {}", n.title),
+                    )
                 });
-            });
-            let resp = ui.interact(resp.response.rect, ui.scope_id().with(("note", i)), Sense::click());
-            let resp = resp.on_hover_text(format!("{} — click to play from here", n.category.as_str()));
-            resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ListItem, true, format!("Note {}", n.title)));
-            if resp.clicked() {
-                cmds.push(Command::SeekNote(i));
+                if resp.clicked() {
+                    cmds.push(Command::SeekNote(i));
+                }
+                if is_current && playing && app.scrolled_to != Some(i) {
+                    resp.scroll_to_me(Some(egui::Align::Center));
+                    app.scrolled_to = Some(i);
+                }
             }
-            if is_current && playing && app.scrolled_to != Some(i) {
-                resp.scroll_to_me(Some(egui::Align::Center));
-                app.scrolled_to = Some(i);
-            }
-        }
-    });
+        });
     ui.separator();
 
     // The card: the note at the playhead while playing, otherwise the selected one.
-    let shown = if playing { current.or(selected) } else { selected.or(current) };
-    egui::ScrollArea::vertical().id_salt("notes-card").show(ui, |ui| {
-        if let Some(i) = shown
-            && let Some(n) = notes.get(i)
-        {
-            if selected == Some(i) && !playing {
-                editor(app, ui, i, n, &mut cmds);
-                ui.separator();
+    let shown = if playing {
+        current.or(selected)
+    } else {
+        selected.or(current)
+    };
+    egui::ScrollArea::vertical()
+        .id_salt("notes-card")
+        .show(ui, |ui| {
+            if let Some(i) = shown
+                && let Some(n) = notes.get(i)
+            {
+                if selected == Some(i) && !playing {
+                    editor(app, ui, i, n, &mut cmds);
+                    ui.separator();
+                }
+                card(app, ui, n);
             }
-            card(app, ui, n);
-        }
-    });
+        });
     for c in cmds {
         app.session.apply(c);
     }
@@ -117,73 +158,109 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
     let mut note = n.clone();
     let mut changed = false;
     let mut lost_focus = false;
-    egui::Grid::new("note-editor").num_columns(2).show(ui, |ui| {
-        ui.label("Title");
-        let r = ui.add(egui::TextEdit::singleline(&mut note.title).desired_width(f32::INFINITY));
-        changed |= r.changed();
-        lost_focus |= r.lost_focus();
-        ui.end_row();
-        ui.label("Start");
-        let mut start = time::format(note.start);
-        let r = ui.add(egui::TextEdit::singleline(&mut start).desired_width(100.0));
-        if r.lost_focus()
-            && let Some(t) = time::parse(&start)
-        {
-            note.start = t;
-            changed = true;
-        }
-        ui.end_row();
-        ui.label("End");
-        let mut end = note.end.map(time::format).unwrap_or_default();
-        let r = ui.add(egui::TextEdit::singleline(&mut end).desired_width(100.0).hint_text("point"));
-        if r.lost_focus() {
-            if end.trim().is_empty() {
-                note.end = None;
-                changed = true;
-            } else if let Some(t) = time::parse(&end) {
-                note.end = Some(t);
+    egui::Grid::new("note-editor")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("Title");
+            let r =
+                ui.add(egui::TextEdit::singleline(&mut note.title).desired_width(f32::INFINITY));
+            changed |= r.changed();
+            lost_focus |= r.lost_focus();
+            ui.end_row();
+            ui.label("Start");
+            let mut start = time::format(note.start);
+            let r = ui.add(egui::TextEdit::singleline(&mut start).desired_width(100.0));
+            if r.lost_focus()
+                && let Some(t) = time::parse(&start)
+            {
+                note.start = t;
                 changed = true;
             }
-        }
-        ui.end_row();
-        ui.label("Category");
-        egui::ComboBox::from_id_salt("note-category").selected_text(note.category.as_str()).show_ui(ui, |ui| {
-            for c in Category::ALL {
-                if ui.selectable_label(note.category == c, c.as_str()).clicked() {
-                    note.category = c;
+            ui.end_row();
+            ui.label("End");
+            let mut end = note.end.map(time::format).unwrap_or_default();
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut end)
+                    .desired_width(100.0)
+                    .hint_text("point"),
+            );
+            if r.lost_focus() {
+                if end.trim().is_empty() {
+                    note.end = None;
+                    changed = true;
+                } else if let Some(t) = time::parse(&end) {
+                    note.end = Some(t);
                     changed = true;
                 }
             }
+            ui.end_row();
+            ui.label("Category");
+            egui::ComboBox::from_id_salt("note-category")
+                .selected_text(note.category.as_str())
+                .show_ui(ui, |ui| {
+                    for c in Category::ALL {
+                        if ui
+                            .selectable_label(note.category == c, c.as_str())
+                            .clicked()
+                        {
+                            note.category = c;
+                            changed = true;
+                        }
+                    }
+                });
+            ui.end_row();
+            ui.label("Instruments");
+            let mut inst = note.instruments.join(", ");
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut inst)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("glossary ids, e.g. haegeum"),
+            );
+            if r.changed() {
+                note.instruments = inst
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                changed = true;
+            }
+            lost_focus |= r.lost_focus();
+            ui.end_row();
+            ui.label("Image");
+            let mut img = note.image.clone().unwrap_or_default();
+            let r = ui.add(
+                egui::TextEdit::singleline(&mut img)
+                    .desired_width(f32::INFINITY)
+                    .hint_text("path relative to the notes file"),
+            );
+            if r.changed() {
+                note.image = Some(img.trim().to_string()).filter(|s| !s.is_empty());
+                changed = true;
+            }
+            lost_focus |= r.lost_focus();
+            ui.end_row();
         });
-        ui.end_row();
-        ui.label("Instruments");
-        let mut inst = note.instruments.join(", ");
-        let r = ui.add(egui::TextEdit::singleline(&mut inst).desired_width(f32::INFINITY).hint_text("glossary ids, e.g. haegeum"));
-        if r.changed() {
-            note.instruments = inst.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-            changed = true;
-        }
-        lost_focus |= r.lost_focus();
-        ui.end_row();
-        ui.label("Image");
-        let mut img = note.image.clone().unwrap_or_default();
-        let r = ui.add(egui::TextEdit::singleline(&mut img).desired_width(f32::INFINITY).hint_text("path relative to the notes file"));
-        if r.changed() {
-            note.image = Some(img.trim().to_string()).filter(|s| !s.is_empty());
-            changed = true;
-        }
-        lost_focus |= r.lost_focus();
-        ui.end_row();
-    });
     ui.label("Text");
-    let r = ui.add(egui::TextEdit::multiline(&mut note.body).desired_rows(5).desired_width(f32::INFINITY));
+    let r = ui.add(
+        egui::TextEdit::multiline(&mut note.body)
+            .desired_rows(5)
+            .desired_width(f32::INFINITY),
+    );
     changed |= r.changed();
     lost_focus |= r.lost_focus();
     ui.label("Sources (one per line)");
     let mut src = note.sources.join("\n");
-    let r = ui.add(egui::TextEdit::multiline(&mut src).desired_rows(2).desired_width(f32::INFINITY));
+    let r = ui.add(
+        egui::TextEdit::multiline(&mut src)
+            .desired_rows(2)
+            .desired_width(f32::INFINITY),
+    );
     if r.changed() {
-        note.sources = src.lines().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        note.sources = src
+            .lines()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         changed = true;
     }
     lost_focus |= r.lost_focus();
@@ -194,7 +271,11 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
     });
     if changed {
         // Typing in one field undoes as one step.
-        cmds.push(Command::UpdateNote { index: i, note, coalesce: true });
+        cmds.push(Command::UpdateNote {
+            index: i,
+            note,
+            coalesce: true,
+        });
     }
     if lost_focus {
         cmds.push(Command::EndNoteEdit);
@@ -203,45 +284,63 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
 }
 
 fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
-    egui::Frame::group(ui.style()).stroke(Stroke::new(2.0, category_color(n.category))).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.label(RichText::new(&n.title).heading());
-        ui.label(RichText::new(format!("{}  ·  {}", when(n), n.category.as_str())).color(category_color(n.category)));
-        for id in &n.instruments {
-            match Glossary::bundled().instrument(id) {
-                Some(g) => {
-                    ui.label(RichText::new(format!("{} ({}) — {}", g.hangul, g.romanization, g.family)).strong());
-                    ui.label(RichText::new(&g.description).small());
+    egui::Frame::group(ui.style())
+        .stroke(Stroke::new(2.0, category_color(n.category)))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new(&n.title).heading());
+            ui.label(
+                RichText::new(format!("{}  ·  {}", when(n), n.category.as_str()))
+                    .color(category_color(n.category)),
+            );
+            for id in &n.instruments {
+                match Glossary::bundled().instrument(id) {
+                    Some(g) => {
+                        ui.label(
+                            RichText::new(format!(
+                                "{} ({}) — {}",
+                                g.hangul, g.romanization, g.family
+                            ))
+                            .strong(),
+                        );
+                        ui.label(RichText::new(&g.description).small());
+                    }
+                    None => {
+                        ui.label(RichText::new(id).strong());
+                    }
                 }
-                None => {
-                    ui.label(RichText::new(id).strong());
+            }
+            if !n.body.is_empty() {
+                ui.add_space(4.0);
+                ui.label(&n.body);
+            }
+            if let Some(img) = &n.image
+                && let Some(base) = app.session.notes.base_dir()
+            {
+                let path = base.join(img);
+                if let Some(tex) = image_texture(app, ui, path.clone()) {
+                    let size = tex.size_vec2();
+                    let w = ui.available_width().min(size.x);
+                    ui.add(
+                        egui::Image::new(&tex)
+                            .fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))),
+                    );
+                } else {
+                    ui.label(
+                        RichText::new(format!("Image not found: {}", path.display()))
+                            .small()
+                            .italics(),
+                    );
                 }
             }
-        }
-        if !n.body.is_empty() {
-            ui.add_space(4.0);
-            ui.label(&n.body);
-        }
-        if let Some(img) = &n.image
-            && let Some(base) = app.session.notes.base_dir()
-        {
-            let path = base.join(img);
-            if let Some(tex) = image_texture(app, ui, path.clone()) {
-                let size = tex.size_vec2();
-                let w = ui.available_width().min(size.x);
-                ui.add(egui::Image::new(&tex).fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))));
-            } else {
-                ui.label(RichText::new(format!("Image not found: {}", path.display())).small().italics());
+            if !n.sources.is_empty() {
+                ui.add_space(4.0);
+                ui.label(RichText::new("Sources").small().strong());
+                for s in &n.sources {
+                    ui.label(RichText::new(format!("• {s}")).small());
+                }
             }
-        }
-        if !n.sources.is_empty() {
-            ui.add_space(4.0);
-            ui.label(RichText::new("Sources").small().strong());
-            for s in &n.sources {
-                ui.label(RichText::new(format!("• {s}")).small());
-            }
-        }
-    });
+        });
 }
 
 /// Loads (once) and caches a note image.
@@ -257,7 +356,8 @@ fn image_texture(app: &mut SoriApp, ui: &egui::Ui, path: PathBuf) -> Option<egui
             let img = img.thumbnail(1024, 1024).to_rgba8();
             let size = [img.width() as usize, img.height() as usize];
             let ci = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
-            ui.ctx().load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
+            ui.ctx()
+                .load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
         });
     // Only found images are cached: a missing one may appear later (the demo draws its own).
     if tex.is_some() {
@@ -267,13 +367,21 @@ fn image_texture(app: &mut SoriApp, ui: &egui::Ui, path: PathBuf) -> Option<egui
 }
 
 /// The notes lane above the waveform: regions and points in category colours.
-pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f64) -> f32, t_of: &dyn Fn(f32) -> f64) {
+pub fn lane(
+    app: &mut SoriApp,
+    ui: &egui::Ui,
+    rect: egui::Rect,
+    x_of: &dyn Fn(f64) -> f32,
+    t_of: &dyn Fn(f32) -> f64,
+) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
     let notes = app.session.notes.doc().notes.clone();
     let selected = app.session.notes.selected;
     let mut hovered: Option<usize> = None;
-    let pointer = ui.input(|i| i.pointer.hover_pos()).filter(|p| rect.contains(*p));
+    let pointer = ui
+        .input(|i| i.pointer.hover_pos())
+        .filter(|p| rect.contains(*p));
     // Overlapping regions get their own rows so none hides another.
     let mut row_end: Vec<f64> = Vec::new();
     let rows: Vec<usize> = notes
@@ -298,7 +406,9 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
         let x0 = x_of(n.start);
         let top = rect.top() + 2.0 + rows[i] as f32 * row_h;
         let shape_rect = match n.end {
-            Some(e) => egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), top..=top + row_h - 1.0),
+            Some(e) => {
+                egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), top..=top + row_h - 1.0)
+            }
             None => egui::Rect::from_x_y_ranges(x0 - 5.0..=x0 + 5.0, rect.y_range()),
         };
         if shape_rect.right() < rect.left() || shape_rect.left() > rect.right() {
@@ -307,11 +417,24 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
         match n.end {
             Some(_) => {
                 painter.rect_filled(shape_rect, 2.0, c.gamma_multiply(0.55));
-                painter.rect_stroke(shape_rect, 2.0, Stroke::new(if selected == Some(i) { 2.0 } else { 1.0 }, c), egui::StrokeKind::Inside);
+                painter.rect_stroke(
+                    shape_rect,
+                    2.0,
+                    Stroke::new(if selected == Some(i) { 2.0 } else { 1.0 }, c),
+                    egui::StrokeKind::Inside,
+                );
             }
             None => {
-                let pts = vec![pos2(x0 - 5.0, rect.top() + 2.0), pos2(x0 + 5.0, rect.top() + 2.0), pos2(x0, rect.bottom() - 2.0)];
-                painter.add(egui::Shape::convex_polygon(pts, c, Stroke::new(if selected == Some(i) { 2.0 } else { 0.0 }, Color32::WHITE)));
+                let pts = vec![
+                    pos2(x0 - 5.0, rect.top() + 2.0),
+                    pos2(x0 + 5.0, rect.top() + 2.0),
+                    pos2(x0, rect.bottom() - 2.0),
+                ];
+                painter.add(egui::Shape::convex_polygon(
+                    pts,
+                    c,
+                    Stroke::new(if selected == Some(i) { 2.0 } else { 0.0 }, Color32::WHITE),
+                ));
             }
         }
         if pointer.is_some_and(|p| shape_rect.contains(p)) {
@@ -332,7 +455,11 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
         })
     };
     let edge = pointer.and_then(edge_at);
-    let resp = ui.interact(rect, ui.scope_id().with("notes-lane"), Sense::click_and_drag());
+    let resp = ui.interact(
+        rect,
+        ui.scope_id().with("notes-lane"),
+        Sense::click_and_drag(),
+    );
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Notes lane"));
     if edge.is_some() || app.lane_drag.is_some() {
         ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
@@ -345,8 +472,11 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
         app.session.apply(Command::SelectNote(Some(i)));
         app.lane_drag = Some(is_end);
     }
-    if let (Some(is_end), Some(i), Some(p)) = (app.lane_drag, app.session.notes.selected, resp.interact_pointer_pos())
-        && resp.dragged()
+    if let (Some(is_end), Some(i), Some(p)) = (
+        app.lane_drag,
+        app.session.notes.selected,
+        resp.interact_pointer_pos(),
+    ) && resp.dragged()
         && let Some(n) = app.session.notes.doc().notes.get(i)
     {
         let t = (t_of(p.x).max(0.0) * 1000.0).round() / 1000.0;
@@ -356,14 +486,19 @@ pub fn lane(app: &mut SoriApp, ui: &egui::Ui, rect: egui::Rect, x_of: &dyn Fn(f6
             (false, Some(e)) => note.start = t.min(e),
             _ => {}
         }
-        app.session.apply(Command::UpdateNote { index: i, note, coalesce: true });
+        app.session.apply(Command::UpdateNote {
+            index: i,
+            note,
+            coalesce: true,
+        });
     }
     if resp.drag_stopped() && app.lane_drag.take().is_some() {
         app.session.apply(Command::EndNoteEdit);
     }
     if let Some(i) = hovered {
         let n = &notes[i];
-        resp.clone().on_hover_text(format!("{}  ({})", n.title, when(n)));
+        resp.clone()
+            .on_hover_text(format!("{}  ({})", n.title, when(n)));
         if resp.clicked() {
             app.session.apply(Command::SeekNote(i));
         }

@@ -72,35 +72,59 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     let rate = track.store.sample_rate() as f64;
 
     // Overview strip over the whole track.
-    let ov_rect = Rect::from_min_size(full.min + vec2(GUTTER, 0.0), vec2(full.width() - GUTTER, OVERVIEW_H));
+    let ov_rect = Rect::from_min_size(
+        full.min + vec2(GUTTER, 0.0),
+        vec2(full.width() - GUTTER, OVERVIEW_H),
+    );
     overview(app, ui, &track, ov_rect);
 
     let plot_left = full.left() + GUTTER;
     let plot_w = (full.width() - GUTTER).max(10.0);
     let top = ov_rect.bottom() + 6.0;
     let ruler = Rect::from_min_size(pos2(plot_left, top), vec2(plot_w, RULER_H));
-    let notes_lane = Rect::from_min_size(pos2(plot_left, ruler.bottom() + 2.0), vec2(plot_w, LANE_H));
+    let notes_lane =
+        Rect::from_min_size(pos2(plot_left, ruler.bottom() + 2.0), vec2(plot_w, LANE_H));
     let rest_h = (full.bottom() - notes_lane.bottom()).max(40.0);
     let nch = track.store.channels().min(8);
     let wave_h = (rest_h * 0.3).max(30.0 * nch.min(2) as f32);
-    let wave = Rect::from_min_size(pos2(plot_left, notes_lane.bottom() + 2.0), vec2(plot_w, wave_h));
-    let spec = Rect::from_min_max(pos2(plot_left, wave.bottom() + 4.0), pos2(full.right(), full.bottom()));
+    let wave = Rect::from_min_size(
+        pos2(plot_left, notes_lane.bottom() + 2.0),
+        vec2(plot_w, wave_h),
+    );
+    let spec = Rect::from_min_max(
+        pos2(plot_left, wave.bottom() + 4.0),
+        pos2(full.right(), full.bottom()),
+    );
 
     let view = app.session.view;
-    let xm = XMap { left: plot_left, width: plot_w, start: view.start_s, len: view.len_s.max(1e-9) };
+    let xm = XMap {
+        left: plot_left,
+        width: plot_w,
+        start: view.start_s,
+        len: view.len_s.max(1e-9),
+    };
     let painter = ui.painter_at(full);
 
     // Interaction over ruler + waveform + spectrogram.
     let area = ruler.union(wave).union(spec);
     let resp = ui
-        .interact(area, ui.scope_id().with("timeline"), Sense::click_and_drag())
+        .interact(
+            area,
+            ui.scope_id().with("timeline"),
+            Sense::click_and_drag(),
+        )
         .on_hover_cursor(egui::CursorIcon::Text);
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline"));
     interact(app, ui, &resp, xm, rate);
 
     // Selection and loop shading.
     let view = app.session.view;
-    let xm = XMap { left: plot_left, width: plot_w, start: view.start_s, len: view.len_s.max(1e-9) };
+    let xm = XMap {
+        left: plot_left,
+        width: plot_w,
+        start: view.start_s,
+        len: view.len_s.max(1e-9),
+    };
     super::notes_view::lane(app, ui, notes_lane, &|t| xm.x(t), &|x| xm.t(x));
     painter.text(
         pos2(full.left() + 2.0, notes_lane.center().y),
@@ -111,11 +135,23 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     );
     spectrogram(app, ui, &painter.with_clip_rect(spec), &track, spec, xm);
     waveform(&painter.with_clip_rect(wave), &track, wave, xm, nch);
-    ruler_ticks(&painter.with_clip_rect(ruler.expand2(vec2(0.0, 1.0))), ui, ruler, xm);
+    ruler_ticks(
+        &painter.with_clip_rect(ruler.expand2(vec2(0.0, 1.0))),
+        ui,
+        ruler,
+        xm,
+    );
     freq_axis(&painter, ui, &track, spec, full.left());
     if let Some((a, b)) = app.session.selection {
-        let color = if app.session.loop_on() { LOOP_SEL } else { SELECTION };
-        let r = Rect::from_x_y_ranges(xm.x(a).max(plot_left)..=xm.x(b).min(plot_left + plot_w), area.y_range());
+        let color = if app.session.loop_on() {
+            LOOP_SEL
+        } else {
+            SELECTION
+        };
+        let r = Rect::from_x_y_ranges(
+            xm.x(a).max(plot_left)..=xm.x(b).min(plot_left + plot_w),
+            area.y_range(),
+        );
         if r.width() > 0.0 {
             painter.rect_filled(r, 0.0, color);
         }
@@ -123,20 +159,30 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     // Playhead, from the frame the audio callback consumed.
     let px = xm.x(app.session.position_s());
     if px >= plot_left && px <= plot_left + plot_w {
-        painter.line_segment([pos2(px, area.top()), pos2(px, area.bottom())], Stroke::new(1.5, PLAYHEAD));
+        painter.line_segment(
+            [pos2(px, area.top()), pos2(px, area.bottom())],
+            Stroke::new(1.5, PLAYHEAD),
+        );
     }
 
     // Hover readout.
-    app.hover = resp.hover_pos().map(|p| readout(app, &track, p, xm, wave, spec, nch));
+    app.hover = resp
+        .hover_pos()
+        .map(|p| readout(app, &track, p, xm, wave, spec, nch));
 }
 
 fn interact(app: &mut SoriApp, ui: &egui::Ui, resp: &egui::Response, xm: XMap, rate: f64) {
     let s = &mut app.session;
     // The anchor is where the button went down, not where the drag was recognised.
     if resp.drag_started()
-        && let Some(p) = ui.input(|i| i.pointer.press_origin()).or(resp.interact_pointer_pos())
+        && let Some(p) = ui
+            .input(|i| i.pointer.press_origin())
+            .or(resp.interact_pointer_pos())
     {
-        app.drag = Some(Drag { anchor_s: xm.t(p.x), moved: false });
+        app.drag = Some(Drag {
+            anchor_s: xm.t(p.x),
+            moved: false,
+        });
     }
     if resp.dragged()
         && let (Some(d), Some(p)) = (app.drag.as_mut(), resp.interact_pointer_pos())
@@ -160,19 +206,37 @@ fn interact(app: &mut SoriApp, ui: &egui::Ui, resp: &egui::Response, xm: XMap, r
     {
         let t = xm.t(p.x);
         if ui.input(|i| i.modifiers.shift) {
-            let anchor = s.selection.map(|(a, _)| a).unwrap_or_else(|| s.position_s());
+            let anchor = s
+                .selection
+                .map(|(a, _)| a)
+                .unwrap_or_else(|| s.position_s());
             s.apply(Command::SetSelection(Some((anchor, t))));
         } else {
             s.apply(Command::Seek(t));
         }
     }
     if resp.hovered() {
-        let (zoom, scroll, pointer) = ui.input(|i| (i.zoom_delta(), i.smooth_scroll_delta(), i.pointer.hover_pos()));
+        let (zoom, scroll, pointer) = ui.input(|i| {
+            (
+                i.zoom_delta(),
+                i.smooth_scroll_delta(),
+                i.pointer.hover_pos(),
+            )
+        });
         if (zoom - 1.0).abs() > 1e-4 {
-            let anchor = pointer.map(|p| xm.t(p.x)).unwrap_or(xm.start + xm.len / 2.0);
-            s.apply(Command::Zoom { factor: zoom as f64, anchor_s: anchor });
+            let anchor = pointer
+                .map(|p| xm.t(p.x))
+                .unwrap_or(xm.start + xm.len / 2.0);
+            s.apply(Command::Zoom {
+                factor: zoom as f64,
+                anchor_s: anchor,
+            });
         } else {
-            let d = if scroll.x.abs() > scroll.y.abs() { scroll.x } else { scroll.y };
+            let d = if scroll.x.abs() > scroll.y.abs() {
+                scroll.x
+            } else {
+                scroll.y
+            };
             if d.abs() > 0.0 {
                 let dt = -(d as f64) / xm.width as f64 * xm.len;
                 let start = s.view.start_s + dt;
@@ -197,7 +261,10 @@ fn overview(app: &mut SoriApp, ui: &mut egui::Ui, track: &Arc<Track>, rect: Rect
             let Some(mm) = mm else { continue };
             let x = rect.left() + i as f32 + 0.5;
             painter.line_segment(
-                [pos2(x, mid - mm.max.clamp(-1.0, 1.0) * h), pos2(x, mid - mm.min.clamp(-1.0, 1.0) * h + 0.5)],
+                [
+                    pos2(x, mid - mm.max.clamp(-1.0, 1.0) * h),
+                    pos2(x, mid - mm.min.clamp(-1.0, 1.0) * h + 0.5),
+                ],
                 Stroke::new(1.0, WAVE.gamma_multiply(0.7)),
             );
         }
@@ -207,11 +274,23 @@ fn overview(app: &mut SoriApp, ui: &mut egui::Ui, track: &Arc<Track>, rect: Rect
     let x1 = rect.left() + ((v.start_s + v.len_s) / total) as f32 * rect.width();
     let vis = Rect::from_x_y_ranges(x0..=x1.max(x0 + 2.0), rect.y_range());
     painter.rect_filled(vis, 2.0, Color32::from_white_alpha(28));
-    painter.rect_stroke(vis, 2.0, Stroke::new(1.0, Color32::from_gray(200)), egui::StrokeKind::Inside);
+    painter.rect_stroke(
+        vis,
+        2.0,
+        Stroke::new(1.0, Color32::from_gray(200)),
+        egui::StrokeKind::Inside,
+    );
     let px = rect.left() + (app.session.position_s() / total) as f32 * rect.width();
-    painter.line_segment([pos2(px, rect.top()), pos2(px, rect.bottom())], Stroke::new(1.0, PLAYHEAD));
+    painter.line_segment(
+        [pos2(px, rect.top()), pos2(px, rect.bottom())],
+        Stroke::new(1.0, PLAYHEAD),
+    );
 
-    let resp = ui.interact(rect, ui.scope_id().with("overview"), Sense::click_and_drag());
+    let resp = ui.interact(
+        rect,
+        ui.scope_id().with("overview"),
+        Sense::click_and_drag(),
+    );
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Overview"));
     if (resp.dragged() || resp.clicked())
         && let Some(p) = resp.interact_pointer_pos()
@@ -229,8 +308,17 @@ fn ruler_ticks(painter: &egui::Painter, ui: &egui::Ui, rect: Rect, xm: XMap) {
     let color = ui.visuals().text_color();
     while t <= xm.start + xm.len {
         let x = xm.x(t);
-        painter.line_segment([pos2(x, rect.bottom() - 6.0), pos2(x, rect.bottom())], Stroke::new(1.0, color));
-        painter.text(pos2(x + 3.0, rect.top() + 2.0), egui::Align2::LEFT_TOP, format_time(t, step), egui::FontId::proportional(12.0), color);
+        painter.line_segment(
+            [pos2(x, rect.bottom() - 6.0), pos2(x, rect.bottom())],
+            Stroke::new(1.0, color),
+        );
+        painter.text(
+            pos2(x + 3.0, rect.top() + 2.0),
+            egui::Align2::LEFT_TOP,
+            format_time(t, step),
+            egui::FontId::proportional(12.0),
+            color,
+        );
         t += step;
     }
 }
@@ -242,12 +330,17 @@ fn waveform(painter: &egui::Painter, track: &Track, rect: Rect, xm: XMap, nch: u
     let spp = xm.len * rate / w as f64;
     let start = xm.start * rate;
     let lane_h = rect.height() / nch.max(1) as f32;
-    let Ok(peaks) = track.peaks.read() else { return };
+    let Ok(peaks) = track.peaks.read() else {
+        return;
+    };
     for c in 0..nch {
         let top = rect.top() + c as f32 * lane_h;
         let mid = top + lane_h / 2.0;
         let h = lane_h / 2.0 - 2.0;
-        painter.line_segment([pos2(rect.left(), mid), pos2(rect.right(), mid)], Stroke::new(1.0, Color32::from_gray(50)));
+        painter.line_segment(
+            [pos2(rect.left(), mid), pos2(rect.right(), mid)],
+            Stroke::new(1.0, Color32::from_gray(50)),
+        );
         if spp >= 1.0 {
             let cols = peaks.columns(&track.store, c, start, spp, w);
             let mut mesh = egui::Mesh::default();
@@ -268,7 +361,12 @@ fn waveform(painter: &egui::Painter, track: &Track, rect: Rect, xm: XMap, nch: u
             let pts: Vec<Pos2> = samples
                 .iter()
                 .enumerate()
-                .map(|(i, &v)| pos2(xm.x((a + i as u64) as f64 / rate), mid - v.clamp(-1.0, 1.0) * h))
+                .map(|(i, &v)| {
+                    pos2(
+                        xm.x((a + i as u64) as f64 / rate),
+                        mid - v.clamp(-1.0, 1.0) * h,
+                    )
+                })
                 .collect();
             painter.add(egui::Shape::line(pts.clone(), Stroke::new(1.5, WAVE)));
             if spp < 0.25 {
@@ -284,7 +382,14 @@ fn tile_level(spp: f64) -> i32 {
     (spp.max(1e-6).log2().floor() as i32).clamp(-4, 40)
 }
 
-fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track: &Arc<Track>, rect: Rect, xm: XMap) {
+fn spectrogram(
+    app: &mut SoriApp,
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    track: &Arc<Track>,
+    rect: Rect,
+    xm: XMap,
+) {
     painter.rect_filled(rect, 0.0, Color32::BLACK);
     let rate = track.store.sample_rate() as f64;
     let params = app.session.settings.spec_params();
@@ -298,7 +403,12 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
     let frame_no = app.frame_no;
     app.visible_tiles.clear();
     for index in first.max(0)..=last.max(0) {
-        let key = TileKey { track: track.id, params, level, index };
+        let key = TileKey {
+            track: track.id,
+            params,
+            level,
+            index,
+        };
         app.visible_tiles.push((key, style.0, db_key));
         let (tile, uv) = match app.tiles.get(key, track) {
             Some(t) => (t, Rect::from_min_max(pos2(0.0, 0.0), pos2(1.0, 1.0))),
@@ -309,11 +419,19 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
         };
         let tex_key = (tile.key, style.0, db_key);
         // A recomputed tile (more audio, finished overview) replaces its texture.
-        if app.textures.get(&tex_key).is_none_or(|(_, _, serial)| *serial != tile.serial) {
+        if app
+            .textures
+            .get(&tex_key)
+            .is_none_or(|(_, _, serial)| *serial != tile.serial)
+        {
             let rows = params.rows;
             let rgba = colorize(&tile.data, TILE_COLS, rows, style.0, style.1);
             let img = egui::ColorImage::from_rgba_unmultiplied([TILE_COLS, rows], &rgba);
-            let tex = ui.ctx().load_texture(format!("spec-{:?}", tile.key), img, egui::TextureOptions::LINEAR);
+            let tex = ui.ctx().load_texture(
+                format!("spec-{:?}", tile.key),
+                img,
+                egui::TextureOptions::LINEAR,
+            );
             app.textures.insert(tex_key, (tex, frame_no, tile.serial));
         }
         if let Some((tex, used, _)) = app.textures.get_mut(&tex_key) {
@@ -325,7 +443,8 @@ fn spectrogram(app: &mut SoriApp, ui: &egui::Ui, painter: &egui::Painter, track:
         }
     }
     // Textures of tiles refreshed since (a partial tile redone) or unused for a while go.
-    app.textures.retain(|k, (_, used, _)| frame_no - *used < 90 && (k.1, k.2) == (style.0, db_key));
+    app.textures
+        .retain(|k, (_, used, _)| frame_no - *used < 90 && (k.1, k.2) == (style.0, db_key));
 }
 
 /// A coarser cached tile covering `key`'s range, with the sub-rectangle to show.
@@ -340,7 +459,10 @@ fn coarser(app: &SoriApp, key: TileKey) -> Option<(Arc<Tile>, Rect)> {
         k.index = lo.floor() as i64;
         if let Some(t) = app.tiles.peek(&k) {
             let u0 = (lo - k.index as f64) as f32;
-            return Some((t, Rect::from_min_max(pos2(u0, 0.0), pos2(u0 + span as f32, 1.0))));
+            return Some((
+                t,
+                Rect::from_min_max(pos2(u0, 0.0), pos2(u0 + span as f32, 1.0)),
+            ));
         }
     }
     None
@@ -351,16 +473,44 @@ fn freq_axis(painter: &egui::Painter, ui: &egui::Ui, track: &Track, rect: Rect, 
     let color = ui.visuals().text_color();
     for (dy, label) in freq_ticks(&axis, rect.height(), 16.0) {
         let y = rect.top() + dy;
-        painter.line_segment([pos2(rect.left() - 5.0, y), pos2(rect.left(), y)], Stroke::new(1.0, color));
-        painter.text(pos2(rect.left() - 7.0, y), egui::Align2::RIGHT_CENTER, label, egui::FontId::proportional(11.0), color);
+        painter.line_segment(
+            [pos2(rect.left() - 5.0, y), pos2(rect.left(), y)],
+            Stroke::new(1.0, color),
+        );
+        painter.text(
+            pos2(rect.left() - 7.0, y),
+            egui::Align2::RIGHT_CENTER,
+            label,
+            egui::FontId::proportional(11.0),
+            color,
+        );
     }
-    painter.text(pos2(left + 2.0, rect.top()), egui::Align2::LEFT_TOP, "Hz", egui::FontId::proportional(11.0), color);
+    painter.text(
+        pos2(left + 2.0, rect.top()),
+        egui::Align2::LEFT_TOP,
+        "Hz",
+        egui::FontId::proportional(11.0),
+        color,
+    );
 }
 
-fn readout(app: &SoriApp, track: &Track, p: Pos2, xm: XMap, wave: Rect, spec: Rect, nch: usize) -> Readout {
+fn readout(
+    app: &SoriApp,
+    track: &Track,
+    p: Pos2,
+    xm: XMap,
+    wave: Rect,
+    spec: Rect,
+    nch: usize,
+) -> Readout {
     let time_s = xm.t(p.x).max(0.0);
     let rate = track.store.sample_rate() as f64;
-    let mut r = Readout { time_s, freq_hz: None, db: None, amplitude: None };
+    let mut r = Readout {
+        time_s,
+        freq_hz: None,
+        db: None,
+        amplitude: None,
+    };
     if spec.contains(p) {
         let params = app.session.settings.spec_params();
         let axis = LogAxis::for_rate(track.store.sample_rate(), params.rows);
@@ -370,7 +520,12 @@ fn readout(app: &SoriApp, track: &Track, p: Pos2, xm: XMap, wave: Rect, spec: Re
         let level = tile_level(spp);
         let tile_frames = TILE_COLS as f64 * 2f64.powi(level);
         let frame = time_s * rate;
-        let key = TileKey { track: track.id, params, level, index: (frame / tile_frames).floor() as i64 };
+        let key = TileKey {
+            track: track.id,
+            params,
+            level,
+            index: (frame / tile_frames).floor() as i64,
+        };
         if let Some(t) = app.tiles.peek(&key) {
             let col = (((frame - key.start_frame()) / key.spp()) as usize).min(TILE_COLS - 1);
             let row = (row_f as usize).min(params.rows - 1);
@@ -386,4 +541,3 @@ fn readout(app: &SoriApp, track: &Track, p: Pos2, xm: XMap, wave: Rect, spec: Re
     }
     r
 }
-

@@ -19,7 +19,10 @@ pub struct Editor {
 
 impl Editor {
     pub fn new(doc: Document) -> Self {
-        Self { doc, ..Default::default() }
+        Self {
+            doc,
+            ..Default::default()
+        }
     }
     pub fn doc(&self) -> &Document {
         &self.doc
@@ -129,7 +132,10 @@ mod tests {
 
     #[test]
     fn a_drag_undoes_as_one_step() {
-        let mut e = Editor::new(Document { title: String::new(), notes: vec![Note::region(1.0, 2.0, "r")] });
+        let mut e = Editor::new(Document {
+            title: String::new(),
+            notes: vec![Note::region(1.0, 2.0, "r")],
+        });
         e.begin_gesture();
         for i in 1..=20 {
             e.edit(|d| d.notes[0].end = Some(2.0 + i as f64 * 0.1));

@@ -58,7 +58,11 @@ pub struct ImportError {
 }
 
 fn err(format: Format, line: usize, message: impl Into<String>) -> ImportError {
-    ImportError { format: format.name(), line, message: message.into() }
+    ImportError {
+        format: format.name(),
+        line,
+        message: message.into(),
+    }
 }
 
 /// Parses `text` in `format`. Warnings name what could not be taken over.
@@ -117,14 +121,21 @@ fn title_only_warning(doc: &Document, f: Format, warnings: &mut Vec<String>) {
         ("line breaks in titles", count(&|n| n.title.contains('\n'))),
     ] {
         if n > 0 {
-            lost.push(format!("{what} of {n} note{}", if n == 1 { "" } else { "s" }));
+            lost.push(format!(
+                "{what} of {n} note{}",
+                if n == 1 { "" } else { "s" }
+            ));
         }
     }
     if !doc.title.is_empty() {
         lost.push("the document title".into());
     }
     if !lost.is_empty() {
-        warnings.push(format!("{} holds only times and one line of text per note: {} were not written.", f.name(), lost.join(", ")));
+        warnings.push(format!(
+            "{} holds only times and one line of text per note: {} were not written.",
+            f.name(),
+            lost.join(", ")
+        ));
     }
 }
 
@@ -132,7 +143,12 @@ fn cue_warning(doc: &Document, f: Format, warnings: &mut Vec<String>) {
     let extra = doc
         .notes
         .iter()
-        .filter(|n| n.category != Category::default() || !n.instruments.is_empty() || !n.sources.is_empty() || n.image.is_some())
+        .filter(|n| {
+            n.category != Category::default()
+                || !n.instruments.is_empty()
+                || !n.sources.is_empty()
+                || n.image.is_some()
+        })
         .count();
     if extra > 0 {
         warnings.push(format!(
@@ -157,13 +173,22 @@ fn export_audacity(doc: &Document) -> String {
     let mut out = String::new();
     for n in &doc.notes {
         let end = n.end.unwrap_or(n.start);
-        out.push_str(&format!("{}\t{}\t{}\n", secs(n.start), secs(end), one_line(&n.title)));
+        out.push_str(&format!(
+            "{}\t{}\t{}\n",
+            secs(n.start),
+            secs(end),
+            one_line(&n.title)
+        ));
     }
     out
 }
 
 fn parse_time_field(f: Format, line: usize, s: &str) -> Result<f64, ImportError> {
-    let v: f64 = s.trim().replace(',', ".").parse().map_err(|_| err(f, line, format!("{:?} is not a time in seconds", s.trim())))?;
+    let v: f64 = s
+        .trim()
+        .replace(',', ".")
+        .parse()
+        .map_err(|_| err(f, line, format!("{:?} is not a time in seconds", s.trim())))?;
     if !(v.is_finite() && v >= 0.0) {
         return Err(err(f, line, "times must be 0 or more"));
     }
@@ -184,7 +209,9 @@ fn import_audacity(text: &str) -> Result<Document, ImportError> {
         }
         let mut parts = line.splitn(3, '\t');
         let a = parts.next().unwrap_or_default();
-        let b = parts.next().ok_or_else(|| err(f, line_no, "expected start<TAB>end<TAB>label"))?;
+        let b = parts
+            .next()
+            .ok_or_else(|| err(f, line_no, "expected start<TAB>end<TAB>label"))?;
         let label = parts.next().unwrap_or_default();
         let start = parse_time_field(f, line_no, a)?;
         let end = parse_time_field(f, line_no, b)?;
@@ -203,14 +230,23 @@ fn import_audacity(text: &str) -> Result<Document, ImportError> {
 // ---- Sonic Visualiser CSV ------------------------------------------------------------------
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
 }
 
 fn export_csv(doc: &Document) -> String {
     let mut out = String::from("time,value,duration,label\n");
     for n in &doc.notes {
         let dur = n.end.map(|e| e - n.start).unwrap_or(0.0);
-        out.push_str(&format!("{},0,{},{}\n", secs(n.start), secs(dur), csv_field(&one_line(&n.title))));
+        out.push_str(&format!(
+            "{},0,{},{}\n",
+            secs(n.start),
+            secs(dur),
+            csv_field(&one_line(&n.title))
+        ));
     }
     out
 }
@@ -281,9 +317,15 @@ fn import_csv(text: &str) -> Result<Document, ImportError> {
     let mut records = csv_records(text)?;
     let mut cols: Option<(usize, Option<usize>, Option<usize>)> = None; // time, duration, label
     if let Some((_, first)) = records.first()
-        && first.first().is_some_and(|x| x.trim().parse::<f64>().is_err())
+        && first
+            .first()
+            .is_some_and(|x| x.trim().parse::<f64>().is_err())
     {
-        let find = |name: &str| first.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+        let find = |name: &str| {
+            first
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(name))
+        };
         let time = find("time").unwrap_or(0);
         cols = Some((time, find("duration"), find("label")));
         records.remove(0);
@@ -319,7 +361,11 @@ fn import_csv(text: &str) -> Result<Document, ImportError> {
 fn cue_time(t: f64, vtt: bool) -> String {
     let ms = (t.max(0.0) * 1000.0).round() as u64;
     let (h, m, s, f) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
-    if vtt { format!("{h:02}:{m:02}:{s:02}.{f:03}") } else { format!("{h:02}:{m:02}:{s:02},{f:03}") }
+    if vtt {
+        format!("{h:02}:{m:02}:{s:02}.{f:03}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02},{f:03}")
+    }
 }
 
 fn parse_cue_time(s: &str) -> Option<f64> {
@@ -327,7 +373,11 @@ fn parse_cue_time(s: &str) -> Option<f64> {
     let parts: Vec<&str> = s.split(':').collect();
     let (h, m, sec) = match parts.as_slice() {
         [m, s] => (0.0, m.parse::<f64>().ok()?, s.parse::<f64>().ok()?),
-        [h, m, s] => (h.parse::<f64>().ok()?, m.parse::<f64>().ok()?, s.parse::<f64>().ok()?),
+        [h, m, s] => (
+            h.parse::<f64>().ok()?,
+            m.parse::<f64>().ok()?,
+            s.parse::<f64>().ok()?,
+        ),
         _ => return None,
     };
     let t = h * 3600.0 + m * 60.0 + sec;
@@ -338,20 +388,45 @@ fn parse_cue_time(s: &str) -> Option<f64> {
 const BLANK: &str = "\u{00A0}";
 
 fn vtt_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 fn vtt_unescape(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", "\u{00A0}").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&nbsp;", "\u{00A0}")
+        .replace("&amp;", "&")
 }
 
 fn export_cues(doc: &Document, vtt: bool) -> String {
-    let mut out = if vtt { String::from("WEBVTT\n\n") } else { String::new() };
+    let mut out = if vtt {
+        String::from("WEBVTT\n\n")
+    } else {
+        String::new()
+    };
     for (i, n) in doc.notes.iter().enumerate() {
         let end = n.end.unwrap_or(n.start);
-        out.push_str(&format!("{}\n{} --> {}\n", i + 1, cue_time(n.start, vtt), cue_time(end, vtt)));
+        out.push_str(&format!(
+            "{}\n{} --> {}\n",
+            i + 1,
+            cue_time(n.start, vtt),
+            cue_time(end, vtt)
+        ));
         let mut lines = vec![one_line(&n.title)];
         if !n.body.is_empty() {
-            lines.extend(n.body.split('\n').map(|l| l.trim_end_matches('\r')).map(|l| if l.trim_matches([' ', '\t']).is_empty() { BLANK.to_string() } else { l.to_string() }));
+            lines.extend(
+                n.body
+                    .split('\n')
+                    .map(|l| l.trim_end_matches('\r'))
+                    .map(|l| {
+                        if l.trim_matches([' ', '\t']).is_empty() {
+                            BLANK.to_string()
+                        } else {
+                            l.to_string()
+                        }
+                    }),
+            );
         }
         for l in lines {
             out.push_str(&if vtt { vtt_escape(&l) } else { l });
@@ -387,21 +462,35 @@ fn import_cues(text: &str, vtt: bool) -> Result<Document, ImportError> {
             i += 1;
         }
         let block = &lines[start..i];
-        if vtt && (block[0].starts_with("NOTE") || block[0].starts_with("STYLE") || block[0].starts_with("REGION")) {
+        if vtt
+            && (block[0].starts_with("NOTE")
+                || block[0].starts_with("STYLE")
+                || block[0].starts_with("REGION"))
+        {
             continue;
         }
         let Some(ti) = block.iter().position(|l| l.contains("-->")) else {
-            return Err(err(f, start + 1, "expected a timing line (00:00:01.000 --> 00:00:02.000)"));
+            return Err(err(
+                f,
+                start + 1,
+                "expected a timing line (00:00:01.000 --> 00:00:02.000)",
+            ));
         };
         if ti > 1 {
-            return Err(err(f, start + 1, "a cue has at most one identifier line before its timing"));
+            return Err(err(
+                f,
+                start + 1,
+                "a cue has at most one identifier line before its timing",
+            ));
         }
         let timing = block[ti];
         let (a, rest) = timing.split_once("-->").unwrap_or((timing, ""));
         let b = rest.split_whitespace().next().unwrap_or_default();
         let line_no = start + ti + 1;
-        let t0 = parse_cue_time(a).ok_or_else(|| err(f, line_no, format!("{:?} is not a cue time", a.trim())))?;
-        let t1 = parse_cue_time(b).ok_or_else(|| err(f, line_no, format!("{b:?} is not a cue time")))?;
+        let t0 = parse_cue_time(a)
+            .ok_or_else(|| err(f, line_no, format!("{:?} is not a cue time", a.trim())))?;
+        let t1 =
+            parse_cue_time(b).ok_or_else(|| err(f, line_no, format!("{b:?} is not a cue time")))?;
         if t1 < t0 {
             return Err(err(f, line_no, "the cue ends before it starts"));
         }
@@ -411,7 +500,10 @@ fn import_cues(text: &str, vtt: bool) -> Result<Document, ImportError> {
             .map(|l| if l == BLANK { String::new() } else { l })
             .collect();
         let mut n = Note::point(t0, text_lines.first().cloned().unwrap_or_default());
-        n.body = text_lines.get(1..).map(|b| b.join("\n")).unwrap_or_default();
+        n.body = text_lines
+            .get(1..)
+            .map(|b| b.join("\n"))
+            .unwrap_or_default();
         if t1 > t0 {
             n.end = Some(t1);
         }
@@ -423,7 +515,11 @@ fn import_cues(text: &str, vtt: bool) -> Result<Document, ImportError> {
 // ---- JAMS ----------------------------------------------------------------------------------
 
 fn export_jams(doc: &Document) -> String {
-    let end = doc.notes.iter().map(|n| n.end.unwrap_or(n.start)).fold(0.0, f64::max);
+    let end = doc
+        .notes
+        .iter()
+        .map(|n| n.end.unwrap_or(n.start))
+        .fold(0.0, f64::max);
     let data: Vec<Value> = doc
         .notes
         .iter()
@@ -488,25 +584,47 @@ fn value_text(v: Option<&Value>) -> String {
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default()
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn import_jams(text: &str, warnings: &mut Vec<String>) -> Result<Document, ImportError> {
     let f = Format::Jams;
     let v: Value = serde_json::from_str(text).map_err(|e| err(f, e.line(), e.to_string()))?;
-    let mut doc = Document { title: value_text(v.pointer("/file_metadata/title")), notes: Vec::new() };
-    let anns = v.get("annotations").and_then(Value::as_array).ok_or_else(|| err(f, 0, "no \"annotations\" list"))?;
+    let mut doc = Document {
+        title: value_text(v.pointer("/file_metadata/title")),
+        notes: Vec::new(),
+    };
+    let anns = v
+        .get("annotations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| err(f, 0, "no \"annotations\" list"))?;
     let mut skipped = Vec::new();
     let mut has_segments = false;
     for ann in anns {
-        let ns = ann.get("namespace").and_then(Value::as_str).unwrap_or_default();
+        let ns = ann
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         // JAMS writes observations either as a list of objects or as parallel arrays.
         let data: Vec<Value> = match ann.get("data") {
             Some(Value::Array(a)) => a.clone(),
             Some(Value::Object(o)) => {
-                let col = |k: &str| o.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+                let col = |k: &str| {
+                    o.get(k)
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                };
                 let (t, d, val) = (col("time"), col("duration"), col("value"));
-                (0..t.len()).map(|i| json!({ "time": t[i], "duration": d.get(i), "value": val.get(i) })).collect()
+                (0..t.len())
+                    .map(|i| json!({ "time": t[i], "duration": d.get(i), "value": val.get(i) }))
+                    .collect()
             }
             _ => Vec::new(),
         };
@@ -515,7 +633,13 @@ fn import_jams(text: &str, warnings: &mut Vec<String>) -> Result<Document, Impor
                 has_segments = true;
                 let extras = ann.pointer("/sandbox/sori_notes").and_then(Value::as_array);
                 for (i, o) in data.iter().enumerate() {
-                    let Some((t, d)) = obs_times(o) else { return Err(err(f, 0, format!("observation {} of segment_open has no valid time", i + 1))) };
+                    let Some((t, d)) = obs_times(o) else {
+                        return Err(err(
+                            f,
+                            0,
+                            format!("observation {} of segment_open has no valid time", i + 1),
+                        ));
+                    };
                     let mut n = Note::point(t, value_text(o.get("value")));
                     if d > 0.0 {
                         n.end = Some(t + d);
@@ -524,7 +648,11 @@ fn import_jams(text: &str, warnings: &mut Vec<String>) -> Result<Document, Impor
                         if x.get("point").and_then(Value::as_bool) == Some(false) {
                             n.end = Some(t + d);
                         }
-                        n.category = x.get("category").and_then(Value::as_str).and_then(Category::parse).unwrap_or_default();
+                        n.category = x
+                            .get("category")
+                            .and_then(Value::as_str)
+                            .and_then(Category::parse)
+                            .unwrap_or_default();
                         n.instruments = strings(x.get("instruments"));
                         n.body = value_text(x.get("body"));
                         n.sources = strings(x.get("sources"));
@@ -535,7 +663,11 @@ fn import_jams(text: &str, warnings: &mut Vec<String>) -> Result<Document, Impor
             }
             "tag_open" => {
                 // Sori's own category tags are already in the segments' sandbox.
-                if ann.pointer("/annotation_metadata/data_source").and_then(Value::as_str) == Some("Sori note categories") {
+                if ann
+                    .pointer("/annotation_metadata/data_source")
+                    .and_then(Value::as_str)
+                    == Some("Sori note categories")
+                {
                     continue;
                 }
                 for o in &data {
@@ -570,13 +702,22 @@ fn praat_string(s: &str) -> String {
 }
 
 fn export_textgrid(doc: &Document) -> String {
-    let xmax = doc.notes.iter().map(|n| n.end.unwrap_or(n.start)).fold(0.0, f64::max).max(0.001);
+    let xmax = doc
+        .notes
+        .iter()
+        .map(|n| n.end.unwrap_or(n.start))
+        .fold(0.0, f64::max)
+        .max(0.001);
     // Regions go on interval tiers (a new tier wherever they overlap); points on a point tier.
     let mut tiers: Vec<Vec<&Note>> = Vec::new();
     let mut regions: Vec<&Note> = doc.notes.iter().filter(|n| n.end.is_some()).collect();
     regions.sort_by(|a, b| a.start.total_cmp(&b.start));
     for n in regions {
-        match tiers.iter_mut().find(|t| t.last().and_then(|l| l.end).is_some_and(|e| e <= n.start + 1e-9)) {
+        match tiers.iter_mut().find(|t| {
+            t.last()
+                .and_then(|l| l.end)
+                .is_some_and(|e| e <= n.start + 1e-9)
+        }) {
             Some(t) => t.push(n),
             None => tiers.push(vec![n]),
         }
@@ -601,7 +742,11 @@ fn export_textgrid(doc: &Document) -> String {
         if t < xmax - 1e-9 {
             intervals.push((t, xmax, String::new()));
         }
-        let name = if ti == 0 { "notes".to_string() } else { format!("notes {}", ti + 1) };
+        let name = if ti == 0 {
+            "notes".to_string()
+        } else {
+            format!("notes {}", ti + 1)
+        };
         out.push_str(&format!(
             "    item [{}]:\n        class = \"IntervalTier\"\n        name = {}\n        xmin = 0\n        xmax = {xmax}\n        intervals: size = {}\n",
             ti + 1,
@@ -711,12 +856,17 @@ fn praat_tokens(text: &str) -> Result<Vec<(usize, Tok)>, ImportError> {
                         break;
                     }
                 }
-                let v: f64 = s.parse().map_err(|_| err(f, line, format!("{s:?} is not a number")))?;
+                let v: f64 = s
+                    .parse()
+                    .map_err(|_| err(f, line, format!("{s:?} is not a number")))?;
                 toks.push((line, Tok::Num(v)));
             }
             c if c.is_alphabetic() => {
                 // a label word such as xmin, size, intervals, tiers?
-                while chars.peek().is_some_and(|x| x.1.is_alphanumeric() || x.1 == '?' || x.1 == '_') {
+                while chars
+                    .peek()
+                    .is_some_and(|x| x.1.is_alphanumeric() || x.1 == '?' || x.1 == '_')
+                {
                     chars.next();
                 }
             }
@@ -737,7 +887,11 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
                 last_line = l;
                 Ok(t)
             }
-            None => Err(err(f, last_line, format!("the file ends where {what} should be"))),
+            None => Err(err(
+                f,
+                last_line,
+                format!("the file ends where {what} should be"),
+            )),
         }
     };
     let num = |t: Tok, line: usize, what: &str| -> Result<f64, ImportError> {
@@ -754,7 +908,13 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
     };
     match (next("the file type")?, next("the object class")?) {
         (Tok::Str(a), Tok::Str(b)) if a == "ooTextFile" && b == "TextGrid" => {}
-        _ => return Err(err(f, 1, "not a TextGrid text file (it starts with File type = \"ooTextFile\", Object class = \"TextGrid\")")),
+        _ => {
+            return Err(err(
+                f,
+                1,
+                "not a TextGrid text file (it starts with File type = \"ooTextFile\", Object class = \"TextGrid\")",
+            ));
+        }
     }
     let _xmin = next("xmin")?;
     let _xmax = next("xmax")?;
@@ -770,9 +930,16 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
         let name = string(next("a tier name")?, 0, "a tier name")?;
         let _ = next("tier xmin")?;
         let _ = next("tier xmax")?;
-        let n = num(next("the number of intervals")?, 0, "the number of intervals")? as usize;
+        let n = num(
+            next("the number of intervals")?,
+            0,
+            "the number of intervals",
+        )? as usize;
         let category = Category::parse(&name);
-        if category.is_none() && !["notes", "points"].contains(&name.as_str()) && !name.starts_with("notes ") {
+        if category.is_none()
+            && !["notes", "points"].contains(&name.as_str())
+            && !name.starts_with("notes ")
+        {
             names.push(name.clone());
         }
         for _ in 0..n.min(10_000_000) {
@@ -801,30 +968,61 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
         }
     }
     if !names.is_empty() {
-        warnings.push(format!("TextGrid tier names ({}) were not kept; their intervals were imported.", names.join(", ")));
+        warnings.push(format!(
+            "TextGrid tier names ({}) were not kept; their intervals were imported.",
+            names.join(", ")
+        ));
     }
     Ok(doc)
 }
 
 /// Reads a notes file in any format (by extension).
 pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let Some(format) = Format::from_path(path) else {
-        return Err(ImportError { format: "notes", line: 0, message: format!("{name}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)") });
+        return Err(ImportError {
+            format: "notes",
+            line: 0,
+            message: format!(
+                "{name}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)"
+            ),
+        });
     };
     if format == Format::Native {
-        return super::native::read(path).map(|d| (d, Vec::new())).map_err(|e| err(format, e.line, e.to_string()));
+        return super::native::read(path)
+            .map(|d| (d, Vec::new()))
+            .map_err(|e| err(format, e.line, e.to_string()));
     }
     let meta = std::fs::metadata(path).map_err(|e| err(format, 0, format!("{name}: {e}")))?;
     if meta.len() > super::native::MAX_BYTES {
-        return Err(err(format, 0, format!("{name} is over {} MB; refused", super::native::MAX_BYTES >> 20)));
+        return Err(err(
+            format,
+            0,
+            format!(
+                "{name} is over {} MB; refused",
+                super::native::MAX_BYTES >> 20
+            ),
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| err(format, 0, format!("{name}: {e}")))?;
     // Praat often writes UTF-16; everything else here is UTF-8.
     let text = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
         let be = bytes[0] == 0xFE;
-        let units: Vec<u16> = bytes[2..].chunks_exact(2).map(|c| if be { u16::from_be_bytes([c[0], c[1]]) } else { u16::from_le_bytes([c[0], c[1]]) }).collect();
-        String::from_utf16(&units).map_err(|_| err(format, 0, format!("{name} is not valid UTF-16 text")))?
+        let units: Vec<u16> = bytes[2..]
+            .chunks_exact(2)
+            .map(|c| {
+                if be {
+                    u16::from_be_bytes([c[0], c[1]])
+                } else {
+                    u16::from_le_bytes([c[0], c[1]])
+                }
+            })
+            .collect();
+        String::from_utf16(&units)
+            .map_err(|_| err(format, 0, format!("{name} is not valid UTF-16 text")))?
     } else {
         String::from_utf8(bytes).map_err(|_| err(format, 0, format!("{name} is not UTF-8 text")))?
     };

@@ -24,8 +24,13 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 5] =
-        [Category::Traditional, Category::Pop, Category::Fusion, Category::Structure, Category::Discussion];
+    pub const ALL: [Category; 5] = [
+        Category::Traditional,
+        Category::Pop,
+        Category::Fusion,
+        Category::Structure,
+        Category::Discussion,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Traditional => "traditional",
@@ -36,7 +41,9 @@ impl Category {
         }
     }
     pub fn parse(s: &str) -> Option<Category> {
-        Category::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -58,10 +65,19 @@ pub struct Note {
 
 impl Note {
     pub fn point(start: f64, title: impl Into<String>) -> Self {
-        Self { start, title: title.into(), ..Default::default() }
+        Self {
+            start,
+            title: title.into(),
+            ..Default::default()
+        }
     }
     pub fn region(start: f64, end: f64, title: impl Into<String>) -> Self {
-        Self { start, end: Some(end), title: title.into(), ..Default::default() }
+        Self {
+            start,
+            end: Some(end),
+            title: title.into(),
+            ..Default::default()
+        }
     }
     /// True if the note covers time `t` (a point note covers `hold` seconds after it).
     pub fn covers(&self, t: f64, hold: f64) -> bool {
@@ -79,19 +95,38 @@ pub struct Document {
 impl Document {
     /// Keeps notes in time order (stable for equal starts).
     pub fn sort(&mut self) {
-        self.notes.sort_by(|a, b| a.start.total_cmp(&b.start).then(a.end.unwrap_or(a.start).total_cmp(&b.end.unwrap_or(b.start))));
+        self.notes.sort_by(|a, b| {
+            a.start.total_cmp(&b.start).then(
+                a.end
+                    .unwrap_or(a.start)
+                    .total_cmp(&b.end.unwrap_or(b.start)),
+            )
+        });
     }
     /// Index of the note that is current at time `t`: the latest-starting note covering it.
     pub fn current(&self, t: f64, hold: f64) -> Option<usize> {
-        self.notes.iter().enumerate().filter(|(_, n)| n.covers(t, hold)).max_by(|a, b| a.1.start.total_cmp(&b.1.start)).map(|(i, _)| i)
+        self.notes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.covers(t, hold))
+            .max_by(|a, b| a.1.start.total_cmp(&b.1.start))
+            .map(|(i, _)| i)
     }
     /// Start of the next note strictly after `t` (Shift+→).
     pub fn next_start(&self, t: f64) -> Option<f64> {
-        self.notes.iter().map(|n| n.start).filter(|&s| s > t + 1e-6).min_by(f64::total_cmp)
+        self.notes
+            .iter()
+            .map(|n| n.start)
+            .filter(|&s| s > t + 1e-6)
+            .min_by(f64::total_cmp)
     }
     /// Start of the previous note strictly before `t` (Shift+←).
     pub fn prev_start(&self, t: f64) -> Option<f64> {
-        self.notes.iter().map(|n| n.start).filter(|&s| s < t - 1e-6).max_by(f64::total_cmp)
+        self.notes
+            .iter()
+            .map(|n| n.start)
+            .filter(|&s| s < t - 1e-6)
+            .max_by(f64::total_cmp)
     }
 }
 
@@ -103,12 +138,24 @@ mod tests {
     fn current_note_prefers_the_latest_start_and_points_hold() {
         let mut d = Document {
             title: String::new(),
-            notes: vec![Note::region(0.0, 10.0, "a"), Note::region(4.0, 6.0, "b"), Note::point(8.0, "c")],
+            notes: vec![
+                Note::region(0.0, 10.0, "a"),
+                Note::region(4.0, 6.0, "b"),
+                Note::point(8.0, "c"),
+            ],
         };
         d.sort();
         assert_eq!(d.current(2.0, 3.0), Some(0));
-        assert_eq!(d.current(5.0, 3.0), Some(1), "the inner, later note is current");
-        assert_eq!(d.current(9.0, 3.0), Some(2), "a point note holds for a while");
+        assert_eq!(
+            d.current(5.0, 3.0),
+            Some(1),
+            "the inner, later note is current"
+        );
+        assert_eq!(
+            d.current(9.0, 3.0),
+            Some(2),
+            "a point note holds for a while"
+        );
         assert_eq!(d.current(12.0, 3.0), None);
         assert_eq!(d.next_start(4.0), Some(8.0));
         assert_eq!(d.prev_start(4.0), Some(0.0));

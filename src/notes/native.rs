@@ -23,7 +23,10 @@ pub struct ParseError {
 
 /// The sidecar path for an audio file: `song.mp3` → `song.sori.toml`.
 pub fn sidecar_for(audio: &Path) -> PathBuf {
-    let stem = audio.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "notes".into());
+    let stem = audio
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "notes".into());
     audio.with_file_name(format!("{stem}.sori.toml"))
 }
 
@@ -64,13 +67,23 @@ struct RawNote {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
 fn at(text: &str, offset: usize, message: impl Into<String>) -> ParseError {
     let (line, column) = line_col(text, offset);
-    ParseError { file: None, line, column, message: message.into() }
+    ParseError {
+        file: None,
+        line,
+        column,
+        message: message.into(),
+    }
 }
 
 fn seconds(text: &str, t: &Spanned<RawTime>) -> Result<f64, ParseError> {
@@ -79,7 +92,13 @@ fn seconds(text: &str, t: &Spanned<RawTime>) -> Result<f64, ParseError> {
         RawTime::Int(i) => (*i >= 0).then_some(*i as f64),
         RawTime::Text(s) => time::parse(s),
     };
-    v.ok_or_else(|| at(text, t.span().start, "a time must be seconds (62.5) or m:ss.fff (1:02.5), not negative"))
+    v.ok_or_else(|| {
+        at(
+            text,
+            t.span().start,
+            "a time must be seconds (62.5) or m:ss.fff (1:02.5), not negative",
+        )
+    })
 }
 
 /// Parses a notes file's text.
@@ -92,7 +111,14 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
     if let Some(v) = &raw.version
         && *v.get_ref() > VERSION
     {
-        return Err(at(text, v.span().start, format!("this file is version {}; this Sori reads version {VERSION}: update Sori", v.get_ref())));
+        return Err(at(
+            text,
+            v.span().start,
+            format!(
+                "this file is version {}; this Sori reads version {VERSION}: update Sori",
+                v.get_ref()
+            ),
+        ));
     }
     let mut notes = Vec::with_capacity(raw.note.len());
     for n in raw.note {
@@ -109,7 +135,11 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
         };
         let category = match &n.category {
             Some(c) => Category::parse(c.get_ref()).ok_or_else(|| {
-                at(text, c.span().start, "category must be traditional, pop, fusion, structure or discussion")
+                at(
+                    text,
+                    c.span().start,
+                    "category must be traditional, pop, fusion, structure or discussion",
+                )
             })?,
             None => Category::default(),
         };
@@ -124,23 +154,46 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
             image: n.image.filter(|s| !s.trim().is_empty()),
         });
     }
-    let mut doc = Document { title: raw.title.unwrap_or_default(), notes };
+    let mut doc = Document {
+        title: raw.title.unwrap_or_default(),
+        notes,
+    };
     doc.sort();
     Ok(doc)
 }
 
 /// Reads a notes file (refusing absurd sizes), naming the file in errors.
 pub fn read(path: &Path) -> Result<Document, ParseError> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let fail = |message: String| ParseError { file: Some(name.clone()), line: 0, column: 0, message };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fail = |message: String| ParseError {
+        file: Some(name.clone()),
+        line: 0,
+        column: 0,
+        message,
+    };
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("could not read it ({e})")))?;
     if meta.len() > MAX_BYTES {
-        return Err(fail(format!("it is {} MB; notes files over {} MB are refused", meta.len() >> 20, MAX_BYTES >> 20)));
+        return Err(fail(format!(
+            "it is {} MB; notes files over {} MB are refused",
+            meta.len() >> 20,
+            MAX_BYTES >> 20
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| fail(format!("could not read it ({e})")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        let (line, column) = line_col(&String::from_utf8_lossy(e.as_bytes()), e.utf8_error().valid_up_to());
-        ParseError { file: Some(name.clone()), line, column, message: "the file is not UTF-8 text".into() }
+        let (line, column) = line_col(
+            &String::from_utf8_lossy(e.as_bytes()),
+            e.utf8_error().valid_up_to(),
+        );
+        ParseError {
+            file: Some(name.clone()),
+            line,
+            column,
+            message: "the file is not UTF-8 text".into(),
+        }
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     parse(text).map_err(|mut e| {
@@ -160,7 +213,9 @@ fn basic(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -180,7 +235,9 @@ fn multiline(s: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' | '\t' => out.push(c),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -189,7 +246,14 @@ fn multiline(s: &str) -> String {
 }
 
 fn list(items: &[String]) -> String {
-    format!("[{}]", items.iter().map(|s| basic(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items
+            .iter()
+            .map(|s| basic(s))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// Writes a document as the native TOML text.
@@ -232,7 +296,10 @@ mod tests {
         a.image = Some("images/haegeum.png".into());
         let mut b = Note::point(3723.25, "뒤 — a point note");
         b.category = Category::Discussion;
-        Document { title: "Golden — where tradition meets production".into(), notes: vec![a, b] }
+        Document {
+            title: "Golden — where tradition meets production".into(),
+            notes: vec![a, b],
+        }
     }
 
     #[test]
@@ -258,7 +325,10 @@ title = "point"
         assert_eq!(d.notes[1].start, 62.5);
         assert_eq!(d.notes[1].end, Some(70.0));
         assert_eq!(d.notes[1].category, Category::Traditional);
-        assert_eq!(d.notes[1].body, "Free text, several paragraphs, Hangul welcome: 해금.");
+        assert_eq!(
+            d.notes[1].body,
+            "Free text, several paragraphs, Hangul welcome: 해금."
+        );
     }
 
     #[test]
@@ -288,6 +358,9 @@ title = "point"
 
     #[test]
     fn sidecar_name() {
-        assert_eq!(sidecar_for(Path::new("/m/song.mp3")), PathBuf::from("/m/song.sori.toml"));
+        assert_eq!(
+            sidecar_for(Path::new("/m/song.mp3")),
+            PathBuf::from("/m/song.sori.toml")
+        );
     }
 }

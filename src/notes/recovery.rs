@@ -20,8 +20,15 @@ fn key(notes_path: &Path) -> String {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x100000001b3);
     }
-    let stem = notes_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem: String = stem.chars().filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')).take(40).collect();
+    let stem = notes_path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem: String = stem
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(40)
+        .collect();
     format!("{stem}-{h:016x}.recovery.toml")
 }
 
@@ -32,11 +39,15 @@ pub fn recovery_path(notes_path: &Path) -> Option<PathBuf> {
 
 /// Writes the recovery copy (atomically). Call at most every few seconds while dirty.
 pub fn write(notes_path: &Path, doc: &Document) -> std::io::Result<PathBuf> {
-    let p = recovery_path(notes_path).ok_or_else(|| std::io::Error::other("no user data folder"))?;
+    let p =
+        recovery_path(notes_path).ok_or_else(|| std::io::Error::other("no user data folder"))?;
     if let Some(dir) = p.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let header = format!("# Sori recovery copy of {}\n", notes_path.display().to_string().replace('\n', " "));
+    let header = format!(
+        "# Sori recovery copy of {}\n",
+        notes_path.display().to_string().replace('\n', " ")
+    );
     save::atomic_write(&p, (header + &native::to_string(doc)).as_bytes())?;
     Ok(p)
 }

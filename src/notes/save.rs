@@ -10,7 +10,10 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "notes".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "notes".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -53,7 +56,10 @@ mod tests {
         atomic_write(&p, b"one").expect("first write");
         atomic_write(&p, b"two").expect("second write");
         assert_eq!(std::fs::read(&p).expect("read"), b"two");
-        let left: Vec<_> = std::fs::read_dir(&dir).expect("list").filter_map(|e| e.ok()).collect();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .expect("list")
+            .filter_map(|e| e.ok())
+            .collect();
         assert_eq!(left.len(), 1, "temporary files left behind");
         // A folder that does not exist fails without creating anything.
         assert!(atomic_write(&dir.join("no/such/dir/x.toml"), b"x").is_err());

@@ -39,7 +39,11 @@ pub fn format(t: f64) -> String {
     let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
     let (m, rem) = (rem / 60_000, rem % 60_000);
     let (s, frac) = (rem / 1000, rem % 1000);
-    if h > 0 { format!("{h}:{m:02}:{s:02}.{frac:03}") } else { format!("{m}:{s:02}.{frac:03}") }
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}.{frac:03}")
+    } else {
+        format!("{m}:{s:02}.{frac:03}")
+    }
 }
 
 #[cfg(test)]
@@ -53,7 +57,9 @@ mod tests {
         assert_eq!(parse("1:10"), Some(70.0));
         assert_eq!(parse("1:02:03.25"), Some(3723.25));
         assert_eq!(parse(" 0:00.001 "), Some(0.001));
-        for bad in ["", "-1", "1:60", "a:10", "1::2", "1:2:3:4", "NaN", "inf", "1:-5", "+3"] {
+        for bad in [
+            "", "-1", "1:60", "a:10", "1::2", "1:2:3:4", "NaN", "inf", "1:-5", "+3",
+        ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
     }
@@ -62,7 +68,11 @@ mod tests {
     fn format_round_trips_to_the_millisecond() {
         for t in [0.0, 0.001, 59.999, 62.5, 3599.9995, 3723.25, 10_800.0] {
             let back = parse(&format(t)).expect("parses");
-            assert!((back - t).abs() <= 0.0005 + 1e-9, "{t} → {} → {back}", format(t));
+            assert!(
+                (back - t).abs() <= 0.0005 + 1e-9,
+                "{t} → {} → {back}",
+                format(t)
+            );
         }
         assert_eq!(format(62.5), "1:02.500");
         assert_eq!(format(3723.25), "1:02:03.250");

@@ -53,17 +53,31 @@ fn fill(img: &mut RgbaImage, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
 }
 
 /// Renders the picture. Smallest sensible size is about 320×240; smaller sizes are raised.
-pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&Overview>, o: &PictureOptions) -> RgbaImage {
+pub fn render_picture(
+    store: &PcmStore,
+    peaks: &PeakPyramid,
+    overview: Option<&Overview>,
+    o: &PictureOptions,
+) -> RgbaImage {
     let (w, h) = (o.width.max(320), o.height.max(240));
     let mut img = RgbaImage::from_pixel(w, h, Rgba([BG[0], BG[1], BG[2], 255]));
     let rate = store.sample_rate() as f64;
     let dur = store.duration_s();
     let from = o.from_s.clamp(0.0, dur.max(0.0));
     let to = o.to_s.unwrap_or(dur).clamp(from, dur.max(from));
-    let to = if to - from < 1.0 / rate { from + 1.0 / rate } else { to };
+    let to = if to - from < 1.0 / rate {
+        from + 1.0 / rate
+    } else {
+        to
+    };
 
     let fsz = (h as f32 / 60.0).clamp(11.0, 28.0);
-    let (left, right, top, bottom) = ((fsz * 5.2) as i64, 12i64, (fsz * 2.0) as i64, (fsz * 2.2) as i64);
+    let (left, right, top, bottom) = (
+        (fsz * 5.2) as i64,
+        12i64,
+        (fsz * 2.0) as i64,
+        (fsz * 2.2) as i64,
+    );
     let plot_w = (w as i64 - left - right).max(16);
     let plot_h = (h as i64 - top - bottom).max(16);
     let wave_h = plot_h / 4;
@@ -71,7 +85,11 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
     let spec_y = top + wave_h + gap;
     let spec_h = plot_h - wave_h - gap;
 
-    let title = if o.title.is_empty() { "Sori".to_string() } else { o.title.clone() };
+    let title = if o.title.is_empty() {
+        "Sori".to_string()
+    } else {
+        o.title.clone()
+    };
     let header = format!(
         "{title}   {}–{}   {} Hz, {} ch",
         format_time(from, 0.1),
@@ -90,16 +108,35 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
         let y0 = top + c as i64 * strip;
         let mid = y0 + strip / 2;
         fill(&mut img, left, mid, left + plot_w, mid + 1, [40, 46, 56]);
-        for (x, mm) in peaks.columns(store, c, start, spp, plot_w as usize).into_iter().enumerate() {
+        for (x, mm) in peaks
+            .columns(store, c, start, spp, plot_w as usize)
+            .into_iter()
+            .enumerate()
+        {
             let Some(mm) = mm else { continue };
             let ya = mid - (mm.max.clamp(-1.0, 1.0) * (strip as f32 / 2.0 - 1.0)) as i64;
             let yb = mid - (mm.min.clamp(-1.0, 1.0) * (strip as f32 / 2.0 - 1.0)) as i64;
-            fill(&mut img, left + x as i64, ya, left + x as i64 + 1, yb + 1, WAVE);
+            fill(
+                &mut img,
+                left + x as i64,
+                ya,
+                left + x as i64 + 1,
+                yb + 1,
+                WAVE,
+            );
         }
     }
 
     // Spectrogram.
-    let cols = columns(store, overview, o.params, start, spp, plot_w as usize, &|| false);
+    let cols = columns(
+        store,
+        overview,
+        o.params,
+        start,
+        spp,
+        plot_w as usize,
+        &|| false,
+    );
     let rows = o.params.rows;
     let rgba = colorize(&cols, plot_w as usize, rows, o.colormap, o.db);
     for y in 0..spec_h {
@@ -107,7 +144,11 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
         let r = r.min(rows - 1);
         for x in 0..plot_w {
             let s = (r * plot_w as usize + x as usize) * 4;
-            img.put_pixel((left + x) as u32, (spec_y + y) as u32, Rgba([rgba[s], rgba[s + 1], rgba[s + 2], 255]));
+            img.put_pixel(
+                (left + x) as u32,
+                (spec_y + y) as u32,
+                Rgba([rgba[s], rgba[s + 1], rgba[s + 2], 255]),
+            );
         }
     }
 
@@ -117,10 +158,23 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
         let y = spec_y + dy as i64;
         fill(&mut img, left - 5, y, left, y + 1, DIM);
         let tw = text_width(&label, fsz * 0.85);
-        draw_text(&mut img, left as f32 - 8.0 - tw, y as f32 - fsz * 0.5, fsz * 0.85, DIM, &label);
+        draw_text(
+            &mut img,
+            left as f32 - 8.0 - tw,
+            y as f32 - fsz * 0.5,
+            fsz * 0.85,
+            DIM,
+            &label,
+        );
     }
-    draw_text(&mut img, 4.0, spec_y as f32 - fsz * 1.1, fsz * 0.8, DIM, "Hz");
-    
+    draw_text(
+        &mut img,
+        4.0,
+        spec_y as f32 - fsz * 1.1,
+        fsz * 0.8,
+        DIM,
+        "Hz",
+    );
 
     // Time axis.
     let px_per_s = plot_w as f64 / (to - from);
@@ -132,7 +186,14 @@ pub fn render_picture(store: &PcmStore, peaks: &PeakPyramid, overview: Option<&O
         fill(&mut img, x, axis_y, x + 1, axis_y + 6, DIM);
         let label = format_time(t, step);
         let tw = text_width(&label, fsz * 0.85);
-        draw_text(&mut img, x as f32 - tw / 2.0, axis_y as f32 + 8.0, fsz * 0.85, DIM, &label);
+        draw_text(
+            &mut img,
+            x as f32 - tw / 2.0,
+            axis_y as f32 + 8.0,
+            fsz * 0.85,
+            DIM,
+            &label,
+        );
         t += step;
     }
     img

@@ -29,7 +29,9 @@ pub fn draw_text(img: &mut RgbaImage, x: f32, y: f32, size: f32, rgb: [u8; 3], t
         let id = sf.glyph_id(c);
         let glyph = id.with_scale_and_position(scale, point(caret, baseline));
         caret += sf.h_advance(id);
-        let Some(outlined) = font.outline_glyph(glyph) else { continue };
+        let Some(outlined) = font.outline_glyph(glyph) else {
+            continue;
+        };
         let b = outlined.px_bounds();
         outlined.draw(|gx, gy, cov| {
             let px = b.min.x as i32 + gx as i32;
@@ -53,7 +55,10 @@ mod tests {
     #[test]
     fn bundled_font_has_hangul_latin_and_axis_symbols() {
         let font = font().expect("bundled font parses");
-        for c in "소리 해금 가야금 장구 Sori 0123456789 Hz dB ¢ # + - : .".chars().filter(|c| !c.is_whitespace()) {
+        for c in "소리 해금 가야금 장구 Sori 0123456789 Hz dB ¢ # + - : ."
+            .chars()
+            .filter(|c| !c.is_whitespace())
+        {
             assert_ne!(font.glyph_id(c).0, 0, "missing glyph {c:?}");
         }
     }

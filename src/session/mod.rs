@@ -52,7 +52,11 @@ pub const WINDOW_SIZES: [usize; 3] = [1024, 2048, 4096];
 
 impl Settings {
     pub fn spec_params(&self) -> SpecParams {
-        let window = if WINDOW_SIZES.contains(&self.window) { self.window } else { 2048 };
+        let window = if WINDOW_SIZES.contains(&self.window) {
+            self.window
+        } else {
+            2048
+        };
         SpecParams { window, rows: 384 }
     }
     fn add_recent(&mut self, p: &std::path::Path) {
@@ -74,7 +78,10 @@ pub struct View {
 
 impl Default for View {
     fn default() -> Self {
-        Self { start_s: 0.0, len_s: 60.0 }
+        Self {
+            start_s: 0.0,
+            len_s: 60.0,
+        }
     }
 }
 
@@ -102,7 +109,10 @@ pub enum Command {
     ToggleLoop,
     SetVolume(f32),
     /// Zoom by `factor` (>1 zooms in) keeping time `anchor_s` under the same pixel.
-    Zoom { factor: f64, anchor_s: f64 },
+    Zoom {
+        factor: f64,
+        anchor_s: f64,
+    },
     ScrollTo(f64),
     ZoomToFit,
     ZoomToSelection,
@@ -121,7 +131,11 @@ pub enum Command {
     NextNote,
     PrevNote,
     /// Replace note `index`; `coalesce` merges with the previous edit (typing, dragging).
-    UpdateNote { index: usize, note: Note, coalesce: bool },
+    UpdateNote {
+        index: usize,
+        note: Note,
+        coalesce: bool,
+    },
     /// Ends a coalesced run of edits (focus left the field, the drag ended).
     EndNoteEdit,
     UndoNotes,
@@ -193,7 +207,10 @@ impl Session {
         self.track.as_ref().map(|t| t.duration_s()).unwrap_or(0.0)
     }
     pub fn sample_rate(&self) -> f64 {
-        self.track.as_ref().map(|t| t.store.sample_rate() as f64).unwrap_or(44100.0)
+        self.track
+            .as_ref()
+            .map(|t| t.store.sample_rate() as f64)
+            .unwrap_or(44100.0)
     }
     /// Playhead in seconds, from the frame the audio callback consumed.
     pub fn position_s(&self) -> f64 {
@@ -203,7 +220,9 @@ impl Session {
         self.player.transport.is_playing()
     }
     pub fn is_loading(&self) -> bool {
-        self.job.as_ref().is_some_and(|j| j.status() == LoadStatus::Loading)
+        self.job
+            .as_ref()
+            .is_some_and(|j| j.status() == LoadStatus::Loading)
     }
     pub fn loop_on(&self) -> bool {
         self.player.transport.loop_on()
@@ -213,8 +232,16 @@ impl Session {
         match &self.track {
             Some(t) => {
                 let rate = t.store.sample_rate() as f64;
-                let expected = t.store.expected_frames().map(|n| n as f64 / rate).unwrap_or(0.0);
-                if t.store.is_complete() { t.duration_s() } else { t.duration_s().max(expected) }
+                let expected = t
+                    .store
+                    .expected_frames()
+                    .map(|n| n as f64 / rate)
+                    .unwrap_or(0.0);
+                if t.store.is_complete() {
+                    t.duration_s()
+                } else {
+                    t.duration_s().max(expected)
+                }
             }
             None => 0.0,
         }
@@ -239,7 +266,9 @@ impl Session {
             Command::OpenDemo => self.start_load(Source::Demo),
             Command::Play => {
                 if self.track.is_some() {
-                    if t.reached_end() || self.position_s() >= self.duration_s() - 1e-3 && self.track_complete() {
+                    if t.reached_end()
+                        || self.position_s() >= self.duration_s() - 1e-3 && self.track_complete()
+                    {
                         t.seek(0);
                     }
                     t.set_playing(true);
@@ -247,7 +276,11 @@ impl Session {
             }
             Command::Pause => t.set_playing(false),
             Command::TogglePlay => {
-                let cmd = if t.is_playing() { Command::Pause } else { Command::Play };
+                let cmd = if t.is_playing() {
+                    Command::Pause
+                } else {
+                    Command::Play
+                };
                 self.apply(cmd);
             }
             Command::Stop => {
@@ -305,12 +338,18 @@ impl Session {
                 self.clamp_view();
             }
             Command::ZoomToFit => {
-                self.view = View { start_s: 0.0, len_s: self.total_s().max(MIN_VIEW_FRAMES / rate) };
+                self.view = View {
+                    start_s: 0.0,
+                    len_s: self.total_s().max(MIN_VIEW_FRAMES / rate),
+                };
             }
             Command::ZoomToSelection => {
                 if let Some((a, b)) = self.selection {
                     let pad = (b - a) * 0.05;
-                    self.view = View { start_s: a - pad, len_s: (b - a + 2.0 * pad).max(MIN_VIEW_FRAMES / rate) };
+                    self.view = View {
+                        start_s: a - pad,
+                        len_s: (b - a + 2.0 * pad).max(MIN_VIEW_FRAMES / rate),
+                    };
                     self.clamp_view();
                 }
             }
@@ -347,30 +386,44 @@ impl Session {
             return;
         }
         self.demo_picture_started = true;
-        let Some(dir) = notes_state::demo_notes_path().and_then(|p| p.parent().map(std::path::Path::to_path_buf)) else { return };
+        let Some(dir) = notes_state::demo_notes_path()
+            .and_then(|p| p.parent().map(std::path::Path::to_path_buf))
+        else {
+            return;
+        };
         let out = dir.join("demo-haegeum.png");
         if out.exists() {
             return;
         }
         let track = track.clone();
-        let _ = std::thread::Builder::new().name("sori-demo-picture".into()).spawn(move || {
-            let (Ok(peaks), Ok(ov)) = (track.peaks.read(), track.overview.read()) else { return };
-            let opts = crate::render::picture::PictureOptions {
-                width: 900,
-                height: 420,
-                from_s: 36.0,
-                to_s: Some(44.0),
-                title: "Haegeum-like line: 4 Hz vibrato, nasal partials".into(),
-                ..Default::default()
-            };
-            let img = crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
-            let mut bytes = Vec::new();
-            if std::fs::create_dir_all(&dir).is_ok()
-                && img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).is_ok()
-            {
-                let _ = crate::notes::save::atomic_write(&out, &bytes);
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .name("sori-demo-picture".into())
+            .spawn(move || {
+                let (Ok(peaks), Ok(ov)) = (track.peaks.read(), track.overview.read()) else {
+                    return;
+                };
+                let opts = crate::render::picture::PictureOptions {
+                    width: 900,
+                    height: 420,
+                    from_s: 36.0,
+                    to_s: Some(44.0),
+                    title: "Haegeum-like line: 4 Hz vibrato, nasal partials".into(),
+                    ..Default::default()
+                };
+                let img =
+                    crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
+                let mut bytes = Vec::new();
+                if std::fs::create_dir_all(&dir).is_ok()
+                    && img
+                        .write_to(
+                            &mut std::io::Cursor::new(&mut bytes),
+                            image::ImageFormat::Png,
+                        )
+                        .is_ok()
+                {
+                    let _ = crate::notes::save::atomic_write(&out, &bytes);
+                }
+            });
     }
 
     /// The note that is current at the playhead.
@@ -405,7 +458,9 @@ impl Session {
                     self.notes.selected = None;
                 }
             }
-            Command::SelectNote(i) => self.notes.selected = i.filter(|&i| i < self.notes.doc().notes.len()),
+            Command::SelectNote(i) => {
+                self.notes.selected = i.filter(|&i| i < self.notes.doc().notes.len())
+            }
             Command::SeekNote(i) => {
                 if let Some(n) = self.notes.doc().notes.get(i) {
                     let start = n.start;
@@ -415,13 +470,21 @@ impl Session {
             }
             Command::NextNote | Command::PrevNote => {
                 let pos = self.position_s();
-                let target = if cmd == Command::NextNote { self.notes.doc().next_start(pos) } else { self.notes.doc().prev_start(pos) };
+                let target = if cmd == Command::NextNote {
+                    self.notes.doc().next_start(pos)
+                } else {
+                    self.notes.doc().prev_start(pos)
+                };
                 if let Some(t) = target {
                     self.apply(Command::Seek(t));
                     self.notes.selected = self.current_note();
                 }
             }
-            Command::UpdateNote { index, note, coalesce } => {
+            Command::UpdateNote {
+                index,
+                note,
+                coalesce,
+            } => {
                 if index >= self.notes.doc().notes.len() || self.notes.doc().notes[index] == note {
                     return;
                 }
@@ -449,11 +512,17 @@ impl Session {
             Command::EndNoteEdit => self.notes.editor.end_gesture(),
             Command::UndoNotes => {
                 self.notes.editor.undo();
-                self.notes.selected = self.notes.selected.filter(|&i| i < self.notes.doc().notes.len());
+                self.notes.selected = self
+                    .notes
+                    .selected
+                    .filter(|&i| i < self.notes.doc().notes.len());
             }
             Command::RedoNotes => {
                 self.notes.editor.redo();
-                self.notes.selected = self.notes.selected.filter(|&i| i < self.notes.doc().notes.len());
+                self.notes.selected = self
+                    .notes
+                    .selected
+                    .filter(|&i| i < self.notes.doc().notes.len());
             }
             Command::SaveNotes => match self.notes.save() {
                 Ok(msg) => self.notify(msg, false),
@@ -486,7 +555,10 @@ impl Session {
                         }
                         self.notify(msg, false);
                     }
-                    Err(e) => self.notify(format!("The notes could not be exported to {} ({e}).", p.display()), true),
+                    Err(e) => self.notify(
+                        format!("The notes could not be exported to {} ({e}).", p.display()),
+                        true,
+                    ),
                 }
             }
             Command::RestoreNotes(restore) => self.notes.answer_recovery(restore),
@@ -515,12 +587,15 @@ impl Session {
 
     /// Recomputes the overview spectrogram for a new window size, off the UI thread.
     fn rebuild_overview(&mut self) {
-        let Some(track) = self.track.clone() else { return };
+        let Some(track) = self.track.clone() else {
+            return;
+        };
         let params = self.settings.spec_params();
         self.rebuild_overview = std::thread::Builder::new()
             .name("sori-overview".into())
             .spawn(move || {
-                let mut ov = crate::analysis::spectrum::Overview::new(params, track.store.sample_rate());
+                let mut ov =
+                    crate::analysis::spectrum::Overview::new(params, track.store.sample_rate());
                 // Follow the store while it may still be decoding.
                 loop {
                     let complete = track.store.is_complete();
@@ -539,7 +614,11 @@ impl Session {
 
     /// True while background work runs that the GUI should repaint for.
     pub fn busy(&self) -> bool {
-        self.is_loading() || self.rebuild_overview.as_ref().is_some_and(|h| !h.is_finished())
+        self.is_loading()
+            || self
+                .rebuild_overview
+                .as_ref()
+                .is_some_and(|h| !h.is_finished())
     }
 
     /// Picks up results from worker threads. Call once per frame.
@@ -547,20 +626,26 @@ impl Session {
         // Loading: adopt the new track as soon as its store exists.
         let mut finished = None;
         if let Some(job) = &self.job {
-            let new_track = job.track().filter(|t| self.track.as_ref().map(|c| c.id) != Some(t.id));
+            let new_track = job
+                .track()
+                .filter(|t| self.track.as_ref().map(|c| c.id) != Some(t.id));
             let status = job.status();
             if let Some(track) = new_track {
                 self.player.attach(track.store.clone());
                 // Unsaved notes of the previous track go to their recovery copy, never lost.
                 self.notes.flush_recovery();
-                let (notes, notice) = NotesState::load_for(&track.source, self.notes_override.take().as_deref());
+                let (notes, notice) =
+                    NotesState::load_for(&track.source, self.notes_override.take().as_deref());
                 self.notes = notes;
                 if let Some(n) = notice {
                     self.notify(n, true);
                 }
                 self.track = Some(track);
                 self.selection = None;
-                self.view = View { start_s: 0.0, len_s: 1.0 };
+                self.view = View {
+                    start_s: 0.0,
+                    len_s: 1.0,
+                };
                 self.apply(Command::ZoomToFit);
             }
             if status != LoadStatus::Loading {
@@ -613,10 +698,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sori-session-{}-{secs}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("tone.wav");
-        let spec = hound::WavSpec { channels: 1, sample_rate: 8000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut w = hound::WavWriter::create(&path, spec).expect("wav");
         for i in 0..(8000.0 * secs) as usize {
-            w.write_sample(((i as f32 * 0.1).sin() * 10000.0) as i16).expect("sample");
+            w.write_sample(((i as f32 * 0.1).sin() * 10000.0) as i16)
+                .expect("sample");
         }
         w.finalize().expect("finalize");
         let mut s = Session::new(Player::silent(), Settings::default());
@@ -635,7 +726,13 @@ mod tests {
     fn open_fits_the_view_and_remembers_the_file() {
         let (s, path) = session_with_tone(10.0);
         assert!((s.duration_s() - 10.0).abs() < 1e-9);
-        assert_eq!(s.view, View { start_s: 0.0, len_s: 10.0 });
+        assert_eq!(
+            s.view,
+            View {
+                start_s: 0.0,
+                len_s: 10.0
+            }
+        );
         assert_eq!(s.settings.recent.first(), Some(&path));
         assert_eq!(s.settings.last_folder.as_deref(), path.parent());
     }
@@ -661,17 +758,42 @@ mod tests {
     #[test]
     fn zoom_keeps_the_anchor_in_place_and_respects_limits() {
         let (mut s, _) = session_with_tone(10.0);
-        s.apply(Command::Zoom { factor: 4.0, anchor_s: 5.0 });
+        s.apply(Command::Zoom {
+            factor: 4.0,
+            anchor_s: 5.0,
+        });
         assert!((s.view.len_s - 2.5).abs() < 1e-9);
         // anchor was at the middle of the view and stays there
         assert!((s.view.start_s + s.view.len_s / 2.0 - 5.0).abs() < 1e-9);
-        s.apply(Command::Zoom { factor: 1e9, anchor_s: 5.0 });
-        assert!((s.view.len_s * 8000.0 - MIN_VIEW_FRAMES).abs() < 1e-6, "deepest zoom is a few samples");
-        s.apply(Command::Zoom { factor: 1e-9, anchor_s: 5.0 });
-        assert_eq!(s.view, View { start_s: 0.0, len_s: 10.0 }, "cannot zoom out past the track");
-        s.apply(Command::Zoom { factor: 2.0, anchor_s: 0.0 });
+        s.apply(Command::Zoom {
+            factor: 1e9,
+            anchor_s: 5.0,
+        });
+        assert!(
+            (s.view.len_s * 8000.0 - MIN_VIEW_FRAMES).abs() < 1e-6,
+            "deepest zoom is a few samples"
+        );
+        s.apply(Command::Zoom {
+            factor: 1e-9,
+            anchor_s: 5.0,
+        });
+        assert_eq!(
+            s.view,
+            View {
+                start_s: 0.0,
+                len_s: 10.0
+            },
+            "cannot zoom out past the track"
+        );
+        s.apply(Command::Zoom {
+            factor: 2.0,
+            anchor_s: 0.0,
+        });
         s.apply(Command::ScrollTo(100.0));
-        assert!((s.view.start_s - 5.0).abs() < 1e-9, "scrolling stops at the end");
+        assert!(
+            (s.view.start_s - 5.0).abs() < 1e-9,
+            "scrolling stops at the end"
+        );
     }
 
     #[test]
@@ -688,7 +810,17 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        assert_eq!(s.track.as_ref().map(|t| t.id), before, "the open track stays");
-        assert!(s.notices.iter().any(|n| n.error && n.text.contains("broken.wav")), "{:?}", s.notices);
+        assert_eq!(
+            s.track.as_ref().map(|t| t.id),
+            before,
+            "the open track stays"
+        );
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.error && n.text.contains("broken.wav")),
+            "{:?}",
+            s.notices
+        );
     }
 }

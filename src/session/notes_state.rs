@@ -42,7 +42,10 @@ fn template(source: &Source) -> Document {
     let mut intro = crate::notes::Note::point(0.0, "About this track");
     intro.category = crate::notes::Category::Structure;
     intro.body = "Who made it, and when? Which traditional Korean instruments can you hear, and where does the pop production take over?".into();
-    Document { title: source.title(), notes: vec![intro] }
+    Document {
+        title: source.title(),
+        notes: vec![intro],
+    }
 }
 
 fn mtime(p: &Path) -> Option<std::time::SystemTime> {
@@ -58,7 +61,10 @@ impl NotesState {
             (None, Source::File(audio)) => Some(native::sidecar_for(audio)),
             (None, Source::Demo) => demo_notes_path(),
         };
-        let mut st = NotesState { path: path.clone(), ..Default::default() };
+        let mut st = NotesState {
+            path: path.clone(),
+            ..Default::default()
+        };
         let mut notice = None;
         let on_disk = path.as_ref().filter(|p| p.exists());
         let doc = match on_disk {
@@ -70,13 +76,17 @@ impl NotesState {
                     d
                 }
                 Err(e) => {
-                    let msg = format!("The notes file could not be read ({e}); it will not be overwritten unless you choose to.");
+                    let msg = format!(
+                        "The notes file could not be read ({e}); it will not be overwritten unless you choose to."
+                    );
                     st.load_error = Some(msg.clone());
                     notice = Some(msg);
                     template(source)
                 }
             },
-            None if *source == Source::Demo => native::parse(DEMO_NOTES).unwrap_or_else(|_| template(source)),
+            None if *source == Source::Demo => {
+                native::parse(DEMO_NOTES).unwrap_or_else(|_| template(source))
+            }
             None => template(source),
         };
         st.editor = Editor::new(doc);
@@ -96,7 +106,9 @@ impl NotesState {
 
     /// Folder for notes images: next to the notes file.
     pub fn base_dir(&self) -> Option<PathBuf> {
-        self.path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf))
+        self.path
+            .as_ref()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
     }
 
     /// Saves to the notes path; if its folder is not writable, to the user's data folder.
@@ -119,9 +131,16 @@ impl NotesState {
             }
             Err(first) => {
                 // A read-only class USB stick or network share: keep the work in the data folder.
-                let name = path.file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "notes.sori.toml".into());
-                let Some(fallback) = recovery::data_dir().map(|d| d.join("notes").join(name)) else {
-                    return Err(format!("The notes could not be saved to {} ({first}).", path.display()));
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_os_string())
+                    .unwrap_or_else(|| "notes.sori.toml".into());
+                let Some(fallback) = recovery::data_dir().map(|d| d.join("notes").join(name))
+                else {
+                    return Err(format!(
+                        "The notes could not be saved to {} ({first}).",
+                        path.display()
+                    ));
                 };
                 let result = fallback
                     .parent()
@@ -135,7 +154,9 @@ impl NotesState {
                         self.editor.mark_saved();
                         Ok(format!(
                             "{} is not writable ({first}); the notes were saved to {} instead.",
-                            path.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+                            path.parent()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default(),
                             fallback.display()
                         ))
                     }
@@ -154,7 +175,11 @@ impl NotesState {
 
     /// Writes the recovery copy when there are unsaved edits and the last copy is old.
     pub fn autosave(&mut self, now: Instant) {
-        if !self.is_dirty() || self.last_autosave.is_some_and(|t| now.duration_since(t) < AUTOSAVE_EVERY) {
+        if !self.is_dirty()
+            || self
+                .last_autosave
+                .is_some_and(|t| now.duration_since(t) < AUTOSAVE_EVERY)
+        {
             return;
         }
         if let Some(p) = &self.path {
@@ -165,7 +190,10 @@ impl NotesState {
 
     /// Notices (about once a second) when another program changed the notes file.
     pub fn check_disk(&mut self, now: Instant) {
-        if self.last_disk_check.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+        if self
+            .last_disk_check
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(1))
+        {
             return;
         }
         self.last_disk_check = Some(now);

@@ -70,7 +70,9 @@ impl Tiles {
     pub fn new() -> Self {
         let state: Arc<(Mutex<State>, Condvar)> = Arc::default();
         let s2 = state.clone();
-        let _ = std::thread::Builder::new().name("sori-tiles".into()).spawn(move || worker(s2));
+        let _ = std::thread::Builder::new()
+            .name("sori-tiles".into())
+            .spawn(move || worker(s2));
         Self { state }
     }
 
@@ -88,7 +90,10 @@ impl Tiles {
             stale = !t.complete && (t.frames_at < frames || track.analysis_done());
             t.clone()
         });
-        if (found.is_none() || stale) && st.busy != Some(key) && !st.queue.iter().any(|(k, _)| *k == key) {
+        if (found.is_none() || stale)
+            && st.busy != Some(key)
+            && !st.queue.iter().any(|(k, _)| *k == key)
+        {
             st.queue.push_front((key, track.clone()));
             st.queue.truncate(64);
             cv.notify_one();
@@ -98,12 +103,20 @@ impl Tiles {
 
     /// The cached tile, if any, without queuing anything.
     pub fn peek(&self, key: &TileKey) -> Option<Arc<Tile>> {
-        self.state.0.lock().ok().and_then(|s| s.cache.get(key).map(|(t, _)| t.clone()))
+        self.state
+            .0
+            .lock()
+            .ok()
+            .and_then(|s| s.cache.get(key).map(|(t, _)| t.clone()))
     }
 
     /// True while tiles are queued or being computed (the GUI keeps repainting meanwhile).
     pub fn pending(&self) -> bool {
-        self.state.0.lock().map(|s| !s.queue.is_empty() || s.busy.is_some()).unwrap_or(false)
+        self.state
+            .0
+            .lock()
+            .map(|s| !s.queue.is_empty() || s.busy.is_some())
+            .unwrap_or(false)
     }
 
     /// Drops queued requests (e.g. after opening another file).
@@ -128,11 +141,33 @@ pub fn compute(key: TileKey, track: &Track, cancel: &dyn Fn() -> bool) -> Tile {
     let complete = track.analysis_done();
     let frames_at = track.store.frames();
     let data = match track.overview.read() {
-        Ok(ov) => columns(&track.store, Some(&ov), key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),
-        Err(_) => columns(&track.store, None, key.params, key.start_frame(), key.spp(), TILE_COLS, cancel),
+        Ok(ov) => columns(
+            &track.store,
+            Some(&ov),
+            key.params,
+            key.start_frame(),
+            key.spp(),
+            TILE_COLS,
+            cancel,
+        ),
+        Err(_) => columns(
+            &track.store,
+            None,
+            key.params,
+            key.start_frame(),
+            key.spp(),
+            TILE_COLS,
+            cancel,
+        ),
     };
     let serial = TILE_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    Tile { key, data, frames_at, complete, serial }
+    Tile {
+        key,
+        data,
+        frames_at,
+        complete,
+        serial,
+    }
 }
 
 fn worker(state: Arc<(Mutex<State>, Condvar)>) {
@@ -162,7 +197,8 @@ fn worker(state: Arc<(Mutex<State>, Condvar)>) {
         st.cache.insert(key, (Arc::new(tile), clock));
         if st.cache.len() > CACHE_TILES {
             // evict the least recently used quarter
-            let mut ages: Vec<(u64, TileKey)> = st.cache.iter().map(|(k, (_, u))| (*u, *k)).collect();
+            let mut ages: Vec<(u64, TileKey)> =
+                st.cache.iter().map(|(k, (_, u))| (*u, *k)).collect();
             ages.sort_unstable_by_key(|a| a.0);
             for (_, k) in ages.into_iter().take(CACHE_TILES / 4) {
                 st.cache.remove(&k);

@@ -23,7 +23,10 @@ impl Source {
     pub fn title(&self) -> String {
         match self {
             Source::Demo => "Sori demo — gayageum, haegeum and janggu meet a pop beat".into(),
-            Source::File(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            Source::File(p) => p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
     }
 }
@@ -42,7 +45,10 @@ pub struct Track {
 
 impl std::fmt::Debug for Track {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Track").field("id", &self.id).field("source", &self.source).finish()
+        f.debug_struct("Track")
+            .field("id", &self.id)
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -92,7 +98,9 @@ impl Track {
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoadStatus {
     Loading,
-    Done { notice: Option<String> },
+    Done {
+        notice: Option<String>,
+    },
     /// One sentence for the user.
     Failed(String),
 }
@@ -119,13 +127,19 @@ impl LoadJob {
             started: Instant::now(),
             first_audio: Arc::new(Mutex::new(None)),
         };
-        let (progress, track, status, first) =
-            (job.progress.clone(), job.track.clone(), job.status.clone(), job.first_audio.clone());
+        let (progress, track, status, first) = (
+            job.progress.clone(),
+            job.track.clone(),
+            job.status.clone(),
+            job.first_audio.clone(),
+        );
         let started = job.started;
         let worker = move || {
             let result = match &source {
                 Source::Demo => load_demo(&track, &progress, params, started, &first),
-                Source::File(path) => load_file(path, &source, &track, &progress, params, started, &first),
+                Source::File(path) => {
+                    load_file(path, &source, &track, &progress, params, started, &first)
+                }
             };
             if let Ok(mut s) = status.lock() {
                 *s = match result {
@@ -134,7 +148,9 @@ impl LoadJob {
                 };
             }
         };
-        if let Err(e) = std::thread::Builder::new().name("sori-load".into()).spawn(worker)
+        if let Err(e) = std::thread::Builder::new()
+            .name("sori-load".into())
+            .spawn(worker)
             && let Ok(mut s) = job.status.lock()
         {
             *s = LoadStatus::Failed(format!("Could not start loading ({e})."));
@@ -143,7 +159,10 @@ impl LoadJob {
     }
 
     pub fn status(&self) -> LoadStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or(LoadStatus::Loading)
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(LoadStatus::Loading)
     }
     pub fn track(&self) -> Option<Arc<Track>> {
         self.track.lock().ok().and_then(|t| t.clone())
@@ -189,7 +208,12 @@ fn load_file(
         if let Some(n) = info.expected_frames {
             store.set_expected_frames(n);
         }
-        let t = Arc::new(Track::new(source.clone(), info.codec.clone(), store.clone(), params));
+        let t = Arc::new(Track::new(
+            source.clone(),
+            info.codec.clone(),
+            store.clone(),
+            params,
+        ));
         track = Some(t.clone());
         follower.start(t.clone());
         if let Ok(mut s) = slot.lock() {
@@ -223,14 +247,21 @@ fn load_demo(
     let samples = demo::render();
     let store = Arc::new(PcmStore::new(demo::SAMPLE_RATE, 2));
     store.set_expected_frames((samples.len() / 2) as u64);
-    let track = Arc::new(Track::new(Source::Demo, "synthesized".into(), store.clone(), params));
+    let track = Arc::new(Track::new(
+        Source::Demo,
+        "synthesized".into(),
+        store.clone(),
+        params,
+    ));
     if let Ok(mut s) = slot.lock() {
         *s = Some(track.clone());
     }
     let mut w = StoreWriter::new(&store);
     let follower = Follower::default();
     follower.start(track.clone());
-    progress.bytes_total.store(samples.len() as u64, Ordering::Relaxed);
+    progress
+        .bytes_total
+        .store(samples.len() as u64, Ordering::Relaxed);
     for (i, part) in samples.chunks(1 << 16).enumerate() {
         if progress.cancelled() {
             follower.finish();
@@ -238,7 +269,9 @@ fn load_demo(
         }
         w.write(&store, part);
         follower.poke();
-        progress.bytes_read.store(((i + 1) << 16) as u64, Ordering::Relaxed);
+        progress
+            .bytes_read
+            .store(((i + 1) << 16) as u64, Ordering::Relaxed);
         mark_first(first, started);
     }
     w.finish(&store);
@@ -261,14 +294,16 @@ impl Follower {
             *t = Some(track.clone());
         }
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let spawned = std::thread::Builder::new().name("sori-analysis".into()).spawn(move || {
-            // Each wake-up folds in everything decoded so far; when the sender goes, one last pass.
-            while rx.recv().is_ok() {
-                while rx.try_recv().is_ok() {}
+        let spawned = std::thread::Builder::new()
+            .name("sori-analysis".into())
+            .spawn(move || {
+                // Each wake-up folds in everything decoded so far; when the sender goes, one last pass.
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    track.update_analysis();
+                }
                 track.update_analysis();
-            }
-            track.update_analysis();
-        });
+            });
         // Without a thread, `finish` does the analysis inline.
         if let (Ok(h), Ok(mut t), Ok(mut hh)) = (spawned, self.tx.lock(), self.handle.lock()) {
             *t = Some(tx);

@@ -24,7 +24,9 @@ pub fn tmpdir(name: &str) -> PathBuf {
 }
 
 fn i16s(s: &[f32]) -> Vec<i16> {
-    s.iter().map(|x| (x.clamp(-1.0, 1.0) * 32767.0).round() as i16).collect()
+    s.iter()
+        .map(|x| (x.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +41,14 @@ pub enum WavFmt {
 
 /// Writes a RIFF/WAVE file by hand (so every variant, including WAVE_FORMAT_EXTENSIBLE and
 /// 64-bit float, is covered).
-pub fn wav(path: &Path, rate: u32, channels: usize, fmt: WavFmt, extensible: bool, samples: &[f32]) {
+pub fn wav(
+    path: &Path,
+    rate: u32,
+    channels: usize,
+    fmt: WavFmt,
+    extensible: bool,
+    samples: &[f32],
+) {
     let (bits, float) = match fmt {
         WavFmt::U8 => (8u16, false),
         WavFmt::I16 => (16, false),
@@ -62,7 +71,13 @@ pub fn wav(path: &Path, rate: u32, channels: usize, fmt: WavFmt, extensible: boo
     }
     let block = channels as u16 * bits / 8;
     let mut fmt_chunk = Vec::new();
-    let tag: u16 = if extensible { 0xFFFE } else if float { 3 } else { 1 };
+    let tag: u16 = if extensible {
+        0xFFFE
+    } else if float {
+        3
+    } else {
+        1
+    };
     fmt_chunk.extend(tag.to_le_bytes());
     fmt_chunk.extend((channels as u16).to_le_bytes());
     fmt_chunk.extend(rate.to_le_bytes());
@@ -72,20 +87,37 @@ pub fn wav(path: &Path, rate: u32, channels: usize, fmt: WavFmt, extensible: boo
     if extensible {
         fmt_chunk.extend(22u16.to_le_bytes());
         fmt_chunk.extend(bits.to_le_bytes()); // valid bits
-        let mask: u32 = if channels >= 32 { u32::MAX } else { (1u32 << channels) - 1 };
+        let mask: u32 = if channels >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << channels) - 1
+        };
         fmt_chunk.extend(mask.to_le_bytes());
         // KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT GUID
         let sub: u32 = if float { 3 } else { 1 };
         fmt_chunk.extend(sub.to_le_bytes());
-        fmt_chunk.extend([0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71]);
+        fmt_chunk.extend([
+            0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+        ]);
     }
-    let out = iff(b"RIFF", b"WAVE", &[(b"fmt ", &fmt_chunk), (b"data", &data)], false);
+    let out = iff(
+        b"RIFF",
+        b"WAVE",
+        &[(b"fmt ", &fmt_chunk), (b"data", &data)],
+        false,
+    );
     std::fs::write(path, out).expect("write wav");
 }
 
 /// An IFF-style file (RIFF little-endian, AIFF big-endian): outer id, form type, chunks.
 fn iff(outer: &[u8; 4], form: &[u8; 4], chunks: &[(&[u8; 4], &[u8])], big_endian: bool) -> Vec<u8> {
-    let size = |n: usize| if big_endian { (n as u32).to_be_bytes() } else { (n as u32).to_le_bytes() };
+    let size = |n: usize| {
+        if big_endian {
+            (n as u32).to_be_bytes()
+        } else {
+            (n as u32).to_le_bytes()
+        }
+    };
     let mut body = form.to_vec();
     for (id, data) in chunks {
         body.extend(*id);
@@ -127,7 +159,12 @@ pub fn aiff(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     for s in i16s(samples) {
         ssnd.extend(s.to_be_bytes());
     }
-    let out = iff(b"FORM", b"AIFF", &[(b"COMM", &comm), (b"SSND", &ssnd)], true);
+    let out = iff(
+        b"FORM",
+        b"AIFF",
+        &[(b"COMM", &comm), (b"SSND", &ssnd)],
+        true,
+    );
     std::fs::write(path, out).expect("write aiff");
 }
 
@@ -142,7 +179,8 @@ pub fn flac(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     config.block_size = rate as usize / 10;
     let config = config.into_verified().expect("flac config");
     let source = flacenc::source::MemSource::from_samples(&ints, channels, 16, rate as usize);
-    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size).expect("flac encode");
+    let stream = flacenc::encode_with_fixed_block_size(&config, source, config.block_size)
+        .expect("flac encode");
     let mut sink = flacenc::bitsink::ByteSink::new();
     stream.write(&mut sink).expect("flac write");
     std::fs::write(path, sink.as_slice()).expect("write flac");
@@ -160,7 +198,8 @@ pub fn mp3(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     if channels == 1 {
         enc.encode_to_vec(MonoPcm(&pcm), &mut out).expect("encode");
     } else {
-        enc.encode_to_vec(InterleavedPcm(&pcm), &mut out).expect("encode");
+        enc.encode_to_vec(InterleavedPcm(&pcm), &mut out)
+            .expect("encode");
     }
     out.reserve(7200);
     enc.flush_to_vec::<FlushNoGap>(&mut out).expect("flush");
@@ -168,7 +207,7 @@ pub fn mp3(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
 }
 
 pub fn vorbis(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
-    use std::num::{NonZeroU32, NonZeroU8};
+    use std::num::{NonZeroU8, NonZeroU32};
     let file = std::fs::File::create(path).expect("create ogg");
     let mut enc = vorbis_rs::VorbisEncoderBuilder::new_with_serial(
         NonZeroU32::new(rate).expect("rate"),
@@ -181,8 +220,9 @@ pub fn vorbis(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
     let frames = samples.len() / channels;
     for start in (0..frames).step_by(4096) {
         let end = (start + 4096).min(frames);
-        let planar: Vec<Vec<f32>> =
-            (0..channels).map(|c| (start..end).map(|f| samples[f * channels + c]).collect()).collect();
+        let planar: Vec<Vec<f32>> = (0..channels)
+            .map(|c| (start..end).map(|f| samples[f * channels + c]).collect())
+            .collect();
         enc.encode_audio_block(&planar).expect("vorbis block");
     }
     enc.finish().expect("vorbis finish");
@@ -207,7 +247,8 @@ pub fn opus(path: &Path, channels: usize, samples48k: &[f32]) {
         let last = (i + 1) * frame == total;
         if last {
             let keep = end - i * frame;
-            w.write_packet_with_duration(&packet[..n], keep as u32).expect("write packet");
+            w.write_packet_with_duration(&packet[..n], keep as u32)
+                .expect("write packet");
         } else {
             w.write_packet(&packet[..n]).expect("write packet");
         }
@@ -233,8 +274,22 @@ fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
 }
 
 /// Writes an .m4a with one audio track. `entry` is the sample entry (mp4a/alac box).
-fn m4a(path: &Path, rate: u32, entry: Vec<u8>, packets: &[Vec<u8>], frames_per_packet: u32, total_frames: u64) {
-    let ftyp = atom(b"ftyp", &cat(&[b"M4A ".to_vec(), 0u32.to_be_bytes().to_vec(), b"M4A mp42isom".to_vec()]));
+fn m4a(
+    path: &Path,
+    rate: u32,
+    entry: Vec<u8>,
+    packets: &[Vec<u8>],
+    frames_per_packet: u32,
+    total_frames: u64,
+) {
+    let ftyp = atom(
+        b"ftyp",
+        &cat(&[
+            b"M4A ".to_vec(),
+            0u32.to_be_bytes().to_vec(),
+            b"M4A mp42isom".to_vec(),
+        ]),
+    );
     let mvhd = full(
         b"mvhd",
         0,
@@ -245,7 +300,10 @@ fn m4a(path: &Path, rate: u32, entry: Vec<u8>, packets: &[Vec<u8>], frames_per_p
             0x0001_0000u32.to_be_bytes().to_vec(),
             0x0100u16.to_be_bytes().to_vec(),
             vec![0; 10],
-            [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000].iter().flat_map(|x| x.to_be_bytes()).collect(),
+            [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
+                .iter()
+                .flat_map(|x| x.to_be_bytes())
+                .collect(),
             vec![0; 24],
             2u32.to_be_bytes().to_vec(),
         ]),
@@ -263,23 +321,55 @@ fn m4a(path: &Path, rate: u32, entry: Vec<u8>, packets: &[Vec<u8>], frames_per_p
             0u16.to_be_bytes().to_vec(),
             0x0100u16.to_be_bytes().to_vec(),
             vec![0; 2],
-            [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000].iter().flat_map(|x| x.to_be_bytes()).collect(),
+            [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000]
+                .iter()
+                .flat_map(|x| x.to_be_bytes())
+                .collect(),
             vec![0; 8],
         ]),
     );
     let mdhd = full(
         b"mdhd",
         0,
-        &cat(&[vec![0; 8], rate.to_be_bytes().to_vec(), (total_frames as u32).to_be_bytes().to_vec(), vec![0x55, 0xc4, 0, 0]]),
+        &cat(&[
+            vec![0; 8],
+            rate.to_be_bytes().to_vec(),
+            (total_frames as u32).to_be_bytes().to_vec(),
+            vec![0x55, 0xc4, 0, 0],
+        ]),
     );
-    let hdlr = full(b"hdlr", 0, &cat(&[vec![0; 4], b"soun".to_vec(), vec![0; 12], b"SoundHandler\0".to_vec()]));
+    let hdlr = full(
+        b"hdlr",
+        0,
+        &cat(&[
+            vec![0; 4],
+            b"soun".to_vec(),
+            vec![0; 12],
+            b"SoundHandler\0".to_vec(),
+        ]),
+    );
     let smhd = full(b"smhd", 0, &[0; 4]);
-    let dinf = atom(b"dinf", &full(b"dref", 0, &cat(&[1u32.to_be_bytes().to_vec(), full(b"url ", 1, &[])])));
+    let dinf = atom(
+        b"dinf",
+        &full(
+            b"dref",
+            0,
+            &cat(&[1u32.to_be_bytes().to_vec(), full(b"url ", 1, &[])]),
+        ),
+    );
     let stsd = full(b"stsd", 0, &cat(&[1u32.to_be_bytes().to_vec(), entry]));
     let n = packets.len() as u32;
     let last_frames = (total_frames - (n as u64 - 1) * frames_per_packet as u64) as u32;
     let stts = if last_frames == frames_per_packet || n == 1 {
-        full(b"stts", 0, &cat(&[1u32.to_be_bytes().to_vec(), n.to_be_bytes().to_vec(), frames_per_packet.to_be_bytes().to_vec()]))
+        full(
+            b"stts",
+            0,
+            &cat(&[
+                1u32.to_be_bytes().to_vec(),
+                n.to_be_bytes().to_vec(),
+                frames_per_packet.to_be_bytes().to_vec(),
+            ]),
+        )
     } else {
         full(
             b"stts",
@@ -293,7 +383,16 @@ fn m4a(path: &Path, rate: u32, entry: Vec<u8>, packets: &[Vec<u8>], frames_per_p
             ]),
         )
     };
-    let stsc = full(b"stsc", 0, &cat(&[1u32.to_be_bytes().to_vec(), 1u32.to_be_bytes().to_vec(), n.to_be_bytes().to_vec(), 1u32.to_be_bytes().to_vec()]));
+    let stsc = full(
+        b"stsc",
+        0,
+        &cat(&[
+            1u32.to_be_bytes().to_vec(),
+            1u32.to_be_bytes().to_vec(),
+            n.to_be_bytes().to_vec(),
+            1u32.to_be_bytes().to_vec(),
+        ]),
+    );
     let mut sizes = vec![0u8; 4];
     sizes.extend(n.to_be_bytes());
     for p in packets {
@@ -302,8 +401,15 @@ fn m4a(path: &Path, rate: u32, entry: Vec<u8>, packets: &[Vec<u8>], frames_per_p
     let stsz = full(b"stsz", 0, &sizes);
     // stco offset is patched once the moov size is known.
     let build = |offset: u32| {
-        let stco = full(b"stco", 0, &cat(&[1u32.to_be_bytes().to_vec(), offset.to_be_bytes().to_vec()]));
-        let stbl = atom(b"stbl", &cat(&[stsd.clone(), stts.clone(), stsc.clone(), stsz.clone(), stco]));
+        let stco = full(
+            b"stco",
+            0,
+            &cat(&[1u32.to_be_bytes().to_vec(), offset.to_be_bytes().to_vec()]),
+        );
+        let stbl = atom(
+            b"stbl",
+            &cat(&[stsd.clone(), stts.clone(), stsc.clone(), stsz.clone(), stco]),
+        );
         let minf = atom(b"minf", &cat(&[smhd.clone(), dinf.clone(), stbl]));
         let mdia = atom(b"mdia", &cat(&[mdhd.clone(), hdlr.clone(), minf]));
         let trak = atom(b"trak", &cat(&[tkhd.clone(), mdia]));
@@ -344,7 +450,11 @@ pub fn m4a_aac(path: &Path, rate: u32, channels: usize, samples: &[f32]) {
         bit_rate: BitRate::VbrMedium,
         sample_rate: rate,
         transport: Transport::Raw,
-        channels: if channels == 1 { ChannelMode::Mono } else { ChannelMode::Stereo },
+        channels: if channels == 1 {
+            ChannelMode::Mono
+        } else {
+            ChannelMode::Stereo
+        },
         audio_object_type: AudioObjectType::Mpeg4LowComplexity,
     })
     .expect("aac encoder");
@@ -430,7 +540,10 @@ pub fn webm_opus(path: &Path, channels: usize, samples48k: &[f32]) {
     head.push(0);
     let mut padded = samples48k.to_vec();
     let frames = samples48k.len() / channels;
-    padded.resize((frames + pre_skip as usize).div_ceil(frame) * frame * channels, 0.0);
+    padded.resize(
+        (frames + pre_skip as usize).div_ceil(frame) * frame * channels,
+        0.0,
+    );
     let mut packet = vec![0u8; MAX_PACKET_BYTES];
     let mut blocks = Vec::new();
     for (i, block) in padded.chunks_exact(frame * channels).enumerate() {
@@ -450,7 +563,10 @@ pub fn webm_opus(path: &Path, channels: usize, samples48k: &[f32]) {
         ebml_uint(&[0x42, 0x87], 4),
         ebml_uint(&[0x42, 0x85], 2),
     ]);
-    let audio = cat(&[ebml(&[0xB5], &48_000f64.to_be_bytes()), ebml_uint(&[0x9F], channels as u64)]);
+    let audio = cat(&[
+        ebml(&[0xB5], &48_000f64.to_be_bytes()),
+        ebml_uint(&[0x9F], channels as u64),
+    ]);
     let track = cat(&[
         ebml_uint(&[0xD7], 1),
         ebml_uint(&[0x73, 0xC5], 1),
@@ -462,11 +578,21 @@ pub fn webm_opus(path: &Path, channels: usize, samples48k: &[f32]) {
     let segment = cat(&[
         ebml(
             &[0x15, 0x49, 0xA9, 0x66],
-            &cat(&[ebml_uint(&[0x2A, 0xD7, 0xB1], 1_000_000), ebml(&[0x4D, 0x80], b"sori-test"), ebml(&[0x57, 0x41], b"sori-test")]),
+            &cat(&[
+                ebml_uint(&[0x2A, 0xD7, 0xB1], 1_000_000),
+                ebml(&[0x4D, 0x80], b"sori-test"),
+                ebml(&[0x57, 0x41], b"sori-test"),
+            ]),
         ),
         ebml(&[0x16, 0x54, 0xAE, 0x6B], &ebml(&[0xAE], &track)),
-        ebml(&[0x1F, 0x43, 0xB6, 0x75], &cat(&[ebml_uint(&[0xE7], 0), blocks])),
+        ebml(
+            &[0x1F, 0x43, 0xB6, 0x75],
+            &cat(&[ebml_uint(&[0xE7], 0), blocks]),
+        ),
     ]);
-    let file = cat(&[ebml(&[0x1A, 0x45, 0xDF, 0xA3], &header), ebml(&[0x18, 0x53, 0x80, 0x67], &segment)]);
+    let file = cat(&[
+        ebml(&[0x1A, 0x45, 0xDF, 0xA3], &header),
+        ebml(&[0x18, 0x53, 0x80, 0x67], &segment),
+    ]);
     std::fs::write(path, file).expect("write webm");
 }
