@@ -10,7 +10,7 @@ mod analyze;
 mod eval;
 
 pub use analyze::{AnalyzeArgs, parallel_map};
-pub use eval::EvalArgs;
+pub use eval::{EvalArgs, TrainArgs};
 
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
@@ -45,6 +45,8 @@ pub enum Cmd {
     Analyze(AnalyzeArgs),
     /// Measure the fusion lens against a labelled manifest (columns of labels.csv).
     Eval(EvalArgs),
+    /// Fit the Korean lanes' weights to a labelled manifest (writes a model JSON).
+    Train(TrainArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +217,7 @@ pub fn run_headless(cli: &Cli) -> Result<bool> {
         }
         Some(Cmd::Analyze(a)) => analyze::run(a).map(|_| true),
         Some(Cmd::Eval(a)) => eval::run(a).map(|_| true),
+        Some(Cmd::Train(a)) => eval::train(a).map(|_| true),
         None => Ok(false),
     }
 }

@@ -3,5 +3,6 @@
 pub mod cues;
 pub mod features;
 pub mod lens;
+pub mod model;
 pub mod peaks;
 pub mod spectrum;

@@ -16,13 +16,24 @@ use clap::Args;
 
 use super::analyze::parallel_map;
 use crate::analysis::features::mono_decimated;
-use crate::analysis::lens::{Analysis, Family, LANE_HOP_S, LANES, analyze};
+use crate::analysis::lens::{Analysis, Family, LANE_HOP_S, LANES, Lane, analyze, score_lanes};
+use crate::analysis::model::{CLASSES, Example, Model, vector};
 use crate::audio::{PcmStore, decode_file};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Manifest CSV (columns of shared/testdata/labels.csv).
     pub manifest: PathBuf,
+    /// Score the Korean lanes with the hand-set rules instead of the shipped model.
+    #[arg(long)]
+    pub rules: bool,
+    /// Also report K-fold cross-validation: each fold scored by a model fitted without it
+    /// (the daegeum note folder counts as one recording).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// Score with this model file (from `sori train`) instead of the shipped one.
+    #[arg(long, value_name = "MODEL.json", conflicts_with = "rules")]
+    pub model: Option<PathBuf>,
     /// Level of the Korean clip against the pop bed in the mixtures, dB (RMS).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub mix_gain_db: f32,
@@ -131,7 +142,7 @@ fn cue_summary(a: &Analysis) -> String {
         v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
     };
     format!(
-        "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
+        "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0}/{:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
         med(&|b| b.voiced),
         med(&|b| b.harmonicity),
         med(&|b| b.f0_hz),
@@ -139,6 +150,7 @@ fn cue_summary(a: &Analysis) -> String {
         med(&|b| b.air_db),
         med(&|b| b.presence_db),
         med(&|b| b.sub_db),
+        med(&|b| b.sub_fall_db),
         med(&|b| b.flatness),
         med(&|b| b.onset_rate),
         med(&|b| b.onset_low),
@@ -157,10 +169,10 @@ fn cue_summary(a: &Analysis) -> String {
     )
 }
 
-fn korean_lane_means(a: &Analysis) -> (usize, f32, f32) {
+fn korean_lane_means(lanes: &[Lane]) -> (usize, f32, f32) {
     let mut best_k = (0usize, -1.0f32);
     let mut best_p = -1.0f32;
-    for (i, l) in a.lanes.iter().enumerate() {
+    for (i, l) in lanes.iter().enumerate() {
         let m = l.mean();
         if l.family == Family::Korean && m > best_k.1 {
             best_k = (i, m);
@@ -172,21 +184,19 @@ fn korean_lane_means(a: &Analysis) -> (usize, f32, f32) {
     (best_k.0, best_k.1, best_p)
 }
 
-fn korean_time(a: &Analysis, duration: f64) -> f64 {
-    let n = (duration / LANE_HOP_S).ceil() as usize;
+/// Blocks (0.1 s) of `n` inside any Korean segment.
+fn korean_blocks(lanes: &[Lane], n: usize) -> Vec<bool> {
     let mut hit = vec![false; n];
-    for l in a.lanes.iter().filter(|l| l.family == Family::Korean) {
+    for l in lanes.iter().filter(|l| l.family == Family::Korean) {
         for s in &l.segments {
             let (i0, i1) = (
-                (s.start_s / LANE_HOP_S) as usize,
-                ((s.end_s / LANE_HOP_S) as usize).min(n),
+                ((s.start_s / LANE_HOP_S).round() as usize).min(n),
+                ((s.end_s / LANE_HOP_S).round() as usize).min(n),
             );
-            if i0 < i1 {
-                hit[i0..i1].iter_mut().for_each(|h| *h = true);
-            }
+            hit[i0..i1].iter_mut().for_each(|h| *h = true);
         }
     }
-    hit.iter().filter(|h| **h).count() as f64 * LANE_HOP_S
+    hit
 }
 
 #[derive(Default, Clone, Copy)]
@@ -214,20 +224,97 @@ impl Counts {
         };
         (p, r, f)
     }
+    fn add(&mut self, pred: bool, truth: bool) {
+        match (pred, truth) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            _ => {}
+        }
+    }
 }
 
 const MIX_AT_S: f64 = 3.0;
 const MIX_CLIP_MAX_S: f64 = 8.0;
 
-pub fn run(a: &EvalArgs) -> Result<()> {
-    let rows = read_manifest(&a.manifest)?;
-    if rows.is_empty() {
-        bail!("{}: no files listed", a.manifest.display());
+/// One Korean clip laid over a pop bed, analysed.
+struct Mix {
+    clip: usize,
+    bed: usize,
+    lane: String,
+    truth: Vec<bool>,
+    an: Analysis,
+}
+
+/// Lays `clip` (at most 8 s) at 3 s over `bed` (looped; long beds from 20 s in) at `gain_db`
+/// against the bed's RMS. Returns the mono 22 050 Hz mix and, per 0.1 s block, whether the
+/// clip sounds there (within 30 dB of its loudest block).
+fn build_mix(clip_store: &PcmStore, bed_store: &PcmStore, gain_db: f32) -> (Vec<f32>, Vec<bool>) {
+    let rate = 22_050usize;
+    let mut clip = mono_22k(clip_store);
+    clip.truncate((MIX_CLIP_MAX_S * rate as f64) as usize);
+    let bed_src = mono_22k(bed_store);
+    let len = ((MIX_AT_S + clip.len() as f64 / rate as f64 + 3.0) * rate as f64) as usize;
+    let skip = if bed_src.len() > len + 20 * rate {
+        20 * rate
+    } else {
+        0
+    };
+    let mut mix: Vec<f32> = (0..len)
+        .map(|i| {
+            bed_src
+                .get((skip + i) % bed_src.len().max(1))
+                .copied()
+                .unwrap_or(0.0)
+        })
+        .collect();
+    let bed_rms = rms(&mix);
+    let block = rate / 10;
+    let levels: Vec<f32> = clip.chunks(block).map(rms).collect();
+    let top = levels.iter().copied().fold(0.0f32, f32::max);
+    let sounding: Vec<bool> = levels
+        .iter()
+        .map(|l| *l > top * 10f32.powf(-30.0 / 20.0))
+        .collect();
+    let clip_rms = {
+        let v: Vec<f32> = clip
+            .chunks(block)
+            .zip(&sounding)
+            .filter(|(_, s)| **s)
+            .flat_map(|(c, _)| c.iter().copied())
+            .collect();
+        rms(&v)
+    };
+    let g = if clip_rms > 0.0 {
+        10f32.powf(gain_db / 20.0) * bed_rms.max(1e-4) / clip_rms
+    } else {
+        0.0
+    };
+    let at = (MIX_AT_S * rate as f64) as usize;
+    for (i, v) in clip.iter().enumerate() {
+        if let Some(m) = mix.get_mut(at + i) {
+            *m += g * v;
+        }
     }
+    let peak = mix.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    if peak > 1.0 {
+        mix.iter_mut().for_each(|v| *v /= peak);
+    }
+    let n_blocks = (len as f64 / rate as f64 / LANE_HOP_S).ceil() as usize;
+    let at_block = (MIX_AT_S / LANE_HOP_S).round() as usize;
+    let truth: Vec<bool> = (0..n_blocks)
+        .map(|i| i >= at_block && sounding.get(i - at_block).copied().unwrap_or(false))
+        .collect();
+    (mix, truth)
+}
+
+type Loaded = Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>>;
+
+fn load_all(rows: &[Row]) -> Loaded {
     let total = rows.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     eprintln!("analysing {total} files…");
-    let results: Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>> = parallel_map(&rows, |_, r| {
+    parallel_map(rows, |_, r| {
         let out = match decode_file(&r.file) {
             Ok((s, _)) => {
                 let an = analyze(&s);
@@ -243,29 +330,223 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             eprintln!("  {k}/{total}");
         }
         out
-    });
+    })
+}
 
-    // Korean solo files.
-    let (mut n_k, mut acc, mut kvp) = (0, 0, 0);
-    let mut confusions: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let (mut fp_time, mut fp_total, mut fp_files, mut fp_mean) = (0.0, 0.0, 0, 0.0);
-    let mut fp_worst: Vec<(f64, String)> = Vec::new();
-    for (r, res) in rows.iter().zip(&results) {
+fn is_korean_solo(r: &Row) -> bool {
+    r.family == "korean" && r.lane.starts_with("korean.")
+}
+
+/// Mixtures of every Korean clip with a pop bed; bed `k` of clip `k` is `beds[(k * step + shift) % n]`.
+fn mixtures(rows: &[Row], loaded: &Loaded, step: usize, shift: usize, gains: &[f32]) -> Vec<Mix> {
+    let beds: Vec<usize> = (0..rows.len())
+        .filter(|&i| rows[i].family == "pop" && loaded[i].is_some())
+        .collect();
+    let clips: Vec<usize> = (0..rows.len())
+        .filter(|&i| is_korean_solo(&rows[i]) && loaded[i].is_some())
+        .collect();
+    if beds.is_empty() {
+        return Vec::new();
+    }
+    let mut jobs = Vec::new();
+    for (gi, &g) in gains.iter().enumerate() {
+        for (k, &c) in clips.iter().enumerate() {
+            jobs.push((c, beds[(k * step + shift + gi * 5) % beds.len()], g));
+        }
+    }
+    eprintln!("analysing {} mixtures…", jobs.len());
+    parallel_map(&jobs, |_, &(c, b, g)| {
+        let (Some((cs, _)), Some((bs, _))) = (&loaded[c], &loaded[b]) else {
+            return None;
+        };
+        let (mix, truth) = build_mix(cs, bs, g);
+        let store = PcmStore::from_interleaved(22_050, 1, &mix);
+        Some(Mix {
+            clip: c,
+            bed: b,
+            lane: rows[c].lane.clone(),
+            truth,
+            an: analyze(&store),
+        })
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// The figures `sori eval` prints.
+#[derive(Default)]
+struct Report {
+    n_k: usize,
+    acc: usize,
+    kvp: usize,
+    confusions: BTreeMap<(String, String), usize>,
+    fp_time: f64,
+    fp_total: f64,
+    fp_files: usize,
+    fp_mean: f64,
+    fp_worst: Vec<(f64, String)>,
+    mixes: usize,
+    any: Counts,
+    per: BTreeMap<&'static str, Counts>,
+}
+
+fn name_of(r: &Row) -> String {
+    r.file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+impl Report {
+    fn add_file(&mut self, r: &Row, store: &PcmStore, lanes: &[Lane]) {
+        if is_korean_solo(r) {
+            self.n_k += 1;
+            let (bi, bk, bp) = korean_lane_means(lanes);
+            let got = lanes[bi].id.to_string();
+            if got == r.lane {
+                self.acc += 1;
+            } else {
+                *self.confusions.entry((r.lane.clone(), got)).or_default() += 1;
+            }
+            if bk > bp {
+                self.kvp += 1;
+            }
+        } else if r.family == "pop" || r.family == "other" {
+            let d = store.duration_s();
+            let n = (d / LANE_HOP_S).ceil() as usize;
+            let t = korean_blocks(lanes, n).iter().filter(|h| **h).count() as f64 * LANE_HOP_S;
+            let t = t.min(d);
+            self.fp_time += t;
+            self.fp_total += d;
+            self.fp_files += 1;
+            self.fp_mean += t / d.max(1e-9);
+            if t > 0.0 {
+                self.fp_worst.push((t / d.max(1e-9), name_of(r)));
+            }
+        }
+    }
+
+    fn add_mix(&mut self, m: &Mix, lanes: &[Lane]) {
+        let n = m.truth.len();
+        if n == 0 {
+            return;
+        }
+        self.mixes += 1;
+        let any = korean_blocks(lanes, n);
+        for l in lanes.iter().filter(|l| l.family == Family::Korean) {
+            let pred = korean_blocks(std::slice::from_ref(l), n);
+            let c = self.per.entry(l.id).or_default();
+            for i in 0..n {
+                c.add(pred[i], m.truth[i] && m.lane == l.id);
+            }
+        }
+        for i in 0..n {
+            self.any.add(any[i], m.truth[i]);
+        }
+    }
+
+    fn print(&mut self, title: &str) {
+        println!("{title}");
+        println!("Korean solo files: {}", self.n_k);
+        if self.n_k > 0 {
+            let n = self.n_k as f64;
+            println!(
+                "  family accuracy      {:.3}  ({}/{})",
+                self.acc as f64 / n,
+                self.acc,
+                self.n_k
+            );
+            println!(
+                "  Korean beats pop     {:.3}  ({}/{})",
+                self.kvp as f64 / n,
+                self.kvp,
+                self.n_k
+            );
+            for ((want, got), n) in &self.confusions {
+                println!("  confused: {want} → {got}: {n}");
+            }
+        }
+        println!(
+            "Pop and other files: {} ({:.1} s)",
+            self.fp_files, self.fp_total
+        );
+        if self.fp_files > 0 {
+            println!(
+                "  false-positive time  {:.3}  (pooled; per-file mean {:.3})",
+                self.fp_time / self.fp_total.max(1e-9),
+                self.fp_mean / self.fp_files as f64
+            );
+            self.fp_worst.sort_by(|a, b| b.0.total_cmp(&a.0));
+            for (share, name) in self.fp_worst.iter().take(6) {
+                println!(
+                    "  Korean segments on {name}: {:.0} % of its time",
+                    share * 100.0
+                );
+            }
+        }
+        println!(
+            "Mixtures: {} (Korean clip of at most {MIX_CLIP_MAX_S} s at {MIX_AT_S} s over a pop bed)",
+            self.mixes
+        );
+        let (p, r, f) = self.any.prf();
+        println!("  Korean present       P {p:.3}  R {r:.3}  F1 {f:.3}");
+        for info in LANES.iter().filter(|l| l.family == Family::Korean) {
+            if let Some(c) = self.per.get(info.id) {
+                let (p, r, f) = c.prf();
+                println!("  {:<22} P {p:.3}  R {r:.3}  F1 {f:.3}", info.id);
+            }
+        }
+    }
+}
+
+/// Lanes of an analysis re-scored with `model` (`None`: the hand-set rules).
+fn rescore(an: &Analysis, model: Option<&Model>) -> Vec<Lane> {
+    score_lanes(&an.blocks, &an.bends, model)
+}
+
+/// The recording a file comes from, for cross-validation: the 30 daegeum notes were cut from
+/// one performance, so they form one group; every other file is its own.
+fn group_of(r: &Row) -> String {
+    let p = r.file.to_string_lossy();
+    if p.contains("/daegeum/") {
+        "daegeum notes".into()
+    } else {
+        p.into_owned()
+    }
+}
+
+pub fn run(a: &EvalArgs) -> Result<()> {
+    let rows = read_manifest(&a.manifest)?;
+    if rows.is_empty() {
+        bail!("{}: no files listed", a.manifest.display());
+    }
+    let loaded = load_all(&rows);
+    let mixes = mixtures(&rows, &loaded, 1, 0, &[a.mix_gain_db]);
+    let custom = match &a.model {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("could not read {}", p.display()))?;
+            Some(Model::from_json(&text).ok_or_else(|| {
+                anyhow::anyhow!("{}: not a lens model for this version of Sori", p.display())
+            })?)
+        }
+        None => None,
+    };
+    let model = if a.rules {
+        None
+    } else {
+        custom.as_ref().or(Model::builtin())
+    };
+    let mut report = Report::default();
+    for (r, res) in rows.iter().zip(&loaded) {
         let Some((store, an)) = res else { continue };
-        let name = r
-            .file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let lanes = rescore(an, model);
         if a.verbose {
-            let means: Vec<String> = an
-                .lanes
-                .iter()
-                .map(|l| format!("{:.2}", l.mean()))
-                .collect();
+            let means: Vec<String> = lanes.iter().map(|l| format!("{:.2}", l.mean())).collect();
             eprintln!(
                 "{:<28} {:<20} {:<14} {}",
-                name,
+                name_of(r),
                 r.lane,
                 r.instrument,
                 means.join(" ")
@@ -274,202 +555,202 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 eprintln!("    {}", cue_summary(an));
             }
         }
-        if r.family == "korean" && r.lane.starts_with("korean.") {
-            n_k += 1;
-            let (bi, bk, bp) = korean_lane_means(an);
-            let got = an.lanes[bi].id.to_string();
-            if got == r.lane {
-                acc += 1;
-            } else {
-                *confusions.entry((r.lane.clone(), got)).or_default() += 1;
-            }
-            if bk > bp {
-                kvp += 1;
-            }
-        } else if r.family == "pop" || r.family == "other" {
-            let d = store.duration_s();
-            let t = korean_time(an, d);
-            fp_time += t;
-            fp_total += d;
-            fp_files += 1;
-            fp_mean += t / d.max(1e-9);
-            if t > 0.0 {
-                fp_worst.push((t / d.max(1e-9), name));
-            }
-        }
+        report.add_file(r, store, &lanes);
     }
-    println!("Korean solo files: {n_k}");
-    if n_k > 0 {
-        println!(
-            "  family accuracy      {:.3}  ({acc}/{n_k})",
-            acc as f64 / n_k as f64
-        );
-        println!(
-            "  Korean beats pop     {:.3}  ({kvp}/{n_k})",
-            kvp as f64 / n_k as f64
-        );
-        for ((want, got), n) in &confusions {
-            println!("  confused: {want} → {got}: {n}");
-        }
+    for m in &mixes {
+        report.add_mix(m, &rescore(&m.an, model));
     }
-    println!("Pop and other files: {fp_files} ({fp_total:.1} s)");
-    if fp_files > 0 {
-        println!(
-            "  false-positive time  {:.3}  (pooled; per-file mean {:.3})",
-            fp_time / fp_total.max(1e-9),
-            fp_mean / fp_files as f64
-        );
-        fp_worst.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for (share, name) in fp_worst.iter().take(6) {
-            println!(
-                "  Korean segments on {name}: {:.0} % of its time",
-                share * 100.0
-            );
-        }
-    }
+    let what = match (a.rules, model.is_some()) {
+        (true, _) => "Korean lanes: hand-set rules",
+        (false, true) => "Korean lanes: the shipped model (figures on files it was fitted on)",
+        (false, false) => "Korean lanes: hand-set rules (no usable shipped model)",
+    };
+    report.print(&format!("{what}; mix gain {:+.0} dB", a.mix_gain_db));
 
-    // Mixtures: every Korean solo clip over a pop bed (pop files in turn, looped).
-    let beds: Vec<usize> = (0..rows.len())
-        .filter(|&i| rows[i].family == "pop" && results[i].is_some())
-        .collect();
-    let clips: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            rows[i].family == "korean"
-                && rows[i].lane.starts_with("korean.")
-                && results[i].is_some()
-        })
-        .collect();
-    if beds.is_empty() || clips.is_empty() {
-        println!("Mixtures: none (need Korean and pop files)");
-        return Ok(());
-    }
-    let pairs: Vec<(usize, usize)> = clips
-        .iter()
-        .enumerate()
-        .map(|(k, &c)| (c, beds[k % beds.len()]))
-        .collect();
-    let gain = 10f32.powf(a.mix_gain_db / 20.0);
-    eprintln!("analysing {} mixtures…", pairs.len());
-    let mixed: Vec<(String, Vec<bool>, Analysis)> = parallel_map(&pairs, |_, &(c, b)| {
-        let (Some((cs, _)), Some((bs, _))) = (&results[c], &results[b]) else {
-            return (String::new(), Vec::new(), Analysis::default());
+    if let Some(k) = a.cv.filter(|k| *k >= 2) {
+        let train_mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS);
+        let mut groups: Vec<String> = rows.iter().map(group_of).collect();
+        groups.sort();
+        groups.dedup();
+        let fold_of = |i: usize| {
+            let g = group_of(&rows[i]);
+            groups.iter().position(|x| *x == g).unwrap_or(0) % k
         };
-        let rate = 22_050usize;
-        let mut clip = mono_22k(cs);
-        clip.truncate((MIX_CLIP_MAX_S * rate as f64) as usize);
-        let bed_src = mono_22k(bs);
-        let len = ((MIX_AT_S + clip.len() as f64 / rate as f64 + 3.0) * rate as f64) as usize;
-        // Long beds start 20 s in (past intros); short ones loop.
-        let skip = if bed_src.len() > len + 20 * rate {
-            20 * rate
-        } else {
-            0
-        };
-        let mut mix: Vec<f32> = (0..len)
-            .map(|i| {
-                bed_src
-                    .get((skip + i) % bed_src.len().max(1))
-                    .copied()
-                    .unwrap_or(0.0)
-            })
-            .collect();
-        let bed_rms = rms(&mix);
-        // Clip level: RMS over its sounding blocks (within 30 dB of its loudest 0.1 s).
-        let block = rate / 10;
-        let levels: Vec<f32> = clip.chunks(block).map(rms).collect();
-        let top = levels.iter().copied().fold(0.0f32, f32::max);
-        let sounding: Vec<bool> = levels
-            .iter()
-            .map(|l| *l > top * 10f32.powf(-30.0 / 20.0))
-            .collect();
-        let clip_rms = {
-            let v: Vec<f32> = clip
-                .chunks(block)
-                .zip(&sounding)
-                .filter(|(_, s)| **s)
-                .flat_map(|(c, _)| c.iter().copied())
-                .collect();
-            rms(&v)
-        };
-        let g = if clip_rms > 0.0 {
-            gain * bed_rms.max(1e-4) / clip_rms
-        } else {
-            0.0
-        };
-        let at = (MIX_AT_S * rate as f64) as usize;
-        for (i, v) in clip.iter().enumerate() {
-            if let Some(m) = mix.get_mut(at + i) {
-                *m += g * v;
+        let mut cv = Report::default();
+        for fold in 0..k {
+            let model = fit(
+                &rows,
+                &loaded,
+                &train_mixes,
+                &|i| fold_of(i) != fold,
+                FitSettings::default(),
+            );
+            for (i, (r, res)) in rows.iter().zip(&loaded).enumerate() {
+                if let (Some((store, an)), true) = (res, fold_of(i) == fold) {
+                    cv.add_file(r, store, &rescore(an, Some(&model)));
+                }
+            }
+            for m in mixes.iter().filter(|m| fold_of(m.clip) == fold) {
+                cv.add_mix(m, &rescore(&m.an, Some(&model)));
             }
         }
-        let peak = mix.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        if peak > 1.0 {
-            mix.iter_mut().for_each(|v| *v /= peak);
+        println!();
+        cv.print(&format!(
+            "{k}-fold cross-validation by recording: each fold scored by a model fitted without its files"
+        ));
+    }
+    Ok(())
+}
+
+/// Gains of the Korean clip against the bed in the training mixtures, dB.
+const TRAIN_GAINS: [f32; 3] = [-6.0, 0.0, 6.0];
+
+/// Training examples: every active block of the files (and training mixtures) that `keep`
+/// admits, labelled with its class; each (source, class) pair weighs the same in total, each
+/// Korean class the same, and "none" `none_weight` times that.
+fn examples(
+    rows: &[Row],
+    loaded: &Loaded,
+    mixes: &[Mix],
+    keep: &dyn Fn(usize) -> bool,
+    none_weight: f32,
+) -> Vec<Example> {
+    let class_of = |lane: &str| CLASSES.iter().position(|c| *c == lane);
+    let mut groups: Vec<Vec<Example>> = Vec::new();
+    let mut push = |an: &Analysis, label: &dyn Fn(usize) -> usize| {
+        let mut by_class: BTreeMap<usize, Vec<Example>> = BTreeMap::new();
+        for (b, c) in an.blocks.iter().enumerate() {
+            if c.active < 0.1 {
+                continue;
+            }
+            let class = label(b);
+            by_class.entry(class).or_default().push(Example {
+                x: vector(c),
+                class,
+                weight: 1.0,
+            });
         }
-        let n_blocks = (len as f64 / rate as f64 / LANE_HOP_S).ceil() as usize;
-        let at_block = (MIX_AT_S / LANE_HOP_S).round() as usize;
-        let truth: Vec<bool> = (0..n_blocks)
-            .map(|i| {
-                i >= at_block
-                    && sounding.get(i - at_block.min(i)).copied().unwrap_or(false)
-                    && i - at_block < sounding.len()
-            })
-            .collect();
-        let store = PcmStore::from_interleaved(rate as u32, 1, &mix);
-        (rows[c].lane.clone(), truth, analyze(&store))
-    });
-    let mut any = Counts::default();
-    let mut per: BTreeMap<&str, Counts> = BTreeMap::new();
-    for (lane, truth, an) in &mixed {
-        if truth.is_empty() {
+        for (_, mut v) in by_class {
+            let w = 1.0 / v.len() as f32;
+            v.iter_mut().for_each(|e| e.weight = w);
+            groups.push(v);
+        }
+    };
+    for (i, (r, res)) in rows.iter().zip(loaded).enumerate() {
+        let (Some((_, an)), true) = (res, keep(i)) else {
             continue;
-        }
-        let n = truth.len();
-        let mut pred_any = vec![false; n];
-        for l in an.lanes.iter().filter(|l| l.family == Family::Korean) {
-            let mut pred = vec![false; n];
-            for s in &l.segments {
-                let (i0, i1) = (
-                    (s.start_s / LANE_HOP_S).round() as usize,
-                    ((s.end_s / LANE_HOP_S).round() as usize).min(n),
-                );
-                for i in i0.min(n)..i1 {
-                    pred[i] = true;
-                    pred_any[i] = true;
-                }
+        };
+        let solo = if is_korean_solo(r) {
+            class_of(&r.lane)
+        } else {
+            None
+        };
+        let top = an.blocks.iter().map(|c| c.rms_db).fold(-120.0f32, f32::max);
+        push(an, &|b| match solo {
+            Some(k) if an.blocks[b].rms_db > top - 30.0 => k,
+            _ => 0,
+        });
+    }
+    for m in mixes.iter().filter(|m| keep(m.clip) && keep(m.bed)) {
+        let k = class_of(&m.lane).unwrap_or(0);
+        push(&m.an, &|b| {
+            if m.truth.get(b).copied().unwrap_or(false) {
+                k
+            } else {
+                0
             }
-            let c = per.entry(l.id).or_default();
-            for i in 0..n {
-                let t = truth[i] && lane == l.id;
-                match (pred[i], t) {
-                    (true, true) => c.tp += 1,
-                    (true, false) => c.fp += 1,
-                    (false, true) => c.fn_ += 1,
-                    _ => {}
-                }
-            }
-        }
-        for i in 0..n {
-            match (pred_any[i], truth[i]) {
-                (true, true) => any.tp += 1,
-                (true, false) => any.fp += 1,
-                (false, true) => any.fn_ += 1,
-                _ => {}
-            }
+        });
+    }
+    let mut all: Vec<Example> = groups.into_iter().flatten().collect();
+    let mut totals = [0.0f32; CLASSES.len()];
+    for e in &all {
+        totals[e.class] += e.weight;
+    }
+    for e in &mut all {
+        let target = if e.class == 0 { none_weight } else { 1.0 };
+        e.weight *= target / totals[e.class].max(1e-9);
+    }
+    all
+}
+
+fn fit(
+    rows: &[Row],
+    loaded: &Loaded,
+    mixes: &[Mix],
+    keep: &dyn Fn(usize) -> bool,
+    set: FitSettings,
+) -> Model {
+    let ex = examples(rows, loaded, mixes, keep, set.none_weight);
+    let files = (0..rows.len())
+        .filter(|&i| keep(i) && loaded[i].is_some())
+        .count();
+    Model::train(
+        &ex,
+        set.l2,
+        TRAIN_STEPS,
+        format!(
+            "{files} files and {} mixtures at {:?} dB ({} blocks); none weight {}, L2 {}, {TRAIN_STEPS} steps",
+            mixes.iter().filter(|m| keep(m.clip) && keep(m.bed)).count(),
+            TRAIN_GAINS,
+            ex.len(),
+            set.none_weight,
+            set.l2
+        ),
+    )
+}
+
+const TRAIN_STEPS: usize = 400;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Manifest CSV (columns of shared/testdata/labels.csv).
+    pub manifest: PathBuf,
+    /// Where to write the model (Sori ships `assets/lens_model.json`).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Weight of "no Korean timbre" blocks against each Korean family (higher: fewer false alarms).
+    #[arg(long, default_value_t = 8.0)]
+    pub none_weight: f32,
+    /// L2 shrinkage of the weights.
+    #[arg(long, default_value_t = 0.01)]
+    pub l2: f32,
+}
+
+/// Settings of a fit.
+#[derive(Debug, Clone, Copy)]
+pub struct FitSettings {
+    pub none_weight: f32,
+    pub l2: f32,
+}
+impl Default for FitSettings {
+    fn default() -> Self {
+        Self {
+            none_weight: 8.0,
+            l2: 0.01,
         }
     }
-    let (p, r, f) = any.prf();
-    println!(
-        "Mixtures: {} (Korean clip of at most {MIX_CLIP_MAX_S} s at {MIX_AT_S} s over a pop bed, {:+.0} dB)",
-        mixed.len(),
-        a.mix_gain_db
-    );
-    println!("  Korean present       P {p:.3}  R {r:.3}  F1 {f:.3}");
-    for info in LANES.iter().filter(|l| l.family == Family::Korean) {
-        if let Some(c) = per.get(info.id) {
-            let (p, r, f) = c.prf();
-            println!("  {:<22} P {p:.3}  R {r:.3}  F1 {f:.3}", info.id);
-        }
+}
+
+/// `sori train MANIFEST -o MODEL.json`: fits the Korean lanes' weights on the manifest's
+/// files and on mixtures built from them (other pairings and gains than `sori eval` uses).
+pub fn train(a: &TrainArgs) -> Result<()> {
+    let rows = read_manifest(&a.manifest)?;
+    if !rows.iter().any(is_korean_solo) {
+        bail!(
+            "{}: no Korean solo files to learn from",
+            a.manifest.display()
+        );
     }
+    let loaded = load_all(&rows);
+    let mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS);
+    let set = FitSettings {
+        none_weight: a.none_weight,
+        l2: a.l2,
+    };
+    let model = fit(&rows, &loaded, &mixes, &|_| true, set);
+    let text = serde_json::to_string_pretty(&model)?;
+    crate::notes::save::atomic_write(&a.output, text.as_bytes())
+        .with_context(|| format!("could not write {}", a.output.display()))?;
+    eprintln!("wrote {} ({})", a.output.display(), model.trained_on);
     Ok(())
 }
