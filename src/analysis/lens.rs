@@ -229,8 +229,8 @@ fn pct(v: &mut Vec<f32>, q: f32) -> f32 {
     if v.is_empty() {
         return f32::NAN;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() - 1) as f32 * q).round() as usize]
+    let k = ((v.len() - 1) as f32 * q).round() as usize;
+    *v.select_nth_unstable_by(k, |a, b| a.total_cmp(b)).1
 }
 
 fn db_sum(ds: &[f32]) -> f32 {
@@ -311,9 +311,14 @@ pub fn block_cues(
         })
         .collect();
     let total_db: Vec<f32> = f.bands.iter().map(|b| db_sum(b)).collect();
+    let air: Vec<f32> = (0..n)
+        .map(|i| db_sum(&f.bands[i][6..]) - total_db[i])
+        .collect();
+    let presence: Vec<f32> = (0..n)
+        .map(|i| db_sum(&f.bands[i][5..7]) - total_db[i])
+        .collect();
     let spreads = pitch_spreads(f);
-    let mut out = Vec::with_capacity(n_blocks);
-    for b in 0..n_blocks {
+    let block = |b: usize| -> BlockCues {
         let c0 = b * FRAMES_PER_BLOCK;
         let (lo, hi) = (c0.saturating_sub(80), (c0 + FRAMES_PER_BLOCK + 80).min(n));
         let (t_lo, t_hi) = (lo as f64 * HOP_S, hi as f64 * HOP_S);
@@ -329,8 +334,7 @@ pub fn block_cues(
         c.active = act.len() as f32 / (hi - lo).max(1) as f32;
         if act.is_empty() {
             c.grid_dev_ms = f32::NAN;
-            out.push(c);
-            continue;
+            return c;
         }
         let voiced: Vec<usize> = act
             .iter()
@@ -344,20 +348,8 @@ pub fn block_cues(
             0.5,
         );
         c.high_flat = pct(&mut act.iter().map(|&i| f.high_flatness[i]).collect(), 0.5);
-        c.air_db = pct(
-            &mut act
-                .iter()
-                .map(|&i| db_sum(&f.bands[i][6..]) - total_db[i])
-                .collect(),
-            0.5,
-        );
-        c.presence_db = pct(
-            &mut act
-                .iter()
-                .map(|&i| db_sum(&f.bands[i][5..7]) - total_db[i])
-                .collect(),
-            0.5,
-        );
+        c.air_db = pct(&mut act.iter().map(|&i| air[i]).collect(), 0.5);
+        c.presence_db = pct(&mut act.iter().map(|&i| presence[i]).collect(), 0.5);
         c.sub_db = pct(
             &mut act.iter().map(|&i| f.bands[i][0] - total_db[i]).collect(),
             0.5,
@@ -503,9 +495,19 @@ pub fn block_cues(
             None => c.grid_dev_ms = f32::NAN,
         }
         c.pumping = cues::pumping_in(&mid[rlo..rhi]);
-        out.push(c);
-    }
-    out
+        c
+    };
+    // Blocks are independent: both halves of the track at once.
+    let half = n_blocks / 2;
+    std::thread::scope(|s| {
+        let second = s.spawn(|| (half..n_blocks).map(block).collect::<Vec<_>>());
+        let mut out: Vec<BlockCues> = (0..half).map(block).collect();
+        match second.join() {
+            Ok(v) => out.extend(v),
+            Err(_) => out.extend((half..n_blocks).map(block)),
+        }
+        out
+    })
 }
 
 /// Detrended pitch spread (cents) of every steady 0.3 s window of the track: (first frame, spread).
@@ -713,7 +715,7 @@ pub fn model_scores(m: &Model, c: &BlockCues) -> [f32; 5] {
     let p = m.probs(&x);
     let mut neutral = x;
     for (i, v) in neutral.iter_mut().enumerate() {
-        if lens_model::feature_info(i).1 == Kind::Pitch {
+        if lens_model::feature_kind(i) == Kind::Pitch {
             *v = m.mean[i];
         }
     }

@@ -36,39 +36,13 @@ pub enum Kind {
     Rhythm,
 }
 
+/// Kind of cue `i` (the spectral envelope bands are timbre).
+pub fn feature_kind(i: usize) -> Kind {
+    BASE.get(i).map_or(Kind::Timbre, |b| b.1)
+}
+
 /// Name (as the evidence says it) and kind of every cue, in vector order.
 pub fn feature_info(i: usize) -> (String, Kind) {
-    const BASE: [(&str, Kind); BASE_FEATURES] = [
-        ("share of active frames", Kind::Timbre),
-        ("share of clearly pitched frames", Kind::Timbre),
-        ("periodicity", Kind::Timbre),
-        ("pitch height", Kind::Pitch),
-        ("pitched at all", Kind::Pitch),
-        ("noisiness of 2–8 kHz (breath, buzz, rasp)", Kind::Timbre),
-        ("energy above 4 kHz", Kind::Timbre),
-        ("energy in 2–8 kHz", Kind::Timbre),
-        ("energy in 30–80 Hz", Kind::Timbre),
-        ("spectral flatness", Kind::Timbre),
-        ("spectral centroid", Kind::Timbre),
-        ("overtone richness (centroid over f0)", Kind::Timbre),
-        ("onsets per second", Kind::Rhythm),
-        ("low part of the onsets", Kind::Timbre),
-        ("sharp part of the onsets", Kind::Timbre),
-        ("level fall after onsets", Kind::Timbre),
-        ("bends after onsets", Kind::Pitch),
-        ("vibrato rate", Kind::Pitch),
-        ("vibrato extent", Kind::Pitch),
-        ("pitch unsteadiness", Kind::Pitch),
-        ("pitch on tempered semitones", Kind::Pitch),
-        ("inharmonic tonal partials", Kind::Timbre),
-        ("looseness against a beat grid", Kind::Rhythm),
-        ("change of the spectral envelope", Kind::Timbre),
-        ("level swing while pitched", Kind::Timbre),
-        ("crest factor", Kind::Timbre),
-        ("spread of periodicity", Kind::Timbre),
-        ("85 % rolloff", Kind::Timbre),
-        ("share of spectral change above 2 kHz", Kind::Timbre),
-    ];
     if i < BASE_FEATURES {
         (BASE[i].0.to_string(), BASE[i].1)
     } else {
@@ -80,6 +54,38 @@ pub fn feature_info(i: usize) -> (String, Kind) {
         )
     }
 }
+
+const BASE: [(&str, Kind); BASE_FEATURES] = [
+    ("share of active frames", Kind::Timbre),
+    ("share of clearly pitched frames", Kind::Timbre),
+    ("periodicity", Kind::Timbre),
+    ("pitch height", Kind::Pitch),
+    ("pitched at all", Kind::Pitch),
+    ("noisiness of 2–8 kHz (breath, buzz, rasp)", Kind::Timbre),
+    ("energy above 4 kHz", Kind::Timbre),
+    ("energy in 2–8 kHz", Kind::Timbre),
+    ("energy in 30–80 Hz", Kind::Timbre),
+    ("spectral flatness", Kind::Timbre),
+    ("spectral centroid", Kind::Timbre),
+    ("overtone richness (centroid over f0)", Kind::Timbre),
+    ("onsets per second", Kind::Rhythm),
+    ("low part of the onsets", Kind::Timbre),
+    ("sharp part of the onsets", Kind::Timbre),
+    ("level fall after onsets", Kind::Timbre),
+    ("bends after onsets", Kind::Pitch),
+    ("vibrato rate", Kind::Pitch),
+    ("vibrato extent", Kind::Pitch),
+    ("pitch unsteadiness", Kind::Pitch),
+    ("pitch on tempered semitones", Kind::Pitch),
+    ("inharmonic tonal partials", Kind::Timbre),
+    ("looseness against a beat grid", Kind::Rhythm),
+    ("change of the spectral envelope", Kind::Timbre),
+    ("level swing while pitched", Kind::Timbre),
+    ("crest factor", Kind::Timbre),
+    ("spread of periodicity", Kind::Timbre),
+    ("85 % rolloff", Kind::Timbre),
+    ("share of spectral change above 2 kHz", Kind::Timbre),
+];
 
 /// Edges of timbre band `k` (log-spaced 60 Hz … 10 kHz at the analysis rate).
 pub fn timbre_band_hz(k: usize) -> (f32, f32) {
