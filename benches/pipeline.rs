@@ -62,6 +62,12 @@ fn load(path: &Path) -> (Duration, Duration) {
         .ok()
         .and_then(|f| *f)
         .unwrap_or(total);
+    // The lens follows on the loading thread: let it finish before the next run starts.
+    if let Some(t) = job.track() {
+        while t.lens_busy() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
     (total, first)
 }
 

@@ -444,3 +444,142 @@ fn the_glossary_window_shows_instruments_in_hangul() {
     assert!(h.query_by_label_contains("해금 (haegeum)").is_some());
     assert!(h.query_by_label_contains("장구 (janggu)").is_some());
 }
+
+/// Steps the harness until the fusion lens of the open track is ready.
+fn wait_for_lens(h: &mut Harness<'_, SoriApp>) -> std::sync::Arc<sori::analysis::lens::Analysis> {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if let Some(l) = h.state().session.track.as_ref().and_then(|t| t.lens()) {
+            h.step();
+            return l;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the lens was not measured"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Centre of lane `k`'s row at time `t`.
+fn lane_point(h: &Harness<'_, SoriApp>, k: usize, t: f64) -> Pos2 {
+    let lanes = h.get_by_label("Fusion lens lanes").rect();
+    let tl = timeline_rect(h);
+    let view = h.state().session.view;
+    let x = tl.left() + ((t - view.start_s) / view.len_s) as f32 * tl.width();
+    let row = lanes.height() / sori::analysis::lens::LANES.len() as f32;
+    pos2(x, lanes.top() + (k as f32 + 0.5) * row)
+}
+
+#[test]
+fn lens_lanes_show_evidence_on_hover_tint_on_click_and_draft_a_note() {
+    let mut h = harness();
+    let lens = wait_for_lens(&mut h);
+    // The demo opens with plucks: the plucked-string lane has a segment there.
+    let (k, seg) = lens
+        .lanes
+        .iter()
+        .enumerate()
+        .find_map(|(k, l)| {
+            (l.family == sori::analysis::lens::Family::Korean)
+                .then(|| l.segments.first().map(|s| (k, s.clone())))
+                .flatten()
+        })
+        .expect("the demo has a Korean segment");
+    let mid = (seg.start_s + seg.end_s) / 2.0;
+    let p = lane_point(&h, k, mid);
+
+    // Hover (and rest past the tooltip delay): the segment's evidence.
+    h.hover_at(p);
+    for _ in 0..60 {
+        h.step();
+    }
+    let words: String = seg.evidence.chars().take(30).collect();
+    assert!(
+        h.query_by_label_contains(&words).is_some(),
+        "hovering the segment shows its evidence ({words}…)"
+    );
+
+    // Click: the spectrogram is tinted with that lane; again: untinted.
+    click(&mut h, p);
+    assert_eq!(h.state().session.tint, Some(k));
+    click(&mut h, p);
+    assert_eq!(h.state().session.tint, None);
+
+    // Right-click → Draft a note from this segment.
+    let before = h.state().session.notes.doc().notes.len();
+    h.hover_at(p);
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: p,
+        button: egui::PointerButton::Secondary,
+        pressed: true,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    h.event(egui::Event::PointerButton {
+        pos: p,
+        button: egui::PointerButton::Secondary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    h.step();
+    h.get_by_label("Draft a note from this segment").click();
+    h.step();
+    h.step();
+    let notes = &h.state().session.notes.doc().notes;
+    assert_eq!(notes.len(), before + 1, "one draft note added");
+    let n = notes
+        .iter()
+        .find(|n| n.body.contains(&seg.evidence))
+        .expect("the draft's body is the evidence");
+    assert!((n.start - seg.start_s).abs() < 1e-3);
+    assert_eq!(n.end.map(|e| (e - seg.end_s).abs() < 1e-3), Some(true));
+    assert_eq!(n.category, sori::notes::Category::Traditional);
+    assert_eq!(
+        n.instruments,
+        vec![sori::analysis::lens::LANES[k].instrument.to_string()]
+    );
+    // One undo step takes it back.
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::UndoNotes);
+    assert_eq!(h.state().session.notes.doc().notes.len(), before);
+}
+
+#[test]
+fn ctrl_f_finds_regions_of_similar_timbre_to_the_selection() {
+    let mut h = harness();
+    wait_for_lens(&mut h);
+    // The demo's opening plucks (1–3 s) return alone in the coda (64–71 s).
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::SetSelection(Some((1.0, 3.0))));
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::F);
+    h.step();
+    let found = h.state().session.similar.clone();
+    assert!(!found.is_empty(), "Ctrl+F lit up similar regions");
+    assert!(
+        found[0].start_s >= 60.0,
+        "the best match is in the coda, where the plucks are alone again: {found:?}"
+    );
+    let best = h
+        .get_by_label_contains("Similar region 1 · ")
+        .rect()
+        .center();
+    click(&mut h, best);
+    assert_eq!(
+        h.state().session.selection,
+        Some((found[0].start_s, found[0].end_s)),
+        "clicking the ranked match selects it"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::F);
+    h.step();
+    assert!(
+        h.state().session.similar.is_empty(),
+        "Ctrl+F again clears them"
+    );
+}

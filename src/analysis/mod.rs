@@ -5,4 +5,5 @@ pub mod features;
 pub mod lens;
 pub mod model;
 pub mod peaks;
+pub mod similar;
 pub mod spectrum;

@@ -31,6 +31,9 @@ pub struct EvalArgs {
     /// (the daegeum note folder counts as one recording).
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
+    /// Also write each mixture as a 16-bit WAV here, to listen to what was scored.
+    #[arg(long, value_name = "DIR")]
+    pub write_mixtures: Option<PathBuf>,
     /// Score with this model file (from `sori train`) instead of the shipped one.
     #[arg(long, value_name = "MODEL.json", conflicts_with = "rules")]
     pub model: Option<PathBuf>,
@@ -308,6 +311,28 @@ fn build_mix(clip_store: &PcmStore, bed_store: &PcmStore, gain_db: f32) -> (Vec<
     (mix, truth)
 }
 
+/// A mono 16-bit PCM WAV file of `x`.
+fn wav_16bit(x: &[f32], rate: u32) -> Vec<u8> {
+    let data = (x.len() * 2) as u32;
+    let mut out = Vec::with_capacity(44 + data as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    for v in x {
+        out.extend_from_slice(&((v.clamp(-1.0, 1.0) * 32767.0).round() as i16).to_le_bytes());
+    }
+    out
+}
+
 type Loaded = Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>>;
 
 fn load_all(rows: &[Row]) -> Loaded {
@@ -523,6 +548,27 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     }
     let loaded = load_all(&rows);
     let mixes = mixtures(&rows, &loaded, 1, 0, &[a.mix_gain_db]);
+    if let Some(dir) = &a.write_mixtures {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+        for m in &mixes {
+            let (Some((cs, _)), Some((bs, _))) = (&loaded[m.clip], &loaded[m.bed]) else {
+                continue;
+            };
+            let (mix, _) = build_mix(cs, bs, a.mix_gain_db);
+            let stem = |i: usize| {
+                rows[i]
+                    .file
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            let path = dir.join(format!("{}+{}.wav", stem(m.clip), stem(m.bed)));
+            crate::notes::save::atomic_write(&path, &wav_16bit(&mix, 22_050))
+                .with_context(|| format!("could not write {}", path.display()))?;
+        }
+        eprintln!("wrote {} mixtures to {}", mixes.len(), dir.display());
+    }
     let custom = match &a.model {
         Some(p) => {
             let text = std::fs::read_to_string(p)

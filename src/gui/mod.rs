@@ -1,6 +1,7 @@
 //! The desktop app (egui/eframe). Views read the session and send commands; nothing heavy
 //! runs here: decoding, analysis and spectrogram tiles come from worker threads.
 
+mod lanes_view;
 mod notes_view;
 mod timeline;
 
@@ -66,6 +67,8 @@ pub struct SoriApp {
     glossary_filter: String,
     /// The lane edge being dragged: (note index at drag start, true = end edge).
     pub(crate) lane_drag: Option<bool>,
+    /// The lens segment a context menu is open for: (lane, segment).
+    pub(crate) lane_menu: Option<(usize, usize)>,
 }
 
 /// What to do once the user has answered the unsaved-notes question.
@@ -111,6 +114,7 @@ impl SoriApp {
             show_glossary: false,
             glossary_filter: String::new(),
             lane_drag: None,
+            lane_menu: None,
         }
     }
 
@@ -446,6 +450,13 @@ impl SoriApp {
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::O)) {
             self.file_dialog(Dialog::OpenAudio);
         }
+        if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::F)) {
+            cmds.push(if self.session.similar.is_empty() {
+                Command::FindSimilar
+            } else {
+                Command::ClearSimilar
+            });
+        }
         for c in cmds {
             self.session.apply(c);
         }
@@ -638,6 +649,24 @@ impl SoriApp {
                 }
                 if ui.button("Retry audio device").clicked() {
                     self.session.apply(Command::RetryAudio);
+                }
+            });
+            ui.menu_button("Lens", |ui| {
+                if ui.button("Find similar to the selection  (Ctrl+F)").clicked() {
+                    self.session.apply(Command::FindSimilar);
+                }
+                if ui.button("Clear similar").clicked() {
+                    self.session.apply(Command::ClearSimilar);
+                }
+                ui.separator();
+                ui.label("Tint the spectrogram with");
+                let mut tint = self.session.tint;
+                ui.radio_value(&mut tint, None, "no lane");
+                for (k, l) in crate::analysis::lens::LANES.iter().enumerate() {
+                    ui.radio_value(&mut tint, Some(k), l.label);
+                }
+                if tint != self.session.tint {
+                    self.session.apply(Command::SetTint(tint));
                 }
             });
             ui.menu_button("Help", |ui| {
@@ -848,6 +877,15 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Delete", "Delete the selected note"),
     ("Ctrl+Z, Ctrl+Shift+Z / Ctrl+Y", "Undo, redo"),
     ("Ctrl+S", "Save the notes"),
+    (
+        "Ctrl+F",
+        "Find regions of similar timbre to the selection (again: clear)",
+    ),
+    (
+        "Click a lens lane",
+        "Tint the spectrogram in that lane's band",
+    ),
+    ("Right-click a lens segment", "Draft a note from it"),
 ];
 
 struct EframeApp(SoriApp);

@@ -91,10 +91,15 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
         pos2(plot_left, notes_lane.bottom() + 2.0),
         vec2(plot_w, wave_h),
     );
+    let lanes_h = super::lanes_view::height_for(full.height());
     let spec = Rect::from_min_max(
         pos2(plot_left, wave.bottom() + 4.0),
-        pos2(full.right(), full.bottom()),
+        pos2(
+            full.right(),
+            (full.bottom() - lanes_h - 4.0).max(wave.bottom() + 24.0),
+        ),
     );
+    let lanes = Rect::from_min_max(pos2(plot_left, spec.bottom() + 4.0), full.max);
 
     let view = app.session.view;
     let xm = XMap {
@@ -134,6 +139,12 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
         ui.visuals().weak_text_color(),
     );
     spectrogram(app, ui, &painter.with_clip_rect(spec), &track, spec, xm);
+    super::lanes_view::overlay(app, &painter.with_clip_rect(spec), &track, spec, &|t| {
+        xm.x(t)
+    });
+    super::lanes_view::show(app, ui, &track, lanes, full.left(), &|t| xm.x(t), &|x| {
+        xm.t(x)
+    });
     waveform(&painter.with_clip_rect(wave), &track, wave, xm, nch);
     ruler_ticks(
         &painter.with_clip_rect(ruler.expand2(vec2(0.0, 1.0))),
@@ -160,7 +171,7 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     let px = xm.x(app.session.position_s());
     if px >= plot_left && px <= plot_left + plot_w {
         painter.line_segment(
-            [pos2(px, area.top()), pos2(px, area.bottom())],
+            [pos2(px, area.top()), pos2(px, lanes.bottom())],
             Stroke::new(1.5, PLAYHEAD),
         );
     }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::lens::LANES;
+use crate::analysis::similar::{Match, find_similar};
 use crate::analysis::spectrum::SpecParams;
 use crate::audio::playback::{DeviceState, Player};
 use crate::render::{ColorMap, DbRange};
@@ -150,6 +152,17 @@ pub enum Command {
     RestoreNotes(bool),
     /// Answer to "the notes file changed on disk: reload?".
     ReloadNotes(bool),
+    /// Tint the spectrogram in lane `i`'s band over its segments (`None`: no tint).
+    SetTint(Option<usize>),
+    /// A draft note from segment `segment` of lane `lane`: its time, the lane's instrument
+    /// and category, the evidence as the body.
+    DraftNoteFromSegment {
+        lane: usize,
+        segment: usize,
+    },
+    /// Light up the regions whose timbre is closest to the selection's.
+    FindSimilar,
+    ClearSimilar,
 }
 
 pub struct Session {
@@ -168,6 +181,11 @@ pub struct Session {
     /// A notes file named on the command line, used for the next track that opens.
     pub notes_override: Option<PathBuf>,
     demo_picture_started: bool,
+    /// Lane whose band is tinted on the spectrogram.
+    pub tint: Option<usize>,
+    /// Regions found by Find similar, best first, and the region they were asked for.
+    pub similar: Vec<Match>,
+    pub similar_query: Option<(f64, f64)>,
 }
 
 /// Shortest visible range: a few dozen samples across the screen.
@@ -190,6 +208,9 @@ impl Session {
             notes: NotesState::default(),
             notes_override: None,
             demo_picture_started: false,
+            tint: None,
+            similar: Vec::new(),
+            similar_query: None,
         }
     }
 
@@ -369,6 +390,35 @@ impl Session {
                 self.last_device = None;
                 self.player.reopen();
             }
+            Command::SetTint(lane) => self.tint = lane.filter(|&i| i < LANES.len()),
+            Command::FindSimilar => {
+                self.similar.clear();
+                self.similar_query = None;
+                let Some((a, b)) = self.selection else {
+                    self.notify(
+                        "Select a region first: Find similar looks for its timbre.",
+                        false,
+                    );
+                    return;
+                };
+                let Some(lens) = self.track.as_ref().and_then(|t| t.lens()) else {
+                    self.notify("The fusion lens is still measuring this track.", false);
+                    return;
+                };
+                // Over the per-block cues the lens already measured: a lookup, no DSP.
+                self.similar = find_similar(&lens.blocks, a, b, 5);
+                self.similar_query = Some((a.min(b), a.max(b)));
+                if self.similar.is_empty() {
+                    self.notify(
+                        "Nothing similar found: choose a region shorter than half the track.",
+                        false,
+                    );
+                }
+            }
+            Command::ClearSimilar => {
+                self.similar.clear();
+                self.similar_query = None;
+            }
             Command::DismissNotice(i) => {
                 if i < self.notices.len() {
                     self.notices.remove(i);
@@ -447,6 +497,33 @@ impl Session {
                 };
                 n.start = (n.start * 1000.0).round() / 1000.0;
                 n.end = n.end.map(|e| (e * 1000.0).round() / 1000.0);
+                self.notes.editor.end_gesture();
+                self.notes.editor.edit(|d| d.notes.push(n.clone()));
+                self.notes.selected = self.find_note(&n);
+            }
+            Command::DraftNoteFromSegment { lane, segment } => {
+                let Some(lens) = self.track.as_ref().and_then(|t| t.lens()) else {
+                    return;
+                };
+                let (Some(l), Some(info)) = (lens.lanes.get(lane), LANES.get(lane)) else {
+                    return;
+                };
+                let Some(seg) = l.segments.get(segment) else {
+                    return;
+                };
+                let r = |v: f64| (v * 1000.0).round() / 1000.0;
+                let mut n = Note::region(r(seg.start_s), r(seg.end_s), info.label);
+                n.category = match info.family {
+                    crate::analysis::lens::Family::Korean => crate::notes::Category::Traditional,
+                    crate::analysis::lens::Family::Pop => crate::notes::Category::Pop,
+                };
+                if !info.instrument.is_empty() {
+                    n.instruments = vec![info.instrument.to_string()];
+                }
+                n.body = format!(
+                    "Draft from the fusion lens (score {:.2}): {}",
+                    seg.score, seg.evidence
+                );
                 self.notes.editor.end_gesture();
                 self.notes.editor.edit(|d| d.notes.push(n.clone()));
                 self.notes.selected = self.find_note(&n);
@@ -615,6 +692,7 @@ impl Session {
     /// True while background work runs that the GUI should repaint for.
     pub fn busy(&self) -> bool {
         self.is_loading()
+            || self.track.as_ref().is_some_and(|t| t.lens_busy())
             || self
                 .rebuild_overview
                 .as_ref()
@@ -642,6 +720,8 @@ impl Session {
                 }
                 self.track = Some(track);
                 self.selection = None;
+                self.similar.clear();
+                self.similar_query = None;
                 self.view = View {
                     start_s: 0.0,
                     len_s: 1.0,

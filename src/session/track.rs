@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::analysis::lens::{Analysis, analyze};
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
 use crate::audio::{Decoder, PcmStore, Progress, StoreWriter};
@@ -41,6 +42,9 @@ pub struct Track {
     pub overview: RwLock<Overview>,
     /// Set once the peaks and overview cover the whole decoded track.
     analysis_done: std::sync::atomic::AtomicBool,
+    /// The fusion lens, once computed (after decoding, on the loading thread).
+    pub lens: RwLock<Option<Arc<Analysis>>>,
+    lens_busy: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Track {
@@ -64,7 +68,28 @@ impl Track {
             peaks: RwLock::new(PeakPyramid::new(ch)),
             overview: RwLock::new(Overview::new(params, rate)),
             analysis_done: std::sync::atomic::AtomicBool::new(false),
+            lens: RwLock::new(None),
+            lens_busy: std::sync::atomic::AtomicBool::new(true),
         }
+    }
+
+    /// The fusion lens, if it is ready.
+    pub fn lens(&self) -> Option<Arc<Analysis>> {
+        self.lens.read().ok().and_then(|l| l.clone())
+    }
+    /// True while the lens is still to come (decoding or measuring).
+    pub fn lens_busy(&self) -> bool {
+        self.lens_busy.load(Ordering::Acquire)
+    }
+    /// Measures the lens on the decoded track and publishes it (`skip`: give up instead).
+    fn run_lens(&self, skip: bool) {
+        if !skip {
+            let a = analyze(&self.store);
+            if let Ok(mut l) = self.lens.write() {
+                *l = Some(Arc::new(a));
+            }
+        }
+        self.lens_busy.store(false, Ordering::Release);
     }
 
     /// Folds newly decoded audio into the peaks and the overview spectrogram.
@@ -141,11 +166,16 @@ impl LoadJob {
                     load_file(path, &source, &track, &progress, params, started, &first)
                 }
             };
+            let ok = result.is_ok();
             if let Ok(mut s) = status.lock() {
                 *s = match result {
                     Ok(notice) => LoadStatus::Done { notice },
                     Err(msg) => LoadStatus::Failed(msg),
                 };
+            }
+            // The track is usable now; the fusion lens follows on this thread.
+            if let Some(t) = track.lock().ok().and_then(|t| t.clone()) {
+                t.run_lens(!ok || progress.cancelled());
             }
         };
         if let Err(e) = std::thread::Builder::new()
