@@ -181,6 +181,9 @@ pub struct BlockCues {
     /// How far the 30–80 Hz level sits below its own peak on half the active frames, dB
     /// (small: a held bass; large: the decaying low stroke of a drum).
     pub sub_fall_db: f32,
+    /// Median fall of the 30–80 Hz band from 50 ms to 300 ms after onsets, dB (a held bass
+    /// note stays; a drum's low stroke dies away).
+    pub sub_decay_db: f32,
     pub flatness: f32,
     pub centroid_hz: f32,
     /// Onsets per second (strength ≥ 0.15) and their mean low/high split.
@@ -310,6 +313,14 @@ pub fn block_cues(
             (o.time_s, a - at(300))
         })
         .collect();
+    let sub_decay: Vec<(f64, f32)> = onsets
+        .iter()
+        .filter(|o| o.strength >= 0.15)
+        .map(|o| {
+            let at = |ms: usize| f.bands.get(o.frame + ms / 10).map_or(-120.0, |b| b[0]);
+            (o.time_s, at(50).max(at(40)) - at(300))
+        })
+        .collect();
     let total_db: Vec<f32> = f.bands.iter().map(|b| db_sum(b)).collect();
     let air: Vec<f32> = (0..n)
         .map(|i| db_sum(&f.bands[i][6..]) - total_db[i])
@@ -376,6 +387,14 @@ pub fn block_cues(
         }
         c.decay_db = pct(
             &mut decay
+                .iter()
+                .filter(|(t, _)| *t >= t_lo && *t < t_hi)
+                .map(|(_, d)| *d)
+                .collect(),
+            0.5,
+        );
+        c.sub_decay_db = pct(
+            &mut sub_decay
                 .iter()
                 .filter(|(t, _)| *t >= t_lo && *t < t_hi)
                 .map(|(_, d)| *d)
@@ -582,7 +601,7 @@ pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
     // Metal: tonal but inharmonic, bright strikes or long low sustain.
     let metal = ramp(c.inharmonic, 0.2, 0.5) * (1.0 - pitched * 0.7);
 
-    let held = 1.0 - ramp(c.sub_fall_db, 8.0, 16.0);
+    let held = (1.0 - ramp(c.sub_fall_db, 8.0, 16.0)) * (1.0 - ramp(c.sub_decay_db, 6.0, 12.0));
     let sub = ramp(c.sub_db, -14.0, -6.0) * held * (0.6 + 0.4 * ramp(c.glides as f32, 0.0, 1.0));
     let machine = ramp(c.onset_rate, 0.6, 1.4) * grid_rigid;
     let synth = pitched
