@@ -547,6 +547,16 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if rows.is_empty() {
         bail!("{}: no files listed", a.manifest.display());
     }
+    let custom = match &a.model {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("could not read {}", p.display()))?;
+            Some(Model::from_json(&text).ok_or_else(|| {
+                anyhow::anyhow!("{}: not a lens model for this version of Sori", p.display())
+            })?)
+        }
+        None => None,
+    };
     let loaded = load_all(&rows);
     let mixes = mixtures(&rows, &loaded, 1, 0, &[a.mix_gain_db]);
     if let Some(dir) = &a.write_mixtures {
@@ -570,16 +580,6 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
         eprintln!("wrote {} mixtures to {}", mixes.len(), dir.display());
     }
-    let custom = match &a.model {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("could not read {}", p.display()))?;
-            Some(Model::from_json(&text).ok_or_else(|| {
-                anyhow::anyhow!("{}: not a lens model for this version of Sori", p.display())
-            })?)
-        }
-        None => None,
-    };
     let model = if a.rules {
         None
     } else {
