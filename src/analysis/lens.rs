@@ -303,24 +303,9 @@ pub fn block_cues(
     let n_blocks = n.div_ceil(FRAMES_PER_BLOCK).max(1);
     let floor = (pct(&mut f.rms_db.clone(), 0.95) - 40.0).max(-60.0);
     let mid = cues::mid_level(f);
-    // Level drop after each onset.
-    let decay: Vec<(f64, f32)> = onsets
-        .iter()
-        .filter(|o| o.strength >= 0.15)
-        .map(|o| {
-            let at = |ms: usize| f.rms_db.get(o.frame + ms / 10).copied().unwrap_or(-120.0);
-            let a = at(50).max(at(40));
-            (o.time_s, a - at(300))
-        })
-        .collect();
-    let sub_decay: Vec<(f64, f32)> = onsets
-        .iter()
-        .filter(|o| o.strength >= 0.15)
-        .map(|o| {
-            let at = |ms: usize| f.bands.get(o.frame + ms / 10).map_or(-120.0, |b| b[0]);
-            (o.time_s, at(50).max(at(40)) - at(300))
-        })
-        .collect();
+    // Level drop after each onset: the whole band, and 30–80 Hz alone.
+    let decay = fall_after_onsets(onsets, |i| f.rms_db.get(i).copied());
+    let sub_decay = fall_after_onsets(onsets, |i| f.bands.get(i).map(|b| b[0]));
     let total_db: Vec<f32> = f.bands.iter().map(|b| db_sum(b)).collect();
     let air: Vec<f32> = (0..n)
         .map(|i| db_sum(&f.bands[i][6..]) - total_db[i])
@@ -385,22 +370,8 @@ pub fn block_cues(
             c.onset_low = on.iter().map(|o| o.low).sum::<f32>() / on.len() as f32;
             c.onset_high = on.iter().map(|o| o.high).sum::<f32>() / on.len() as f32;
         }
-        c.decay_db = pct(
-            &mut decay
-                .iter()
-                .filter(|(t, _)| *t >= t_lo && *t < t_hi)
-                .map(|(_, d)| *d)
-                .collect(),
-            0.5,
-        );
-        c.sub_decay_db = pct(
-            &mut sub_decay
-                .iter()
-                .filter(|(t, _)| *t >= t_lo && *t < t_hi)
-                .map(|(_, d)| *d)
-                .collect(),
-            0.5,
-        );
+        c.decay_db = median_between(&decay, t_lo, t_hi);
+        c.sub_decay_db = median_between(&sub_decay, t_lo, t_hi);
         let bs: Vec<&Bend> = bends
             .iter()
             .filter(|x| x.onset_s >= t_lo && x.onset_s < t_hi)
@@ -527,6 +498,31 @@ pub fn block_cues(
         }
         out
     })
+}
+
+/// How far `level` (dB per frame; `None` past the end) falls from 50 ms to 300 ms after each
+/// onset of strength ≥ 0.15: (onset time, fall in dB). Plucks and strikes decay; held notes don't.
+fn fall_after_onsets(onsets: &[Onset], level: impl Fn(usize) -> Option<f32>) -> Vec<(f64, f32)> {
+    onsets
+        .iter()
+        .filter(|o| o.strength >= 0.15)
+        .map(|o| {
+            let at = |ms: usize| level(o.frame + ms / 10).unwrap_or(-120.0);
+            (o.time_s, at(50).max(at(40)) - at(300))
+        })
+        .collect()
+}
+
+/// Median of the values timed in `[t_lo, t_hi)`.
+fn median_between(v: &[(f64, f32)], t_lo: f64, t_hi: f64) -> f32 {
+    pct(
+        &mut v
+            .iter()
+            .filter(|(t, _)| *t >= t_lo && *t < t_hi)
+            .map(|(_, d)| *d)
+            .collect(),
+        0.5,
+    )
 }
 
 /// Detrended pitch spread (cents) of every steady 0.3 s window of the track: (first frame, spread).
@@ -812,38 +808,43 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
             r
         })
         .collect();
+    // Every lane smoothed over ±0.3 s.
+    let n = raw.len();
+    let smooth: Vec<[f32; 10]> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
+            let mut m = [0.0f32; 10];
+            for r in &raw[a..b] {
+                for (acc, v) in m.iter_mut().zip(r) {
+                    *acc += v;
+                }
+            }
+            m.map(|v| v / (b - a) as f32)
+        })
+        .collect();
+    // Per block: the Korean lanes together, and the likeliest of them.
+    let korean: Vec<(f32, usize)> = smooth
+        .iter()
+        .map(|m| {
+            let best = (0..5).max_by(|x, y| m[*x].total_cmp(&m[*y])).unwrap_or(0);
+            (m[..5].iter().sum(), best)
+        })
+        .collect();
     LANES
         .iter()
         .enumerate()
         .map(|(k, info)| {
-            // Smooth over ±0.3 s.
-            let n = raw.len();
-            let scores: Vec<f32> = (0..n)
-                .map(|i| {
-                    let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
-                    let v = raw[a..b].iter().map(|r| r[k]).sum::<f32>() / (b - a) as f32;
-                    (v * 100.0).round() / 100.0
-                })
+            let scores: Vec<f32> = smooth
+                .iter()
+                .map(|m| (m[k] * 100.0).round() / 100.0)
                 .collect();
             // Korean lanes from the model are judged in two steps: is a Korean timbre
             // present (the Korean probabilities together), and which family is likeliest.
             let presence: Vec<f32> = if model.is_some() && k < 5 {
-                (0..n)
-                    .map(|i| {
-                        let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
-                        let mut sums = [0.0f32; 5];
-                        for r in &raw[a..b] {
-                            for j in 0..5 {
-                                sums[j] += r[j] / (b - a) as f32;
-                            }
-                        }
-                        let best = (0..5).max_by(|x, y| sums[*x].total_cmp(&sums[*y]));
-                        if best == Some(k) {
-                            sums.iter().sum()
-                        } else {
-                            scores[i].min(0.39)
-                        }
-                    })
+                korean
+                    .iter()
+                    .zip(&scores)
+                    .map(|(&(sum, best), &own)| if best == k { sum } else { own.min(0.39) })
                     .collect()
             } else {
                 scores.clone()
