@@ -52,6 +52,12 @@ fn row_h(h: f32) -> f32 {
     (h * 0.22 / LANES.len() as f32).clamp(9.0, 15.0)
 }
 
+/// Tints the spectrogram with lane `k`, or removes the tint if it is already lane `k`'s.
+fn toggle_tint(app: &mut SoriApp, k: usize) {
+    let tint = (app.session.tint != Some(k)).then_some(k);
+    app.session.apply(Command::SetTint(tint));
+}
+
 /// Which lane and segment (if any) lie under `p`.
 fn hit(lens: &Analysis, rows: Rect, row: f32, t: f64, y: f32) -> Option<(usize, Option<usize>)> {
     if y < rows.top() || y >= rows.bottom() {
@@ -184,8 +190,7 @@ pub(crate) fn show(
             )
         });
         if lr.clicked() {
-            app.session
-                .apply(Command::SetTint(if tinted { None } else { Some(k) }));
+            toggle_tint(app, k);
         }
         painter.rect_filled(
             Rect::from_min_size(pos2(gutter_left + 1.0, r.center().y - 3.0), vec2(6.0, 6.0)),
@@ -322,9 +327,7 @@ pub(crate) fn show(
         && let Some(p) = resp.interact_pointer_pos()
         && let Some((k, _)) = hit(&lens, rows, row, t(p.x), p.y)
     {
-        let tinted = app.session.tint == Some(k);
-        app.session
-            .apply(Command::SetTint(if tinted { None } else { Some(k) }));
+        toggle_tint(app, k);
     }
     if resp.secondary_clicked()
         && let Some(p) = resp.interact_pointer_pos()

@@ -392,8 +392,7 @@ impl Session {
             }
             Command::SetTint(lane) => self.tint = lane.filter(|&i| i < LANES.len()),
             Command::FindSimilar => {
-                self.similar.clear();
-                self.similar_query = None;
+                self.clear_similar();
                 let Some((a, b)) = self.selection else {
                     self.notify(
                         "Select a region first: Find similar looks for its timbre.",
@@ -415,10 +414,7 @@ impl Session {
                     );
                 }
             }
-            Command::ClearSimilar => {
-                self.similar.clear();
-                self.similar_query = None;
-            }
+            Command::ClearSimilar => self.clear_similar(),
             Command::DismissNotice(i) => {
                 if i < self.notices.len() {
                     self.notices.remove(i);
@@ -485,21 +481,31 @@ impl Session {
         self.notes.doc().notes.iter().position(|x| x == n)
     }
 
+    /// Adds `n` (times rounded to the millisecond) as one undo step and selects it.
+    fn add_note(&mut self, mut n: Note) {
+        n.start = (n.start * 1000.0).round() / 1000.0;
+        n.end = n.end.map(|e| (e * 1000.0).round() / 1000.0);
+        self.notes.editor.end_gesture();
+        self.notes.editor.edit(|d| d.notes.push(n.clone()));
+        self.notes.selected = self.find_note(&n);
+    }
+
+    fn clear_similar(&mut self) {
+        self.similar.clear();
+        self.similar_query = None;
+    }
+
     fn apply_notes(&mut self, cmd: Command) {
         if self.track.is_none() {
             return;
         }
         match cmd {
             Command::AddNote => {
-                let mut n = match self.selection {
+                let n = match self.selection {
                     Some((a, b)) => Note::region(a, b, "New note"),
                     None => Note::point(self.position_s(), "New note"),
                 };
-                n.start = (n.start * 1000.0).round() / 1000.0;
-                n.end = n.end.map(|e| (e * 1000.0).round() / 1000.0);
-                self.notes.editor.end_gesture();
-                self.notes.editor.edit(|d| d.notes.push(n.clone()));
-                self.notes.selected = self.find_note(&n);
+                self.add_note(n);
             }
             Command::DraftNoteFromSegment { lane, segment } => {
                 let Some(lens) = self.track.as_ref().and_then(|t| t.lens()) else {
@@ -511,8 +517,7 @@ impl Session {
                 let Some(seg) = l.segments.get(segment) else {
                     return;
                 };
-                let r = |v: f64| (v * 1000.0).round() / 1000.0;
-                let mut n = Note::region(r(seg.start_s), r(seg.end_s), info.label);
+                let mut n = Note::region(seg.start_s, seg.end_s, info.label);
                 n.category = match info.family {
                     crate::analysis::lens::Family::Korean => crate::notes::Category::Traditional,
                     crate::analysis::lens::Family::Pop => crate::notes::Category::Pop,
@@ -524,9 +529,7 @@ impl Session {
                     "Draft from the fusion lens (score {:.2}): {}",
                     seg.score, seg.evidence
                 );
-                self.notes.editor.end_gesture();
-                self.notes.editor.edit(|d| d.notes.push(n.clone()));
-                self.notes.selected = self.find_note(&n);
+                self.add_note(n);
             }
             Command::DeleteNote(i) => {
                 if i < self.notes.doc().notes.len() {
@@ -720,8 +723,7 @@ impl Session {
                 }
                 self.track = Some(track);
                 self.selection = None;
-                self.similar.clear();
-                self.similar_query = None;
+                self.clear_similar();
                 self.view = View {
                     start_s: 0.0,
                     len_s: 1.0,

@@ -42,8 +42,8 @@ pub struct Track {
     pub overview: RwLock<Overview>,
     /// Set once the peaks and overview cover the whole decoded track.
     analysis_done: std::sync::atomic::AtomicBool,
-    /// The fusion lens, once computed (after decoding, on the loading thread).
-    pub lens: RwLock<Option<Arc<Analysis>>>,
+    /// The fusion lens, once computed (after decoding, on the loading thread); see [`Track::lens`].
+    lens: RwLock<Option<Arc<Analysis>>>,
     lens_busy: std::sync::atomic::AtomicBool,
 }
 
