@@ -232,27 +232,14 @@ impl Model {
 
     /// Fits a model by full-batch Adam on the weighted cross-entropy plus `l2` shrinkage.
     pub fn train(examples: &[Example], l2: f32, steps: usize, trained_on: String) -> Model {
-        let n = examples.len().max(1);
         let wsum: f32 = examples.iter().map(|e| e.weight).sum::<f32>().max(1e-9);
-        let mut mean = vec![0.0f32; N_FEATURES];
-        let mut scale = vec![0.0f32; N_FEATURES];
-        for e in examples {
-            for i in 0..N_FEATURES {
-                mean[i] += e.x[i] / n as f32;
-            }
-        }
-        for e in examples {
-            for i in 0..N_FEATURES {
-                scale[i] += (e.x[i] - mean[i]).powi(2) / n as f32;
-            }
-        }
-        scale.iter_mut().for_each(|s| *s = s.sqrt().max(1e-3));
+        let (mean, scale) = column_stats(examples.iter().map(|e| &e.x));
         let mut m = Model {
             trained_on,
             classes: CLASSES.iter().map(|c| c.to_string()).collect(),
             features: (0..N_FEATURES).map(|i| feature_info(i).0).collect(),
-            mean,
-            scale,
+            mean: mean.to_vec(),
+            scale: scale.to_vec(),
             weights: vec![vec![0.0; N_FEATURES + 1]; N_CLASSES],
         };
         let zs: Vec<[f32; N_FEATURES]> = examples.iter().map(|e| m.standardise(&e.x)).collect();
@@ -293,6 +280,27 @@ impl Model {
         }
         m
     }
+}
+
+/// Mean and standard deviation (at least 1e-3, so every column can be divided by it) of
+/// each column of `rows`: the standardisation of the model's cues and of similarity search.
+pub fn column_stats<'a, const N: usize>(
+    rows: impl Iterator<Item = &'a [f32; N]> + Clone,
+) -> ([f32; N], [f32; N]) {
+    let n = rows.clone().count().max(1) as f32;
+    let mut mean = [0.0f32; N];
+    let mut sd = [0.0f32; N];
+    for r in rows.clone() {
+        for (m, x) in mean.iter_mut().zip(r) {
+            *m += x / n;
+        }
+    }
+    for r in rows {
+        for ((s, x), m) in sd.iter_mut().zip(r).zip(&mean) {
+            *s += (x - m).powi(2) / n;
+        }
+    }
+    (mean, sd.map(|s| s.sqrt().max(1e-3)))
 }
 
 fn softmax(l: [f32; N_CLASSES]) -> [f32; N_CLASSES] {

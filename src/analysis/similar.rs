@@ -8,6 +8,7 @@
 
 use super::features::TIMBRE_BANDS;
 use super::lens::{BlockCues, LANE_HOP_S};
+use super::model::column_stats;
 
 const DIMS: usize = TIMBRE_BANDS + 6;
 
@@ -51,19 +52,7 @@ pub fn find_similar(blocks: &[BlockCues], from_s: f64, to_s: f64, count: usize) 
     }
     let desc: Vec<[f32; DIMS]> = blocks.iter().map(descriptor).collect();
     // Standardise each dimension over the track.
-    let mut mean = [0.0f32; DIMS];
-    let mut sd = [0.0f32; DIMS];
-    for d in &desc {
-        for k in 0..DIMS {
-            mean[k] += d[k] / n as f32;
-        }
-    }
-    for d in &desc {
-        for k in 0..DIMS {
-            sd[k] += (d[k] - mean[k]).powi(2) / n as f32;
-        }
-    }
-    sd.iter_mut().for_each(|s| *s = s.sqrt().max(1e-3));
+    let (mean, sd) = column_stats(desc.iter());
     // Prefix sums of the standardised descriptors and of activity.
     let mut pre = vec![[0.0f64; DIMS]; n + 1];
     let mut act = vec![0.0f64; n + 1];
