@@ -1,11 +1,13 @@
 //! `make bench`: times the loading pipeline and prints medians.
 //!
 //! * decode alone (symphonia) vs decode + peak pyramid + whole-track spectrogram, as the app
-//!   loads a file, for a 4-minute 44.1 kHz stereo MP3 made here with LAME;
+//!   loads a file, and vs `sori analyze` (features measured while decoding, then the lens),
+//!   for a 4-minute 44.1 kHz stereo MP3 made here with LAME;
 //! * time from "open" to the first waveform (the first decoded chunk folded into the peaks);
 //! * peak RSS of a process that opens and analyses a 60-minute 44.1 kHz stereo file.
 //!
-//! `BENCH_FILE=song.mp3 make bench` adds the same rows for your own file.
+//! `BENCH_FILE=song.mp3 make bench` adds the same rows for your own file; `BENCH_QUICK=1` skips
+//! the 60-minute rows.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -107,13 +109,12 @@ fn rows(label: &str, path: &Path) {
         "  open -> first waveform data (median of {RUNS})        {}",
         ms(first)
     );
-    // What `sori analyze` does: decode, then every feature and the fusion-lens lanes.
+    // What `sori analyze` does: decode while measuring every feature, then the fusion-lens lanes.
     let analyze = median(
         (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                let (store, _) = decode_file(path).expect("decode");
-                std::hint::black_box(sori::analysis::lens::analyze(&store));
+                std::hint::black_box(sori::analysis::lens::analyze_file(path).expect("analyze"));
                 t.elapsed()
             })
             .collect(),
@@ -167,6 +168,10 @@ fn main() {
 
     if let Ok(own) = std::env::var("BENCH_FILE") {
         rows(&format!("your file: {own}"), &PathBuf::from(own));
+    }
+    if std::env::var("BENCH_QUICK").is_ok() {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
     }
 
     eprintln!("making a 60-minute 44.1 kHz stereo WAV…");

@@ -21,9 +21,8 @@ fn percentile(v: &[f32], q: f32) -> f32 {
     if s.is_empty() {
         return 0.0;
     }
-    s.sort_by(|a, b| a.total_cmp(b));
     let i = ((s.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
-    s[i]
+    *s.select_nth_unstable_by(i, |a, b| a.total_cmp(b)).1
 }
 
 /// Onsets from the spectral flux: local maxima above a moving median plus a margin.
@@ -183,7 +182,7 @@ pub fn detrend(c: &[f32]) -> Vec<f32> {
 /// (1 at lag 0 for a zero-mean `x` whose mean square is `var`).
 fn autocorr(x: &[f32], var: f32, lag: usize) -> f32 {
     let n = x.len();
-    let s: f32 = x[..n - lag].iter().zip(&x[lag..]).map(|(a, b)| a * b).sum();
+    let s = crate::analysis::features::dot(&x[..n - lag], &x[lag..]);
     s / ((n - lag) as f32 * var)
 }
 
@@ -276,8 +275,8 @@ fn median(v: &mut [f32]) -> Option<f32> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    Some(v[v.len() / 2])
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable_by(mid, |a, b| a.total_cmp(b)).1)
 }
 
 /// For each onset followed by a continuous pitch: the change between the pitch just after
@@ -538,16 +537,19 @@ pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
     if e <= 1e-6 {
         return None;
     }
-    let acs: Vec<f32> = (0..=(n / 2).min(160)).map(|l| autocorr(&x, e, l)).collect();
+    // The first positive local maximum of the autocorrelation from lag 20 (0.2 s) to 160,
+    // computed lag by lag up to it.
+    let last = (n / 2).min(160);
+    let ac = |l: usize| autocorr(&x, e, l);
+    let (mut prev, mut cur) = (ac(19), ac(20));
     let mut best = None;
-    for l in 20..acs.len().saturating_sub(1) {
-        if acs[l] >= acs[l - 1]
-            && acs[l] >= acs[l + 1]
-            && acs[l] > best.map(|(_, v)| v).unwrap_or(0.0)
-        {
-            best = Some((l, acs[l]));
+    for l in 20..last {
+        let next = ac(l + 1);
+        if cur >= prev && cur >= next && cur > 0.0 {
+            best = Some((l, cur));
             break;
         }
+        (prev, cur) = (cur, next);
     }
     let (l, v) = best?;
     Some(Pumping {

@@ -7,11 +7,13 @@
 //! 11 kHz).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
 use crate::audio::PcmStore;
+use crate::audio::store::CHUNK_FRAMES;
 
 /// Hop between feature frames, seconds.
 pub const HOP_S: f64 = 0.01;
@@ -40,7 +42,7 @@ pub const F0_MAX: f32 = 1700.0;
 
 /// Per-frame measurements of one track; every vector has [`Features::len`] entries, frame
 /// `i` centred on `i * HOP_S` seconds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Features {
     pub duration_s: f64,
     /// RMS level, dBFS.
@@ -89,31 +91,20 @@ impl Features {
 /// the track is ever held (an hour of 44.1 kHz audio would be 635 MB).
 pub fn mono_decimated(store: &PcmStore, target: f32) -> (Vec<f32>, f32) {
     let sr = store.sample_rate() as f32;
-    let factor = ((sr / target).round() as usize).max(1);
-    let frames = store.frames() as usize;
-    if factor == 1 {
-        let mut mono = vec![0.0f32; frames];
-        store.read_mono(0, &mut mono);
-        return (mono, sr);
-    }
-    let h = lowpass(factor);
-    let (taps, half) = (h.len(), h.len() / 2);
-    let n_out = frames.div_ceil(factor);
-    let mut out = Vec::with_capacity(n_out);
-    const CHUNK: usize = 1 << 16; // outputs per read
-    let mut buf = vec![0.0f32; (CHUNK - 1) * factor + taps];
-    let mut o0 = 0;
-    while o0 < n_out {
-        let o1 = (o0 + CHUNK).min(n_out);
-        let len = (o1 - o0 - 1) * factor + taps;
-        // Frames outside the track read as silence, as `decimate` pads.
-        store.read_mono((o0 * factor) as i64 - half as i64, &mut buf[..len]);
-        for o in 0..o1 - o0 {
-            out.push(dot(&h, &buf[o * factor..o * factor + taps]));
-        }
-        o0 = o1;
-    }
-    (out, sr / factor as f32)
+    let mut d = Decimator::new(factor_for(sr, target));
+    let mut out = Vec::new();
+    d.run(
+        store.frames() as usize,
+        true,
+        |s, b| store.read_mono(s, b),
+        &mut out,
+    );
+    (out, sr / d.factor as f32)
+}
+
+/// The integer decimation factor that brings `rate` to at most about `target`.
+fn factor_for(rate: f32, target: f32) -> usize {
+    ((rate / target).round() as usize).max(1)
 }
 
 /// Low-pass FIR for decimation by `factor`: windowed sinc (Blackman), cut-off at 0.45 of
@@ -140,38 +131,88 @@ fn lowpass(factor: usize) -> Vec<f32> {
     h
 }
 
-/// Low-pass (see [`lowpass`]) and keep every `factor`-th sample.
-pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
-    if factor <= 1 {
-        return x.to_vec();
+/// Low-pass (see [`lowpass`]) and keep every `factor`-th sample, as a source grows: output
+/// `o` is centred on source sample `o * factor` and is produced once every tap it needs is
+/// there (or, when the source is complete, with silence past its end).
+struct Decimator {
+    factor: usize,
+    h: Vec<f32>,
+    /// Next output index.
+    next: usize,
+    buf: Vec<f32>,
+}
+
+impl Decimator {
+    fn new(factor: usize) -> Self {
+        let factor = factor.max(1);
+        Self {
+            factor,
+            h: if factor > 1 {
+                lowpass(factor)
+            } else {
+                vec![1.0]
+            },
+            next: 0,
+            buf: Vec::new(),
+        }
     }
-    let h = lowpass(factor);
-    let taps = h.len();
-    let half = (taps / 2) as isize;
-    let n_out = x.len().div_ceil(factor);
-    let mut out = Vec::with_capacity(n_out);
-    for o in 0..n_out {
-        let c = (o * factor) as isize;
-        let acc = if c - half >= 0 && c + half < x.len() as isize {
-            let base = (c - half) as usize;
-            dot(&h, &x[base..base + taps])
+
+    /// Appends to `out` every output that `len` source samples allow (`done`: the source is
+    /// complete, so all of them). `read(start, buf)` fills `buf` with source samples from
+    /// `start` on, silence outside the source.
+    fn run(
+        &mut self,
+        len: usize,
+        done: bool,
+        mut read: impl FnMut(i64, &mut [f32]),
+        out: &mut Vec<f32>,
+    ) {
+        let (f, taps) = (self.factor, self.h.len());
+        let half = taps / 2;
+        let end = if done {
+            len.div_ceil(f)
+        } else if len > half {
+            (len - half - 1) / f + 1
         } else {
-            let mut acc = 0.0f32;
-            for (k, hk) in h.iter().enumerate() {
-                let j = c - half + k as isize;
-                if j >= 0 && (j as usize) < x.len() {
-                    acc += hk * x[j as usize];
-                }
-            }
-            acc
+            0
         };
-        out.push(acc);
+        const BATCH: usize = 1 << 16; // outputs per read
+        while self.next < end {
+            let (o0, o1) = (self.next, (self.next + BATCH).min(end));
+            let n = (o1 - o0 - 1) * f + taps;
+            self.buf.resize(n, 0.0);
+            read((o0 * f) as i64 - half as i64, &mut self.buf[..n]);
+            if f == 1 {
+                out.extend_from_slice(&self.buf[..n]);
+            } else {
+                out.extend((0..o1 - o0).map(|o| dot(&self.h, &self.buf[o * f..o * f + taps])));
+            }
+            self.next = o1;
+        }
     }
+}
+
+/// Reads `x[start..]` into `buf`, silence outside `x`.
+fn read_slice(x: &[f32], start: i64, buf: &mut [f32]) {
+    buf.fill(0.0);
+    let lo = start.max(0);
+    let hi = (start + buf.len() as i64).min(x.len() as i64);
+    if lo < hi {
+        buf[(lo - start) as usize..(hi - start) as usize]
+            .copy_from_slice(&x[lo as usize..hi as usize]);
+    }
+}
+
+/// [`lowpass`] then keep every `factor`-th sample of a complete signal.
+pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
+    let mut d = Decimator::new(factor);
+    let mut out = Vec::with_capacity(x.len().div_ceil(factor.max(1)));
+    d.run(x.len(), true, |s, b| read_slice(x, s, b), &mut out);
     out
 }
 
 /// Dot product in eight lanes (the shape the compiler turns into SIMD).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut lanes = [0.0f32; 8];
@@ -189,37 +230,118 @@ fn db(p: f32) -> f32 {
     10.0 * p.max(1e-12).log10()
 }
 
-/// Computes every feature of a completely decoded store. Spectral features and pitch run
-/// on two threads.
+/// Centre (in samples at `rate`) of feature frame `i`.
+fn centre(i: usize, rate: f32) -> isize {
+    (i as f64 * HOP_S * rate as f64).round() as isize
+}
+
+/// Number of feature frames of a track of `duration_s`.
+fn frame_count(duration_s: f64) -> usize {
+    ((duration_s / HOP_S).ceil() as usize).max(1)
+}
+
+/// Computes every feature of a completely decoded store.
 pub fn compute(store: &PcmStore) -> Features {
-    let (x, rate) = mono_decimated(store, 22_050.0);
-    let duration_s = store.duration_s();
-    let n_frames = ((duration_s / HOP_S).ceil() as usize).max(1);
-    let (mut f, (harm, f0, sub), loud) = std::thread::scope(|s| {
-        let pitch = s.spawn(|| {
-            let f2 = ((rate / 11_025.0).round() as usize).max(1);
-            let y = decimate(&x, f2);
-            let (h, p) = pitch_track(&y, rate / f2 as f32, n_frames);
-            let z = decimate(&y, 4);
-            (h, p, sub_peaks(&z, rate / f2 as f32 / 4.0, n_frames))
+    let mut s = Extractor::new(store);
+    s.advance(store, store.frames(), true);
+    s.finish()
+}
+
+/// Computes every feature while `store` is still being decoded, following it as it grows, so
+/// the analysis runs alongside the decoder instead of after it. Ends when the store is
+/// complete or `over` is set (the decoder stopped, e.g. on an error), with what was decoded.
+pub fn compute_following(store: &PcmStore, over: &AtomicBool) -> Features {
+    // Work in steps of a few seconds of audio: enough to keep the per-step overhead small.
+    const STEP: u64 = 4 * CHUNK_FRAMES as u64;
+    let mut s = Extractor::new(store);
+    let mut seen = 0u64;
+    loop {
+        let ended = store.is_complete() || over.load(Ordering::Acquire);
+        let frames = store.frames();
+        if ended {
+            s.advance(store, frames, true);
+            return s.finish();
+        }
+        if frames >= seen + STEP {
+            s.advance(store, frames, false);
+            seen = frames;
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+        }
+    }
+}
+
+/// The feature pipeline's state between steps: the ~22 kHz mono mix, and each measurement's
+/// position in it. Spectral features, pitch (with sub-bass peaks) and loudness run on three
+/// threads within each step.
+struct Extractor {
+    sample_rate: u32,
+    mono: Decimator,
+    x: Vec<f32>,
+    spectral: Spectral,
+    pitch: Pitch,
+    loudness: Loudness,
+    frames: u64,
+}
+
+impl Extractor {
+    fn new(store: &PcmStore) -> Self {
+        let sr = store.sample_rate() as f32;
+        let factor = factor_for(sr, 22_050.0);
+        let rate = sr / factor as f32;
+        Self {
+            sample_rate: store.sample_rate(),
+            mono: Decimator::new(factor),
+            x: Vec::new(),
+            spectral: Spectral::new(rate),
+            pitch: Pitch::new(rate),
+            loudness: Loudness::new(rate, store.channels()),
+            frames: 0,
+        }
+    }
+
+    /// Takes in the store's first `frames` frames (`done`: that is all of it).
+    fn advance(&mut self, store: &PcmStore, frames: u64, done: bool) {
+        self.frames = frames;
+        self.mono.run(
+            frames as usize,
+            done,
+            |s, b| store.read_mono(s, b),
+            &mut self.x,
+        );
+        let n_frames = done.then(|| frame_count(frames as f64 / self.sample_rate as f64));
+        let x = &self.x[..];
+        let (spectral, pitch, loudness) = (&mut self.spectral, &mut self.pitch, &mut self.loudness);
+        std::thread::scope(|s| {
+            let p = s.spawn(|| pitch.run(x, n_frames));
+            let l = s.spawn(|| loudness.run(x));
+            spectral.run(x, n_frames);
+            // A stage that panicked leaves its measurement empty; the others stand.
+            let _ = (p.join(), l.join());
         });
-        let loud = s.spawn(|| short_term_loudness(&x, rate, store.channels(), n_frames));
-        let f = spectral(&x, rate, n_frames, duration_s);
-        let p = pitch.join().unwrap_or_else(|_| {
-            (
-                vec![0.0; n_frames],
-                vec![None; n_frames],
-                vec![None; n_frames],
-            )
-        });
-        let l = loud.join().unwrap_or_else(|_| vec![None; n_frames]);
-        (f, p, l)
-    });
-    f.harmonicity = harm;
-    f.f0_hz = f0;
-    f.sub_peak_hz = sub;
-    f.loudness_lufs = loud;
-    f
+    }
+
+    fn finish(self) -> Features {
+        let duration_s = self.frames as f64 / self.sample_rate as f64;
+        let n = frame_count(duration_s);
+        let mut f = self.spectral.f;
+        f.duration_s = duration_s;
+        let (mut harm, mut f0, mut sub, mut loud) = (
+            self.pitch.harm,
+            self.pitch.f0,
+            self.pitch.sub,
+            self.loudness.out,
+        );
+        harm.resize(n, 0.0);
+        f0.resize(n, None);
+        sub.resize(n, None);
+        loud.resize(n, None);
+        f.harmonicity = harm;
+        f.f0_hz = f0;
+        f.sub_peak_hz = sub;
+        f.loudness_lufs = loud;
+        f
+    }
 }
 
 /// EBU R128 short-term loudness every frame (evaluated every 100 ms, held in between),
@@ -227,27 +349,70 @@ pub fn compute(store: &PcmStore) -> Features {
 /// mono, which is exact for material the channels share (centred voice, bass, drums) and at
 /// most 3 dB low for fully decorrelated channels; the meter only has to follow a track's
 /// loudness over time, and this keeps it a small part of the analysis.
-fn short_term_loudness(x: &[f32], rate: f32, channels: usize, n_frames: usize) -> Vec<Option<f32>> {
-    let mut out = vec![None; n_frames];
-    let Ok(mut meter) = ebur128::EbuR128::new(1, rate.round() as u32, ebur128::Mode::S) else {
-        return out;
-    };
-    if channels > 1 {
-        let _ = meter.set_channel(0, ebur128::Channel::DualMono);
-    }
-    let block = ((rate as f64 * 0.1).round() as usize).max(1);
-    for (step, chunk) in x.chunks(block).enumerate() {
-        let _ = meter.add_frames_f32(chunk);
-        let lufs = meter
-            .loudness_shortterm()
-            .ok()
-            .filter(|v| v.is_finite())
-            .map(|v| v as f32);
-        for slot in out.iter_mut().skip(step * 10).take(10) {
-            *slot = lufs;
+///
+/// The meter gives the K-weighted energy of each 100 ms block; the 3 s window is the mean of
+/// the last 30 blocks (blocks before the start count as silence, as the meter's own window
+/// does). Asking the meter for its 3 s loudness every 100 ms would re-sum 3 s of samples each
+/// time, which cost as much as the whole spectral analysis.
+struct Loudness {
+    meter: Option<ebur128::EbuR128>,
+    block: usize,
+    energies: [f64; 30],
+    sum: f64,
+    step: usize,
+    out: Vec<Option<f32>>,
+}
+
+impl Loudness {
+    fn new(rate: f32, channels: usize) -> Self {
+        let mut meter = ebur128::EbuR128::new(1, rate.round() as u32, ebur128::Mode::M).ok();
+        if channels > 1
+            && let Some(m) = meter.as_mut()
+        {
+            let _ = m.set_channel(0, ebur128::Channel::DualMono);
+        }
+        Self {
+            meter,
+            block: ((rate.round() as usize + 5) / 10).max(1),
+            energies: [0.0; 30],
+            sum: 0.0,
+            step: 0,
+            out: Vec::new(),
         }
     }
-    out
+
+    /// Measures every whole 100 ms block of `x` not yet measured.
+    fn run(&mut self, x: &[f32]) {
+        const WINDOW: usize = 30; // 100 ms blocks in 3 s
+        let Some(meter) = self.meter.as_mut() else {
+            return;
+        };
+        while (self.step + 1) * self.block <= x.len() {
+            let chunk = &x[self.step * self.block..(self.step + 1) * self.block];
+            if meter.add_frames_f32(chunk).is_err() {
+                self.meter = None;
+                return;
+            }
+            let e = match meter.loudness_window(100) {
+                Ok(l) if l.is_finite() => 10f64.powf((l + 0.691) / 10.0),
+                _ => 0.0,
+            };
+            let slot = &mut self.energies[self.step % WINDOW];
+            self.sum += e - *slot;
+            *slot = e;
+            if self.step % WINDOW == WINDOW - 1 {
+                // Re-add from scratch once per window so rounding never accumulates.
+                self.sum = self.energies.iter().sum();
+            }
+            let lufs = (self.sum > 0.0)
+                .then(|| -0.691 + 10.0 * (self.sum / WINDOW as f64).log10())
+                .filter(|v| v.is_finite())
+                .map(|v| v as f32);
+            self.out.resize(self.step * 10, None);
+            self.out.extend([lufs; 10]);
+            self.step += 1;
+        }
+    }
 }
 
 /// A forward real FFT of size `n` with its buffers and a Hann window.
@@ -272,90 +437,143 @@ impl Hann {
             fft,
         }
     }
+
+    /// Windows the `n` samples of `x` centred on `c` (silence outside `x`) into the input and
+    /// transforms them; returns the frame's sum of squares and peak (before windowing).
+    fn frame(&mut self, x: &[f32], c: isize) -> (f32, f32) {
+        let n = self.input.len();
+        let start = c - n as isize / 2;
+        let (mut sum_sq, mut peak) = (0.0f32, 0.0f32);
+        if start >= 0 && start as usize + n <= x.len() {
+            let seg = &x[start as usize..start as usize + n];
+            for ((v, s), w) in self.input.iter_mut().zip(seg).zip(&self.window) {
+                *v = s * w;
+            }
+            sum_sq = dot(seg, seg);
+            peak = seg.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        } else {
+            for (k, v) in self.input.iter_mut().enumerate() {
+                let j = start + k as isize;
+                let s = if j >= 0 && (j as usize) < x.len() {
+                    x[j as usize]
+                } else {
+                    0.0
+                };
+                sum_sq += s * s;
+                peak = peak.max(s.abs());
+                *v = s * self.window[k];
+            }
+        }
+        if self
+            .fft
+            .process_with_scratch(&mut self.input, &mut self.spec, &mut self.scratch)
+            .is_err()
+        {
+            self.spec
+                .iter_mut()
+                .for_each(|c| *c = Complex::new(0.0, 0.0));
+        }
+        (sum_sq, peak)
+    }
+}
+
+/// The bins (contiguous, as bands are) that `band_of` puts in band `k`.
+fn band_bins(
+    band_of: impl Fn(f32) -> Option<usize>,
+    bins: usize,
+    k: usize,
+) -> std::ops::Range<usize> {
+    let lo = (0..bins)
+        .position(|b| band_of(b as f32) == Some(k))
+        .unwrap_or(bins);
+    let hi = (lo..bins)
+        .find(|&b| band_of(b as f32) != Some(k))
+        .unwrap_or(bins);
+    lo..hi
 }
 
 /// STFT-based features on the ~22 kHz mono signal.
-fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features {
-    let n = if rate > 16_000.0 { 1024 } else { 512 };
-    let Hann {
-        fft,
-        mut input,
-        mut spec,
-        mut scratch,
-        window,
-    } = Hann::new(n);
-    let wsum: f32 = window.iter().sum();
-    let norm = (2.0 / wsum).powi(2); // full-scale sine → power 1 in its bin
-    let bins = n / 2 + 1;
-    let bin_hz = rate / n as f32;
-    let band_of: Vec<Option<usize>> = (0..bins)
-        .map(|b| {
-            let f = b as f32 * bin_hz;
-            if f < BAND_EDGES[0] {
-                None
-            } else {
-                Some(BAND_EDGES.iter().rposition(|&e| f >= e).unwrap_or(0))
-            }
-        })
-        .collect();
-    // Timbre bands: log-spaced 60 Hz … 10 kHz.
-    let (t_lo, t_hi) = (60.0f32, (rate * 0.48).min(10_000.0));
-    let timbre_of: Vec<Option<usize>> = (0..bins)
-        .map(|b| {
-            let f = b as f32 * bin_hz;
-            if f < t_lo || f >= t_hi {
-                None
-            } else {
-                Some(
-                    (((f / t_lo).ln() / (t_hi / t_lo).ln()) * TIMBRE_BANDS as f32)
-                        .floor()
-                        .min(TIMBRE_BANDS as f32 - 1.0) as usize,
-                )
-            }
-        })
-        .collect();
-    let lo40 = (40.0 / bin_hz).ceil() as usize; // flatness ignores rumble below 40 Hz
-    let lo200 = (200.0 / bin_hz).ceil() as usize;
-    let hi2k = (2000.0 / bin_hz).floor() as usize;
-    let (hf_lo, hf_hi) = (
-        (2000.0 / bin_hz) as usize,
-        ((8000.0 / bin_hz) as usize).min(bins - 1),
-    );
+struct Spectral {
+    hann: Hann,
+    norm: f32,
+    bin_hz: f32,
+    bands: [std::ops::Range<usize>; BANDS],
+    timbre: [std::ops::Range<usize>; TIMBRE_BANDS],
+    lo40: usize,
+    lo200: usize,
+    hi2k: usize,
+    hf: std::ops::RangeInclusive<usize>,
+    power: Vec<f32>,
+    ln_power: Vec<f32>,
+    logmag: Vec<f32>,
+    prev_logmag: Vec<f32>,
+    next: usize,
+    f: Features,
+}
 
-    let mut f = Features {
-        duration_s,
-        rms_db: Vec::with_capacity(n_frames),
-        crest_db: Vec::with_capacity(n_frames),
-        centroid_hz: Vec::with_capacity(n_frames),
-        flatness: Vec::with_capacity(n_frames),
-        high_flatness: Vec::with_capacity(n_frames),
-        rolloff_hz: Vec::with_capacity(n_frames),
-        flux: Vec::with_capacity(n_frames),
-        flux_low: Vec::with_capacity(n_frames),
-        flux_high: Vec::with_capacity(n_frames),
-        bands: Vec::with_capacity(n_frames),
-        timbre: Vec::with_capacity(n_frames),
-        ..Default::default()
-    };
-    let mut power = vec![0.0f32; bins];
-    let mut logmag = vec![0.0f32; bins];
-    let mut prev_logmag = vec![0.0f32; bins];
-    let half = n as isize / 2;
-    for i in 0..n_frames {
-        let c = (i as f64 * HOP_S * rate as f64).round() as isize;
-        let mut sum_sq = 0.0f32;
-        let mut peak = 0.0f32;
-        for (k, v) in input.iter_mut().enumerate() {
-            let j = c - half + k as isize;
-            let s = if j >= 0 && (j as usize) < x.len() {
-                x[j as usize]
-            } else {
-                0.0
-            };
-            sum_sq += s * s;
-            peak = peak.max(s.abs());
-            *v = s * window[k];
+impl Spectral {
+    fn new(rate: f32) -> Self {
+        let n = if rate > 16_000.0 { 1024 } else { 512 };
+        let hann = Hann::new(n);
+        let wsum: f32 = hann.window.iter().sum();
+        let bins = n / 2 + 1;
+        let bin_hz = rate / n as f32;
+        let band_of = |b: f32| {
+            let f = b * bin_hz;
+            (f >= BAND_EDGES[0]).then(|| BAND_EDGES.iter().rposition(|&e| f >= e).unwrap_or(0))
+        };
+        // Timbre bands: log-spaced 60 Hz … 10 kHz.
+        let (t_lo, t_hi) = (60.0f32, (rate * 0.48).min(10_000.0));
+        let timbre_of = |b: f32| {
+            let f = b * bin_hz;
+            (f >= t_lo && f < t_hi).then(|| {
+                (((f / t_lo).ln() / (t_hi / t_lo).ln()) * TIMBRE_BANDS as f32)
+                    .floor()
+                    .min(TIMBRE_BANDS as f32 - 1.0) as usize
+            })
+        };
+        Self {
+            norm: (2.0 / wsum).powi(2), // full-scale sine → power 1 in its bin
+            bin_hz,
+            bands: std::array::from_fn(|k| band_bins(band_of, bins, k)),
+            timbre: std::array::from_fn(|k| band_bins(timbre_of, bins, k)),
+            lo40: (40.0 / bin_hz).ceil() as usize, // flatness ignores rumble below 40 Hz
+            lo200: (200.0 / bin_hz).ceil() as usize,
+            hi2k: (2000.0 / bin_hz).floor() as usize,
+            hf: (2000.0 / bin_hz) as usize..=((8000.0 / bin_hz) as usize).min(bins - 1),
+            power: vec![0.0; bins],
+            ln_power: vec![0.0; bins],
+            logmag: vec![0.0; bins],
+            prev_logmag: vec![0.0; bins],
+            next: 0,
+            f: Features::default(),
+            hann,
         }
+    }
+
+    /// Measures the frames of `x` not yet measured whose window `x` holds (`n_frames`: the
+    /// track is complete and has that many frames; they are all measured).
+    fn run(&mut self, x: &[f32], n_frames: Option<usize>) {
+        let n = self.hann.input.len();
+        let rate = self.bin_hz * n as f32;
+        let end = n_frames.unwrap_or_else(|| {
+            let mut i = self.next;
+            while centre(i, rate) + (n / 2) as isize <= x.len() as isize {
+                i += 1;
+            }
+            i
+        });
+        while self.next < end {
+            let (sum_sq, peak) = self.hann.frame(x, centre(self.next, rate));
+            self.measure(sum_sq, peak);
+            self.next += 1;
+        }
+    }
+
+    fn measure(&mut self, sum_sq: f32, peak: f32) {
+        let n = self.hann.input.len();
+        let bins = self.power.len();
+        let (f, bin_hz) = (&mut self.f, self.bin_hz);
         let rms = (sum_sq / n as f32).sqrt();
         f.rms_db.push(db(rms * rms));
         f.crest_db.push(if rms > 1e-6 {
@@ -363,40 +581,38 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
         } else {
             0.0
         });
-        if fft
-            .process_with_scratch(&mut input, &mut spec, &mut scratch)
-            .is_err()
-        {
-            spec.iter_mut().for_each(|c| *c = Complex::new(0.0, 0.0));
+        let power = &mut self.power;
+        for (p, c) in power.iter_mut().zip(&self.hann.spec) {
+            *p = c.norm_sqr() * self.norm;
         }
         let mut total = 0.0f32;
         let mut weighted = 0.0f32;
-        let mut band_p = [0.0f32; BANDS];
-        let mut timbre_p = [0.0f32; TIMBRE_BANDS];
-        for b in 0..bins {
-            let p = spec[b].norm_sqr() * norm;
-            power[b] = p;
-            if b == 0 {
-                continue;
-            }
+        for (b, p) in power.iter().enumerate().skip(1) {
             total += p;
             weighted += p * b as f32 * bin_hz;
-            if let Some(k) = band_of[b] {
-                band_p[k] += p;
-            }
-            if let Some(k) = timbre_of[b] {
-                timbre_p[k] += p;
-            }
         }
+        let sum_db = |r: &std::ops::Range<usize>| db(power[r.clone()].iter().sum());
+        f.bands
+            .push(std::array::from_fn(|k| sum_db(&self.bands[k])));
+        f.timbre
+            .push(std::array::from_fn(|k| sum_db(&self.timbre[k])));
         let active = total > 1e-10;
         f.centroid_hz
             .push(if active { weighted / total } else { 0.0 });
+        // Flatness over the whole band and over 2–8 kHz share one logarithm per bin.
+        let lo = self.lo40.min(*self.hf.start());
+        for (l, p) in self.ln_power[lo..].iter_mut().zip(&power[lo..]) {
+            *l = (p + 1e-12).ln();
+        }
         f.flatness.push(if active {
-            flatness_of(&power[lo40..])
+            flatness_of(&power[self.lo40..], &self.ln_power[self.lo40..])
         } else {
             1.0
         });
-        f.high_flatness.push(flatness_of(&power[hf_lo..=hf_hi]));
+        f.high_flatness.push(flatness_of(
+            &power[self.hf.clone()],
+            &self.ln_power[self.hf.clone()],
+        ));
         // Rolloff at 85 %.
         let mut acc = 0.0;
         let mut roll = 0.0;
@@ -408,21 +624,12 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
             }
         }
         f.rolloff_hz.push(roll);
-        let mut bands = [0.0f32; BANDS];
-        for k in 0..BANDS {
-            bands[k] = db(band_p[k]);
-        }
-        f.bands.push(bands);
-        let mut tb = [0.0f32; TIMBRE_BANDS];
-        for k in 0..TIMBRE_BANDS {
-            tb[k] = db(timbre_p[k]);
-        }
-        f.timbre.push(tb);
         // Flux on log-compressed magnitude.
+        let (lo200, hi2k) = (self.lo200, self.hi2k);
         let (mut fl, mut fl_lo, mut fl_hi) = (0.0f32, 0.0f32, 0.0f32);
         for b in 1..bins {
-            logmag[b] = (1.0 + 1000.0 * power[b].sqrt()).ln();
-            let d = (logmag[b] - prev_logmag[b]).max(0.0);
+            self.logmag[b] = (1.0 + 1000.0 * power[b].sqrt()).ln();
+            let d = (self.logmag[b] - self.prev_logmag[b]).max(0.0);
             fl += d;
             if b < lo200 {
                 fl_lo += d;
@@ -431,79 +638,15 @@ fn spectral(x: &[f32], rate: f32, n_frames: usize, duration_s: f64) -> Features 
                 fl_hi += d;
             }
         }
-        std::mem::swap(&mut logmag, &mut prev_logmag);
+        std::mem::swap(&mut self.logmag, &mut self.prev_logmag);
         f.flux.push(fl / bins as f32);
         f.flux_low.push(fl_lo / lo200.max(1) as f32);
         f.flux_high.push(fl_hi / (bins - hi2k).max(1) as f32);
     }
-    f
 }
 
-/// Frequency of the strongest spectral peak between 25 and 120 Hz per frame, from a
-/// 512-point FFT of the signal decimated to ~2.7 kHz (≈ 5 Hz bins, parabolic interpolation);
-/// `None` where that region is silent or the peak sits on its edge.
-fn sub_peaks(z: &[f32], rate: f32, n_frames: usize) -> Vec<Option<f32>> {
-    let n = 512;
-    let Hann {
-        fft,
-        mut input,
-        mut spec,
-        mut scratch,
-        window,
-    } = Hann::new(n);
-    let norm = (2.0 / window.iter().sum::<f32>()).powi(2);
-    let bin_hz = rate / n as f32;
-    let (lo, hi) = (
-        (25.0 / bin_hz).floor().max(1.0) as usize,
-        ((120.0 / bin_hz).ceil() as usize).min(n / 2 - 1),
-    );
-    let half = n as isize / 2;
-    let mut out = Vec::with_capacity(n_frames);
-    let mut power = vec![0.0f32; hi + 2];
-    for i in 0..n_frames {
-        let c = (i as f64 * HOP_S * rate as f64).round() as isize;
-        for (k, v) in input.iter_mut().enumerate() {
-            let j = c - half + k as isize;
-            *v = if j >= 0 && (j as usize) < z.len() {
-                z[j as usize] * window[k]
-            } else {
-                0.0
-            };
-        }
-        if fft
-            .process_with_scratch(&mut input, &mut spec, &mut scratch)
-            .is_err()
-        {
-            out.push(None);
-            continue;
-        }
-        for b in lo - 1..=hi + 1 {
-            power[b] = spec[b].norm_sqr() * norm;
-        }
-        let best = (lo..=hi)
-            .max_by(|&a, &b| power[a].total_cmp(&power[b]))
-            .unwrap_or(lo);
-        if power[best] < 1e-7 || best == lo || best == hi {
-            out.push(None);
-            continue;
-        }
-        let (a, b, c) = (
-            power[best - 1].max(1e-12).ln(),
-            power[best].max(1e-12).ln(),
-            power[best + 1].max(1e-12).ln(),
-        );
-        let den = a - 2.0 * b + c;
-        let off = if den.abs() > 1e-9 {
-            (0.5 * (a - c) / den).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
-        out.push(Some((best as f32 + off) * bin_hz));
-    }
-    out
-}
-
-fn flatness_of(p: &[f32]) -> f32 {
+/// Geometric over arithmetic mean of `p` (0 tonal … 1 noise), given `ln_p[i] = ln(p[i] + 1e-12)`.
+fn flatness_of(p: &[f32], ln_p: &[f32]) -> f32 {
     if p.is_empty() {
         return 1.0;
     }
@@ -511,36 +654,208 @@ fn flatness_of(p: &[f32]) -> f32 {
     if mean <= 1e-12 {
         return 1.0;
     }
-    let geo = (p.iter().map(|v| (v + 1e-12).ln()).sum::<f32>() / p.len() as f32).exp();
+    let geo = (ln_p.iter().sum::<f32>() / p.len() as f32).exp();
     (geo / mean).clamp(0.0, 1.0)
+}
+
+/// Pitch and sub-bass: the mix decimated again to ~11 kHz for YIN, and once more (÷4) for the
+/// sub-bass peak.
+struct Pitch {
+    to_11k: Decimator,
+    y: Vec<f32>,
+    yin: Yin,
+    to_sub: Decimator,
+    z: Vec<f32>,
+    subs: SubPeaks,
+    harm: Vec<f32>,
+    f0: Vec<Option<f32>>,
+    sub: Vec<Option<f32>>,
+}
+
+impl Pitch {
+    fn new(rate: f32) -> Self {
+        let f2 = factor_for(rate, 11_025.0);
+        let rate2 = rate / f2 as f32;
+        Self {
+            to_11k: Decimator::new(f2),
+            y: Vec::new(),
+            yin: Yin::new(rate2),
+            to_sub: Decimator::new(4),
+            z: Vec::new(),
+            subs: SubPeaks::new(rate2 / 4.0),
+            harm: Vec::new(),
+            f0: Vec::new(),
+            sub: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, x: &[f32], n_frames: Option<usize>) {
+        let done = n_frames.is_some();
+        self.to_11k
+            .run(x.len(), done, |s, b| read_slice(x, s, b), &mut self.y);
+        self.yin
+            .run(&self.y, n_frames, &mut self.harm, &mut self.f0);
+        let y = &self.y;
+        self.to_sub
+            .run(y.len(), done, |s, b| read_slice(y, s, b), &mut self.z);
+        self.subs.run(&self.z, n_frames, &mut self.sub);
+    }
+}
+
+/// Frequency of the strongest spectral peak between 25 and 120 Hz per frame, from a
+/// 512-point FFT of the signal decimated to ~2.7 kHz (≈ 5 Hz bins, parabolic interpolation);
+/// `None` where that region is silent or the peak sits on its edge.
+struct SubPeaks {
+    hann: Hann,
+    norm: f32,
+    rate: f32,
+    lo: usize,
+    hi: usize,
+    power: Vec<f32>,
+}
+
+impl SubPeaks {
+    fn new(rate: f32) -> Self {
+        let n = 512;
+        let hann = Hann::new(n);
+        let bin_hz = rate / n as f32;
+        let hi = ((120.0 / bin_hz).ceil() as usize).min(n / 2 - 1);
+        Self {
+            norm: (2.0 / hann.window.iter().sum::<f32>()).powi(2),
+            rate,
+            lo: (25.0 / bin_hz).floor().max(1.0) as usize,
+            hi,
+            power: vec![0.0; hi + 2],
+            hann,
+        }
+    }
+
+    fn run(&mut self, z: &[f32], n_frames: Option<usize>, out: &mut Vec<Option<f32>>) {
+        let n = self.hann.input.len();
+        let bin_hz = self.rate / n as f32;
+        let (lo, hi) = (self.lo, self.hi);
+        loop {
+            let i = out.len();
+            let c = centre(i, self.rate);
+            let ready = match n_frames {
+                Some(end) => i < end,
+                None => c + (n / 2) as isize <= z.len() as isize,
+            };
+            if !ready {
+                return;
+            }
+            self.hann.frame(z, c);
+            let power = &mut self.power;
+            for b in lo - 1..=hi + 1 {
+                power[b] = self.hann.spec[b].norm_sqr() * self.norm;
+            }
+            let best = (lo..=hi)
+                .max_by(|&a, &b| power[a].total_cmp(&power[b]))
+                .unwrap_or(lo);
+            if power[best] < 1e-7 || best == lo || best == hi {
+                out.push(None);
+                continue;
+            }
+            let (a, b, c) = (
+                power[best - 1].max(1e-12).ln(),
+                power[best].max(1e-12).ln(),
+                power[best + 1].max(1e-12).ln(),
+            );
+            let den = a - 2.0 * b + c;
+            let off = if den.abs() > 1e-9 {
+                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
+            out.push(Some((best as f32 + off) * bin_hz));
+        }
+    }
 }
 
 /// YIN pitch track: per frame the harmonicity (1 − the cumulative-mean-normalised
 /// difference at the chosen lag) and the f0 where the frame is voiced.
 pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Option<f32>>) {
-    let tau_max = ((rate / F0_MIN).ceil() as usize).min(1024);
-    let tau_min = ((rate / F0_MAX).floor() as usize).max(2);
-    let w = tau_max.max(256); // integration window
-    let n = (w + tau_max + 1).next_power_of_two();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fwd: Arc<dyn RealToComplex<f32>> = planner.plan_fft_forward(n);
-    let inv: Arc<dyn ComplexToReal<f32>> = planner.plan_fft_inverse(n);
-    let mut a = fwd.make_input_vec();
-    let mut b = fwd.make_input_vec();
-    let mut fa = fwd.make_output_vec();
-    let mut fb = fwd.make_output_vec();
-    let mut scratch = fwd.make_scratch_vec();
-    let mut iscratch = inv.make_scratch_vec();
-    let mut corr = inv.make_output_vec();
-    let mut seg = vec![0.0f32; w + tau_max + 1];
-    let mut d = vec![0.0f32; tau_max + 1];
-    let mut harm = Vec::with_capacity(n_frames);
-    let mut f0 = Vec::with_capacity(n_frames);
-    let half = (w / 2) as isize;
-    for i in 0..n_frames {
-        let c = (i as f64 * HOP_S * rate as f64).round() as isize;
-        let start = c - half;
-        let mut energy = 0.0f32;
+    let (mut harm, mut f0) = (Vec::with_capacity(n_frames), Vec::with_capacity(n_frames));
+    Yin::new(rate).run(y, Some(n_frames), &mut harm, &mut f0);
+    (harm, f0)
+}
+
+struct Yin {
+    rate: f32,
+    tau_min: usize,
+    tau_max: usize,
+    w: usize,
+    fwd: Arc<dyn RealToComplex<f32>>,
+    inv: Arc<dyn ComplexToReal<f32>>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    fa: Vec<Complex<f32>>,
+    fb: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
+    iscratch: Vec<Complex<f32>>,
+    corr: Vec<f32>,
+    seg: Vec<f32>,
+    d: Vec<f32>,
+}
+
+impl Yin {
+    fn new(rate: f32) -> Self {
+        let tau_max = ((rate / F0_MIN).ceil() as usize).min(1024);
+        let tau_min = ((rate / F0_MAX).floor() as usize).max(2);
+        let w = tau_max.max(256); // integration window
+        let n = (w + tau_max + 1).next_power_of_two();
+        let mut planner = RealFftPlanner::<f32>::new();
+        let fwd: Arc<dyn RealToComplex<f32>> = planner.plan_fft_forward(n);
+        let inv: Arc<dyn ComplexToReal<f32>> = planner.plan_fft_inverse(n);
+        Self {
+            rate,
+            tau_min,
+            tau_max,
+            w,
+            a: fwd.make_input_vec(),
+            b: fwd.make_input_vec(),
+            fa: fwd.make_output_vec(),
+            fb: fwd.make_output_vec(),
+            scratch: fwd.make_scratch_vec(),
+            iscratch: inv.make_scratch_vec(),
+            corr: inv.make_output_vec(),
+            seg: vec![0.0; w + tau_max + 1],
+            d: vec![0.0; tau_max + 1],
+            fwd,
+            inv,
+        }
+    }
+
+    /// Appends the frames after `harm.len()` whose window `y` holds (`n_frames`: `y` is
+    /// complete; up to that many frames).
+    fn run(
+        &mut self,
+        y: &[f32],
+        n_frames: Option<usize>,
+        harm: &mut Vec<f32>,
+        f0: &mut Vec<Option<f32>>,
+    ) {
+        let half = (self.w / 2) as isize;
+        loop {
+            let c = centre(harm.len(), self.rate);
+            let ready = match n_frames {
+                Some(end) => harm.len() < end,
+                None => c - half + self.seg.len() as isize <= y.len() as isize,
+            };
+            if !ready {
+                return;
+            }
+            let (h, p) = self.frame(y, c - half);
+            harm.push(h);
+            f0.push(p);
+        }
+    }
+
+    /// Harmonicity and f0 of the frame starting at `start`.
+    fn frame(&mut self, y: &[f32], start: isize) -> (f32, Option<f32>) {
+        let (w, tau_min, tau_max) = (self.w, self.tau_min, self.tau_max);
+        let n = self.a.len();
+        let seg = &mut self.seg;
         for (k, v) in seg.iter_mut().enumerate() {
             let j = start + k as isize;
             *v = if j >= 0 && (j as usize) < y.len() {
@@ -549,67 +864,62 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
                 0.0
             };
         }
-        for v in &seg[..w] {
-            energy += v * v;
-        }
+        let energy: f32 = seg[..w].iter().map(|v| v * v).sum();
         if energy / (w as f32) < 1e-7 {
-            harm.push(0.0);
-            f0.push(None);
-            continue;
+            return (0.0, None);
         }
-        a.fill(0.0);
-        a[..w].copy_from_slice(&seg[..w]);
-        b.fill(0.0);
-        b[..w + tau_max].copy_from_slice(&seg[..w + tau_max]);
-        let ok = fwd
-            .process_with_scratch(&mut a, &mut fa, &mut scratch)
+        self.a.fill(0.0);
+        self.a[..w].copy_from_slice(&seg[..w]);
+        self.b.fill(0.0);
+        self.b[..w + tau_max].copy_from_slice(&seg[..w + tau_max]);
+        let ok = self
+            .fwd
+            .process_with_scratch(&mut self.a, &mut self.fa, &mut self.scratch)
             .is_ok()
-            && fwd
-                .process_with_scratch(&mut b, &mut fb, &mut scratch)
+            && self
+                .fwd
+                .process_with_scratch(&mut self.b, &mut self.fb, &mut self.scratch)
                 .is_ok();
         if !ok {
-            harm.push(0.0);
-            f0.push(None);
-            continue;
+            return (0.0, None);
         }
         // Cross-correlation r(τ) = Σ a[j] b[j+τ]  ⇔  conj(A)·B.
-        for (x, y) in fa.iter_mut().zip(fb.iter()) {
+        for (x, y) in self.fa.iter_mut().zip(self.fb.iter()) {
             *x = x.conj() * y;
         }
-        fa[0].im = 0.0;
-        if let Some(last) = fa.last_mut() {
+        self.fa[0].im = 0.0;
+        if let Some(last) = self.fa.last_mut() {
             last.im = 0.0;
         }
-        if inv
-            .process_with_scratch(&mut fa, &mut corr, &mut iscratch)
+        if self
+            .inv
+            .process_with_scratch(&mut self.fa, &mut self.corr, &mut self.iscratch)
             .is_err()
         {
-            harm.push(0.0);
-            f0.push(None);
-            continue;
+            return (0.0, None);
         }
         let scale = 1.0 / n as f32;
+        let d = &mut self.d;
         // e(τ) = Σ_{j<w} seg[j+τ]², running.
         let mut e_tau = energy;
         d[0] = 0.0;
         for tau in 1..=tau_max {
             e_tau += seg[w + tau - 1] * seg[w + tau - 1] - seg[tau - 1] * seg[tau - 1];
-            d[tau] = (energy + e_tau - 2.0 * corr[tau] * scale).max(0.0);
+            d[tau] = (energy + e_tau - 2.0 * self.corr[tau] * scale).max(0.0);
         }
         // Cumulative mean normalised difference.
         let mut running = 0.0f32;
-        let mut best_tau = 0usize;
-        let mut best_val = f32::MAX;
-        let mut chosen = None;
         for tau in 1..=tau_max {
             running += d[tau];
-            let v = if running > 0.0 {
+            d[tau] = if running > 0.0 {
                 d[tau] * tau as f32 / running
             } else {
                 1.0
             };
-            d[tau] = v;
         }
+        let mut best_tau = 0usize;
+        let mut best_val = f32::MAX;
+        let mut chosen = None;
         for tau in tau_min..tau_max {
             if d[tau] < best_val {
                 best_val = d[tau];
@@ -625,10 +935,8 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
             }
         }
         let tau = chosen.unwrap_or(best_tau);
-        let val = d[tau];
-        let h = (1.0 - val).clamp(0.0, 1.0);
-        harm.push(h);
-        if chosen.is_some() && tau > tau_min && tau + 1 <= tau_max {
+        let h = (1.0 - d[tau]).clamp(0.0, 1.0);
+        if chosen.is_some() && tau > tau_min && tau < tau_max {
             let (p, q, r) = (d[tau - 1], d[tau], d[tau + 1]);
             let den = p - 2.0 * q + r;
             let off = if den.abs() > 1e-9 {
@@ -636,12 +944,11 @@ pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Opti
             } else {
                 0.0
             };
-            f0.push(Some(rate / (tau as f32 + off)));
+            (h, Some(self.rate / (tau as f32 + off)))
         } else {
-            f0.push(None);
+            (h, None)
         }
     }
-    (harm, f0)
 }
 
 #[cfg(test)]
@@ -685,6 +992,39 @@ mod tests {
     }
 
     #[test]
+    fn short_term_loudness_matches_the_meters_own_3_s_window() {
+        // Noise whose level steps every 0.7 s, with a silent gap: at every 100 ms the 3 s
+        // loudness built from 100 ms blocks must equal what ebur128 reports for its 3 s window.
+        let rate = 22_050.0f32;
+        let mut seed = 7u64;
+        let x: Vec<f32> = (0..(rate * 9.0) as usize)
+            .map(|i| {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                let t = i as f32 / rate;
+                let gain = if (4.0..5.0).contains(&t) {
+                    0.0
+                } else {
+                    0.05 + 0.1 * ((t / 0.7) as i32 % 4) as f32
+                };
+                gain * ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+            })
+            .collect();
+        let mut loudness = Loudness::new(rate, 1);
+        loudness.run(&x);
+        let ours = loudness.out;
+        let mut meter = ebur128::EbuR128::new(1, 22_050, ebur128::Mode::S).expect("meter");
+        let mut compared = 0;
+        for (step, chunk) in x.chunks(2205).enumerate() {
+            meter.add_frames_f32(chunk).expect("frames");
+            let theirs = meter.loudness_shortterm().expect("short-term") as f32;
+            let o = ours[step * 10].expect("loudness of a noisy window");
+            assert!((o - theirs).abs() < 0.01, "block {step}: {o} vs {theirs}");
+            compared += 1;
+        }
+        assert_eq!(compared, 90);
+    }
+
+    #[test]
     fn stereo_loudness_sums_the_channels_as_r128_does() {
         // The same 0.5-amplitude 440 Hz sine in both channels: R128 adds the channels' powers,
         // so it reads 3 dB above the mono sine's ≈ −9.7 LUFS.
@@ -701,30 +1041,103 @@ mod tests {
     }
 
     #[test]
-    fn reading_the_store_in_chunks_decimates_exactly_like_the_whole_signal() {
-        // Stereo, longer than one chunk, with a length that is not a multiple of the factor.
-        let rate = 44_100;
-        let frames = 150_001usize;
-        let x: Vec<f32> = (0..frames)
+    fn decimation_keeps_the_passband_and_removes_what_would_alias() {
+        // 44.1 kHz → 22.05 kHz: a 440 Hz tone keeps its amplitude; a 15 kHz tone, above the
+        // new Nyquist (11.025 kHz), must not fold back as a 7.05 kHz alias.
+        let rate = 44_100.0f32;
+        let tone = |hz: f32| -> Vec<f32> {
+            (0..44_100)
+                .map(|i| (2.0 * std::f32::consts::PI * hz * i as f32 / rate).sin())
+                .collect()
+        };
+        let rms =
+            |v: &[f32]| (v[2000..20_000].iter().map(|x| x * x).sum::<f32>() / 18_000.0).sqrt();
+        let low = decimate(&tone(440.0), 2);
+        assert_eq!(low.len(), 22_050);
+        assert!(
+            (rms(&low) - std::f32::consts::FRAC_1_SQRT_2).abs() < 0.01,
+            "440 Hz rms {}",
+            rms(&low)
+        );
+        let high = decimate(&tone(15_000.0), 2);
+        let atten_db = 20.0 * (rms(&high) / std::f32::consts::FRAC_1_SQRT_2).log10();
+        assert!(atten_db < -40.0, "15 kHz only {atten_db:.1} dB down");
+    }
+
+    /// Ten seconds of stereo: a gliding tone, a 55 Hz bass and noise bursts.
+    fn varied_stereo(rate: u32) -> Vec<f32> {
+        let mut seed = 3u64;
+        (0..rate as usize * 10)
             .flat_map(|i| {
                 let t = i as f32 / rate as f32;
-                let a = (2.0 * std::f32::consts::PI * 440.0 * t).sin();
-                let b = (2.0 * std::f32::consts::PI * 3_000.0 * t).sin();
-                [0.5 * a, 0.3 * b]
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise =
+                    ((seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * (-(t % 0.5) / 0.04).exp();
+                let glide = (2.0 * std::f32::consts::PI * (300.0 * t + 20.0 * t * t)).sin();
+                let bass = (2.0 * std::f32::consts::PI * 55.0 * t).sin();
+                [0.3 * glide + 0.3 * noise, 0.3 * bass + 0.3 * noise]
             })
-            .collect();
-        let store = PcmStore::from_interleaved(rate, 2, &x);
-        let mono: Vec<f32> = x.chunks(2).map(|f| (f[0] + f[1]) / 2.0).collect();
-        let whole = decimate(&mono, 2);
-        let (chunked, r) = mono_decimated(&store, 22_050.0);
-        assert_eq!(r, 22_050.0);
-        assert_eq!(chunked.len(), whole.len());
-        let worst = whole
-            .iter()
-            .zip(&chunked)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
-        assert!(worst < 1e-6, "largest difference {worst}");
+            .collect()
+    }
+
+    #[test]
+    fn features_measured_while_decoding_equal_those_of_the_finished_store() {
+        // The analysis follows the decoder; however the audio arrives, every measurement must
+        // be exactly what the complete store gives (the app and `sori analyze` rely on it).
+        let rate = 44_100;
+        let x = varied_stereo(rate);
+        let whole = compute(&PcmStore::from_interleaved(rate, 2, &x));
+        assert_eq!(whole.len(), 1000);
+        let store = PcmStore::new(rate, 2);
+        let over = AtomicBool::new(false);
+        let followed = std::thread::scope(|s| {
+            let follower = s.spawn(|| compute_following(&store, &over));
+            let mut w = crate::audio::StoreWriter::new(&store);
+            // Uneven pieces, from a few samples to several chunks.
+            let mut pos = 0;
+            for (k, piece) in [7usize, 100_003, 2 * 1_048_576 + 5, 1, 65_536, 999_999]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
+                if pos >= x.len() {
+                    break;
+                }
+                let end = (pos + piece * 2).min(x.len());
+                w.write(&store, &x[pos..end]);
+                pos = end;
+                if k % 2 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+            }
+            w.finish(&store);
+            follower.join().expect("follower")
+        });
+        assert!(
+            followed == whole,
+            "features differ when measured while decoding"
+        );
+    }
+
+    #[test]
+    fn a_decoder_that_stops_early_leaves_the_features_of_what_it_decoded() {
+        let rate = 44_100;
+        let x = varied_stereo(rate);
+        let store = PcmStore::new(rate, 2);
+        let mut w = crate::audio::StoreWriter::new(&store);
+        // Four seconds published, then the decoder gives up without completing the store.
+        w.write(&store, &x[..rate as usize * 2 * 4]);
+        let over = AtomicBool::new(true);
+        let f = compute_following(&store, &over);
+        let decoded = store.frames() as f64 / rate as f64;
+        assert_eq!(f.len(), frame_count(decoded));
+        assert!(f.len() > 0 && (f.duration_s - decoded).abs() < 1e-9);
+        assert!(
+            f.rms_db.iter().take(f.len() - 10).all(|v| *v > -30.0),
+            "the decoded audio is measured"
+        );
     }
 
     #[test]

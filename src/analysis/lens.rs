@@ -10,7 +10,10 @@ use serde::Serialize;
 use super::cues::{self, Bend, Glide, Grid, Onset, Pumping, Vibrato};
 use super::features::{self, Features, HOP_S, TIMBRE_BANDS};
 use super::model::{self as lens_model, Kind, Model};
-use crate::audio::PcmStore;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::audio::{AudioError, Outcome, PcmStore, decode_following};
 
 /// Hop of lane scores, seconds.
 pub const LANE_HOP_S: f64 = 0.1;
@@ -249,6 +252,13 @@ fn db_sum(ds: &[f32]) -> f32 {
 pub fn analyze(store: &PcmStore) -> Analysis {
     let features = features::compute(store);
     analyze_features(features)
+}
+
+/// Decodes `path` and analyses it, the features being measured while the file decodes.
+pub fn analyze_file(path: &Path) -> Result<(Arc<PcmStore>, Outcome, Analysis), AudioError> {
+    let (store, outcome, features) = decode_following(path, features::compute_following)?;
+    let features = features.unwrap_or_else(|| features::compute(&store));
+    Ok((store, outcome, analyze_features(features)))
 }
 
 pub fn analyze_features(features: Features) -> Analysis {

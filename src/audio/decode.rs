@@ -581,17 +581,37 @@ impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
 
 /// Decodes a whole file on the calling thread (for the command line and tests).
 pub fn decode_file(path: &Path) -> Result<(Arc<PcmStore>, Outcome), AudioError> {
+    decode_following(path, |_, _| ()).map(|(store, outcome, _)| (store, outcome))
+}
+
+/// Decodes a whole file on the calling thread while `follow` runs on a second thread with the
+/// store as it fills, and with a flag that is set once the decoder has stopped (the store
+/// may then be incomplete, after an error). Returns what `follow` returned, unless it panicked.
+pub fn decode_following<T: Send>(
+    path: &Path,
+    follow: impl FnOnce(&PcmStore, &AtomicBool) -> T + Send,
+) -> Result<(Arc<PcmStore>, Outcome, Option<T>), AudioError> {
     let progress = Arc::new(Progress::default());
     let dec = Decoder::open(path, progress)?;
     let expected = dec.info().expected_frames;
-    dec.run(
-        |rate, ch| {
-            let s = PcmStore::new(rate, ch);
-            if let Some(n) = expected {
-                s.set_expected_frames(n);
-            }
-            Arc::new(s)
-        },
-        |_| {},
-    )
+    let over = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let mut follower = None;
+        let result = dec.run(
+            |rate, ch| {
+                let s = PcmStore::new(rate, ch);
+                if let Some(n) = expected {
+                    s.set_expected_frames(n);
+                }
+                let store = Arc::new(s);
+                let (followed, over) = (store.clone(), &over);
+                follower = Some(scope.spawn(move || follow(&followed, over)));
+                store
+            },
+            |_| {},
+        );
+        over.store(true, Ordering::Release);
+        let followed = follower.and_then(|h| h.join().ok());
+        result.map(|(store, outcome)| (store, outcome, followed))
+    })
 }

@@ -5,5 +5,7 @@ pub mod opus;
 pub mod playback;
 pub mod store;
 
-pub use decode::{AudioError, Decoder, Outcome, Progress, StreamInfo, decode_file};
+pub use decode::{
+    AudioError, Decoder, Outcome, Progress, StreamInfo, decode_file, decode_following,
+};
 pub use store::{PcmStore, StoreWriter};

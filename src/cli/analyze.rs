@@ -10,8 +10,8 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::analysis::features::HOP_S;
-use crate::analysis::lens::{Analysis, Lane, analyze};
-use crate::audio::{PcmStore, decode_file};
+use crate::analysis::lens::{Analysis, Lane, analyze_file};
+use crate::audio::PcmStore;
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -149,11 +149,10 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R 
 
 /// Decodes and analyses one file (the calling thread plus the analysis's own helpers).
 pub fn load_and_analyze(path: &Path) -> Result<(std::sync::Arc<PcmStore>, Analysis)> {
-    let (store, outcome) = decode_file(path)?;
+    let (store, outcome, a) = analyze_file(path)?;
     if let Some(n) = outcome.notice {
         eprintln!("warning: {n}");
     }
-    let a = analyze(&store);
     Ok((store, a))
 }
 
