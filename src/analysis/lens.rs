@@ -187,6 +187,12 @@ pub struct BlockCues {
     /// Median fall of the 30–80 Hz band from 50 ms to 300 ms after onsets, dB (a held bass
     /// note stays; a drum's low stroke dies away).
     pub sub_decay_db: f32,
+    /// Median fall of the level over the second after onsets that ring on their own for at
+    /// least 0.6 s, dB (a struck or plucked tone dies away; a held synth note doesn't); NaN
+    /// where onsets come too fast to tell.
+    pub ring_fall_db: f32,
+    /// The same fall measured on the 30–80 Hz band alone.
+    pub sub_ring_fall_db: f32,
     pub flatness: f32,
     pub centroid_hz: f32,
     /// Onsets per second (strength ≥ 0.15) and their mean low/high split.
@@ -316,6 +322,8 @@ pub fn block_cues(
     // Level drop after each onset: the whole band, and 30–80 Hz alone.
     let decay = fall_after_onsets(onsets, |i| f.rms_db.get(i).copied());
     let sub_decay = fall_after_onsets(onsets, |i| f.bands.get(i).map(|b| b[0]));
+    let ring = ring_falls(onsets, f.len(), |i| f.rms_db.get(i).copied());
+    let sub_ring = ring_falls(onsets, f.len(), |i| f.bands.get(i).map(|b| b[0]));
     let total_db: Vec<f32> = f.bands.iter().map(|b| db_sum(b)).collect();
     let air: Vec<f32> = (0..n)
         .map(|i| db_sum(&f.bands[i][6..]) - total_db[i])
@@ -381,6 +389,8 @@ pub fn block_cues(
             c.onset_high = on.iter().map(|o| o.high).sum::<f32>() / on.len() as f32;
         }
         c.decay_db = median_between(&decay, t_lo, t_hi);
+        c.ring_fall_db = median_between(&ring, t_lo, t_hi);
+        c.sub_ring_fall_db = median_between(&sub_ring, t_lo, t_hi);
         c.sub_decay_db = median_between(&sub_decay, t_lo, t_hi);
         let bs: Vec<&Bend> = bends
             .iter()
@@ -523,6 +533,24 @@ fn fall_after_onsets(onsets: &[Onset], level: impl Fn(usize) -> Option<f32>) -> 
         .collect()
 }
 
+/// For each onset of strength ≥ 0.15 followed by at least 0.6 s without another: how far
+/// `level` (dB per frame of `n`; `None` past the end) falls from 50 ms after it to 1 s after
+/// it (or 50 ms before the next), at most 40 dB: (onset time, fall).
+fn ring_falls(onsets: &[Onset], n: usize, level: impl Fn(usize) -> Option<f32>) -> Vec<(f64, f32)> {
+    let strong: Vec<&Onset> = onsets.iter().filter(|o| o.strength >= 0.15).collect();
+    let at = |i: usize| level(i).unwrap_or(-120.0);
+    strong
+        .iter()
+        .enumerate()
+        .filter_map(|(k, o)| {
+            let next = strong.get(k + 1).map(|n| n.frame).unwrap_or(n + 5);
+            let end = (o.frame + 100).min(next.saturating_sub(5));
+            (end >= o.frame + 60)
+                .then(|| (o.time_s, (at(o.frame + 5) - at(end)).clamp(-40.0, 40.0)))
+        })
+        .collect()
+}
+
 /// Median of the values timed in `[t_lo, t_hi)`.
 fn median_between(v: &[(f64, f32)], t_lo: f64, t_hi: f64) -> f32 {
     pct(
@@ -607,14 +635,19 @@ pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
     // Metal: tonal but inharmonic, bright strikes or long low sustain.
     let metal = ramp(c.inharmonic, 0.2, 0.5) * (1.0 - pitched * 0.7);
 
-    let held = (1.0 - ramp(c.sub_fall_db, 8.0, 16.0)) * (1.0 - ramp(c.sub_decay_db, 6.0, 12.0));
+    // Held: 30–80 Hz neither falls right after onsets nor dies away over the next second.
+    let held = (1.0 - ramp(c.sub_fall_db, 8.0, 16.0))
+        * (1.0 - ramp(c.sub_decay_db, 6.0, 12.0))
+        * (1.0 - ramp(c.sub_ring_fall_db, 12.0, 20.0));
     let sub = ramp(c.sub_db, -14.0, -6.0) * held * (0.6 + 0.4 * ramp(c.glides as f32, 0.0, 1.0));
     let machine = ramp(c.onset_rate, 0.6, 1.4) * grid_rigid;
+    // A synth note is held: a tone that dies away after its attack was struck or plucked.
     let synth = pitched
         * steady
         * (1.0 - breath)
         * (1.0 - vib)
-        * (1.0 - ramp(c.timbre_change_db, 1.5, 4.0));
+        * (1.0 - ramp(c.timbre_change_db, 1.5, 4.0))
+        * (1.0 - ramp(c.ring_fall_db, 10.0, 20.0));
     let tuned = pitched
         * ramp(c.on_semitone, 0.5, 0.8)
         * steady
@@ -1065,6 +1098,44 @@ mod tests {
             l.segments.iter().any(|s| s.evidence.contains("0.50 s")),
             "{:?}",
             l.segments
+        );
+    }
+
+    /// A 110 Hz sawtooth re-attacked every 1.5 s for 9 s; `fall_db_per_s` is how fast each
+    /// note dies away (0: held, as a synth plays it).
+    fn reattacked_saw(fall_db_per_s: f32) -> Vec<f32> {
+        (0..RATE * 9)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                let since = t % 1.5;
+                let attack = (since / 0.005).min(1.0);
+                let env = attack * 10f32.powf(-fall_db_per_s * since / 20.0);
+                let saw: f32 = (1..12)
+                    .map(|h| (2.0 * PI * 110.0 * h as f32 * t).sin() / h as f32)
+                    .sum();
+                0.3 * env * saw
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_tone_that_dies_away_after_each_attack_is_not_a_held_synth_note() {
+        let held = run(&reattacked_saw(0.0));
+        let struck = run(&reattacked_saw(25.0));
+        let (h, s) = (
+            mean_between(lane(&held, "pop.synth"), 1.0, 8.0),
+            mean_between(lane(&struck, "pop.synth"), 1.0, 8.0),
+        );
+        assert!(h > 0.4, "held sawtooth: synth {h}");
+        assert!(s < 0.1, "a note falling 25 dB/s is no held synth note: {s}");
+        // 50 ms to 1 s after the attack: 25 dB/s × 0.95 s.
+        let ring = struck.blocks[30..70]
+            .iter()
+            .map(|c| c.ring_fall_db)
+            .fold(f32::NAN, f32::max);
+        assert!(
+            (ring - 23.75).abs() < 3.0,
+            "measured fall over the second after the attack: {ring}"
         );
     }
 

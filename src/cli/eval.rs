@@ -145,7 +145,7 @@ fn cue_summary(a: &Analysis) -> String {
         v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
     };
     format!(
-        "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0}/{:.0}/{:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
+        "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0}/{:.0}/{:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} ring {:.1}/{:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
         med(&|b| b.voiced),
         med(&|b| b.harmonicity),
         med(&|b| b.f0_hz),
@@ -160,6 +160,8 @@ fn cue_summary(a: &Analysis) -> String {
         med(&|b| b.onset_low),
         med(&|b| b.onset_high),
         med(&|b| b.decay_db),
+        med(&|b| b.ring_fall_db),
+        med(&|b| b.sub_ring_fall_db),
         med(&|b| b.bend_share),
         med(&|b| b.vib_rate),
         med(&|b| b.vib_extent),
