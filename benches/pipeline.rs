@@ -19,7 +19,7 @@ use sori::session::{LoadJob, LoadStatus, Source};
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();

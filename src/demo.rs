@@ -179,7 +179,9 @@ fn pluck_line(out: &mut [f64], rate: f64, from: f64, to: f64, seed: u64) {
             1 => Bend::Vibrato(5.5, 30.0),
             _ => Bend::Rise(200.0),
         };
-        pluck(out, rate, t, PLUCK_SCALE[deg], bend, 0.33);
+        // A player, not a sequencer: each pluck up to ±20 ms off the beat.
+        let at = t + 0.02 * rng.next();
+        pluck(out, rate, at.max(from), PLUCK_SCALE[deg], bend, 0.33);
         t += BEAT_S * if i % 4 == 3 { 2.0 } else { 1.0 };
         i += 1;
     }
