@@ -1,7 +1,7 @@
 //! Cues derived from the frame features: onsets, vibrato, post-onset bends, sub-bass
 //! glides, tempo and grid rigidity, sidechain pumping, tuning offset.
 
-use super::features::{Features, HOP_S};
+use super::features::{Features, HOP_S, parabolic_offset};
 
 /// A detected onset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,13 +62,7 @@ pub fn onsets(f: &Features) -> Vec<Onset> {
                 continue;
             }
         }
-        let (p, q, r) = (odf[i - 1], v, odf[i + 1]);
-        let den = p - 2.0 * q + r;
-        let off = if den.abs() > 1e-9 {
-            (0.5 * (p - r) / den).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
+        let off = parabolic_offset(odf[i - 1], v, odf[i + 1]);
         out.push(Onset {
             frame: i,
             time_s: (i as f64 + off as f64) * HOP_S,
@@ -222,13 +216,7 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     if acs[l] < 0.2 {
         return None;
     }
-    let (p, q, rr) = (acs[l - 1], acs[l], acs[l + 1]);
-    let den = p - 2.0 * q + rr;
-    let off = if den.abs() > 1e-9 {
-        (0.5 * (p - rr) / den).clamp(-0.5, 0.5)
-    } else {
-        0.0
-    };
+    let off = parabolic_offset(acs[l - 1], acs[l], acs[l + 1]);
     let rate = fps / (l as f32 + off);
     // Least-squares sinusoid at that rate (on the detrended curve).
     let w = 2.0 * std::f32::consts::PI * rate * HOP_S as f32;
@@ -494,7 +482,7 @@ pub fn grid_fit(onsets: &[Onset], bpm: f32, min_strength: f32) -> Option<Grid> {
 }
 
 /// A programmed pulse among onsets: the grid lines of one period, within ±[`PULSE_TOL_S`].
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pulse {
     /// Share of the grid lines in the window that carry an onset, 0 … 1.
     pub cover: f32,

@@ -230,6 +230,26 @@ fn db(p: f32) -> f32 {
     10.0 * p.max(1e-12).log10()
 }
 
+/// Offset (−0.5 … 0.5) of the vertex of the parabola through three equally spaced values
+/// from the middle one: sub-sample position of a peak or dip.
+pub(crate) fn parabolic_offset(p: f32, q: f32, r: f32) -> f32 {
+    let den = p - 2.0 * q + r;
+    if den.abs() > 1e-9 {
+        (0.5 * (p - r) / den).clamp(-0.5, 0.5)
+    } else {
+        0.0
+    }
+}
+
+/// Whether frame `i` (centred at `rate`) can be measured from `len` samples when it needs
+/// `reach` samples past its centre; once the track is complete (`n_frames`), every frame is.
+fn frame_ready(i: usize, rate: f32, reach: isize, len: usize, n_frames: Option<usize>) -> bool {
+    match n_frames {
+        Some(end) => i < end,
+        None => centre(i, rate) + reach <= len as isize,
+    }
+}
+
 /// Centre (in samples at `rate`) of feature frame `i`.
 fn centre(i: usize, rate: f32) -> isize {
     (i as f64 * HOP_S * rate as f64).round() as isize
@@ -354,10 +374,13 @@ impl Extractor {
 /// the last 30 blocks (blocks before the start count as silence, as the meter's own window
 /// does). Asking the meter for its 3 s loudness every 100 ms would re-sum 3 s of samples each
 /// time, which cost as much as the whole spectral analysis.
+/// 100 ms blocks in the 3 s short-term window.
+const LOUDNESS_BLOCKS: usize = 30;
+
 struct Loudness {
     meter: Option<ebur128::EbuR128>,
     block: usize,
-    energies: [f64; 30],
+    energies: [f64; LOUDNESS_BLOCKS],
     sum: f64,
     step: usize,
     out: Vec<Option<f32>>,
@@ -374,7 +397,7 @@ impl Loudness {
         Self {
             meter,
             block: ((rate.round() as usize + 5) / 10).max(1),
-            energies: [0.0; 30],
+            energies: [0.0; LOUDNESS_BLOCKS],
             sum: 0.0,
             step: 0,
             out: Vec::new(),
@@ -383,7 +406,6 @@ impl Loudness {
 
     /// Measures every whole 100 ms block of `x` not yet measured.
     fn run(&mut self, x: &[f32]) {
-        const WINDOW: usize = 30; // 100 ms blocks in 3 s
         let Some(meter) = self.meter.as_mut() else {
             return;
         };
@@ -397,15 +419,15 @@ impl Loudness {
                 Ok(l) if l.is_finite() => 10f64.powf((l + 0.691) / 10.0),
                 _ => 0.0,
             };
-            let slot = &mut self.energies[self.step % WINDOW];
+            let slot = &mut self.energies[self.step % LOUDNESS_BLOCKS];
             self.sum += e - *slot;
             *slot = e;
-            if self.step % WINDOW == WINDOW - 1 {
+            if self.step % LOUDNESS_BLOCKS == LOUDNESS_BLOCKS - 1 {
                 // Re-add from scratch once per window so rounding never accumulates.
                 self.sum = self.energies.iter().sum();
             }
             let lufs = (self.sum > 0.0)
-                .then(|| -0.691 + 10.0 * (self.sum / WINDOW as f64).log10())
+                .then(|| -0.691 + 10.0 * (self.sum / LOUDNESS_BLOCKS as f64).log10())
                 .filter(|v| v.is_finite())
                 .map(|v| v as f32);
             self.out.resize(self.step * 10, None);
@@ -436,6 +458,11 @@ impl Hann {
                 .collect(),
             fft,
         }
+    }
+
+    /// Scale from |X|² to power, so a full-scale sine has power 1 in its bin.
+    fn power_norm(&self) -> f32 {
+        (2.0 / self.window.iter().sum::<f32>()).powi(2)
     }
 
     /// Windows the `n` samples of `x` centred on `c` (silence outside `x`) into the input and
@@ -515,7 +542,6 @@ impl Spectral {
     fn new(rate: f32) -> Self {
         let n = if rate > 16_000.0 { 1024 } else { 512 };
         let hann = Hann::new(n);
-        let wsum: f32 = hann.window.iter().sum();
         let bins = n / 2 + 1;
         let bin_hz = rate / n as f32;
         let band_of = |b: f32| {
@@ -533,7 +559,7 @@ impl Spectral {
             })
         };
         Self {
-            norm: (2.0 / wsum).powi(2), // full-scale sine → power 1 in its bin
+            norm: hann.power_norm(),
             bin_hz,
             bands: std::array::from_fn(|k| band_bins(band_of, bins, k)),
             timbre: std::array::from_fn(|k| band_bins(timbre_of, bins, k)),
@@ -556,14 +582,7 @@ impl Spectral {
     fn run(&mut self, x: &[f32], n_frames: Option<usize>) {
         let n = self.hann.input.len();
         let rate = self.bin_hz * n as f32;
-        let end = n_frames.unwrap_or_else(|| {
-            let mut i = self.next;
-            while centre(i, rate) + (n / 2) as isize <= x.len() as isize {
-                i += 1;
-            }
-            i
-        });
-        while self.next < end {
+        while frame_ready(self.next, rate, (n / 2) as isize, x.len(), n_frames) {
             let (sum_sq, peak) = self.hann.frame(x, centre(self.next, rate));
             self.measure(sum_sq, peak);
             self.next += 1;
@@ -721,7 +740,7 @@ impl SubPeaks {
         let bin_hz = rate / n as f32;
         let hi = ((120.0 / bin_hz).ceil() as usize).min(n / 2 - 1);
         Self {
-            norm: (2.0 / hann.window.iter().sum::<f32>()).powi(2),
+            norm: hann.power_norm(),
             rate,
             lo: (25.0 / bin_hz).floor().max(1.0) as usize,
             hi,
@@ -734,17 +753,8 @@ impl SubPeaks {
         let n = self.hann.input.len();
         let bin_hz = self.rate / n as f32;
         let (lo, hi) = (self.lo, self.hi);
-        loop {
-            let i = out.len();
-            let c = centre(i, self.rate);
-            let ready = match n_frames {
-                Some(end) => i < end,
-                None => c + (n / 2) as isize <= z.len() as isize,
-            };
-            if !ready {
-                return;
-            }
-            self.hann.frame(z, c);
+        while frame_ready(out.len(), self.rate, (n / 2) as isize, z.len(), n_frames) {
+            self.hann.frame(z, centre(out.len(), self.rate));
             let power = &mut self.power;
             for b in lo - 1..=hi + 1 {
                 power[b] = self.hann.spec[b].norm_sqr() * self.norm;
@@ -761,13 +771,7 @@ impl SubPeaks {
                 power[best].max(1e-12).ln(),
                 power[best + 1].max(1e-12).ln(),
             );
-            let den = a - 2.0 * b + c;
-            let off = if den.abs() > 1e-9 {
-                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
-            } else {
-                0.0
-            };
-            out.push(Some((best as f32 + off) * bin_hz));
+            out.push(Some((best as f32 + parabolic_offset(a, b, c)) * bin_hz));
         }
     }
 }
@@ -836,16 +840,9 @@ impl Yin {
         f0: &mut Vec<Option<f32>>,
     ) {
         let half = (self.w / 2) as isize;
-        loop {
-            let c = centre(harm.len(), self.rate);
-            let ready = match n_frames {
-                Some(end) => harm.len() < end,
-                None => c - half + self.seg.len() as isize <= y.len() as isize,
-            };
-            if !ready {
-                return;
-            }
-            let (h, p) = self.frame(y, c - half);
+        let reach = self.seg.len() as isize - half;
+        while frame_ready(harm.len(), self.rate, reach, y.len(), n_frames) {
+            let (h, p) = self.frame(y, centre(harm.len(), self.rate) - half);
             harm.push(h);
             f0.push(p);
         }
@@ -937,13 +934,7 @@ impl Yin {
         let tau = chosen.unwrap_or(best_tau);
         let h = (1.0 - d[tau]).clamp(0.0, 1.0);
         if chosen.is_some() && tau > tau_min && tau < tau_max {
-            let (p, q, r) = (d[tau - 1], d[tau], d[tau + 1]);
-            let den = p - 2.0 * q + r;
-            let off = if den.abs() > 1e-9 {
-                (0.5 * (p - r) / den).clamp(-0.5, 0.5)
-            } else {
-                0.0
-            };
+            let off = parabolic_offset(d[tau - 1], d[tau], d[tau + 1]);
             (h, Some(self.rate / (tau as f32 + off)))
         } else {
             (h, None)

@@ -572,7 +572,7 @@ fn ring_falls(onsets: &[Onset], n: usize, level: impl Fn(usize) -> Option<f32>) 
         .iter()
         .enumerate()
         .filter_map(|(k, o)| {
-            let next = strong.get(k + 1).map(|n| n.frame).unwrap_or(n + 5);
+            let next = strong.get(k + 1).map(|later| later.frame).unwrap_or(n + 5);
             let end = (o.frame + 100).min(next.saturating_sub(5));
             (end >= o.frame + 60)
                 .then(|| (o.time_s, (at(o.frame + 5) - at(end)).clamp(-40.0, 40.0)))

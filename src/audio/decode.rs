@@ -581,7 +581,28 @@ impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
 
 /// Decodes a whole file on the calling thread (for the command line and tests).
 pub fn decode_file(path: &Path) -> Result<(Arc<PcmStore>, Outcome), AudioError> {
-    decode_following(path, |_, _| ()).map(|(store, outcome, _)| (store, outcome))
+    decode_with(path, |_| {})
+}
+
+/// [`decode_file`], handing the store to `on_store` as soon as it exists (before any audio).
+fn decode_with(
+    path: &Path,
+    on_store: impl FnOnce(&Arc<PcmStore>),
+) -> Result<(Arc<PcmStore>, Outcome), AudioError> {
+    let dec = Decoder::open(path, Arc::new(Progress::default()))?;
+    let expected = dec.info().expected_frames;
+    dec.run(
+        |rate, ch| {
+            let s = PcmStore::new(rate, ch);
+            if let Some(n) = expected {
+                s.set_expected_frames(n);
+            }
+            let store = Arc::new(s);
+            on_store(&store);
+            store
+        },
+        |_| {},
+    )
 }
 
 /// Decodes a whole file on the calling thread while `follow` runs on a second thread with the
@@ -591,25 +612,13 @@ pub fn decode_following<T: Send>(
     path: &Path,
     follow: impl FnOnce(&PcmStore, &AtomicBool) -> T + Send,
 ) -> Result<(Arc<PcmStore>, Outcome, Option<T>), AudioError> {
-    let progress = Arc::new(Progress::default());
-    let dec = Decoder::open(path, progress)?;
-    let expected = dec.info().expected_frames;
     let over = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let mut follower = None;
-        let result = dec.run(
-            |rate, ch| {
-                let s = PcmStore::new(rate, ch);
-                if let Some(n) = expected {
-                    s.set_expected_frames(n);
-                }
-                let store = Arc::new(s);
-                let (followed, over) = (store.clone(), &over);
-                follower = Some(scope.spawn(move || follow(&followed, over)));
-                store
-            },
-            |_| {},
-        );
+        let result = decode_with(path, |store| {
+            let (followed, over) = (store.clone(), &over);
+            follower = Some(scope.spawn(move || follow(&followed, over)));
+        });
         over.store(true, Ordering::Release);
         let followed = follower.and_then(|h| h.join().ok());
         result.map(|(store, outcome)| (store, outcome, followed))
