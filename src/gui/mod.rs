@@ -20,11 +20,7 @@ pub use timeline::Readout;
 
 const SETTINGS_KEY: &str = "sori.settings";
 
-/// Extensions offered by File → Open.
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "wave", "flac", "mp3", "ogg", "oga", "opus", "webm", "mka", "mkv", "m4a", "mp4", "aac",
-    "alac", "aif", "aiff", "aifc", "caf",
-];
+pub use crate::audio::AUDIO_EXTENSIONS;
 
 /// Installs the bundled Korean font as a fallback after egui's defaults.
 pub fn install_fonts(ctx: &egui::Context) {
@@ -903,10 +899,32 @@ impl eframe::App for EframeApp {
     }
 }
 
+/// The application id: the desktop entry, AppStream and MIME files of `packaging/linux/`
+/// carry this name, and the window manager matches the window to them by it.
+pub const APP_ID: &str = "org.sori.Sori";
+
+/// The window icon (`packaging/icons/`), 256 px; `None` if it can't be decoded (the window
+/// then opens with the system's default icon).
+pub fn window_icon() -> Option<egui::IconData> {
+    let png = include_bytes!("../../packaging/icons/png/sori-256.png");
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .ok()?
+        .into_rgba8();
+    Some(egui::IconData {
+        width: img.width(),
+        height: img.height(),
+        rgba: img.into_raw(),
+    })
+}
+
 /// Opens the window. `file`: open it at start, else the demo.
 pub fn run(file: Option<PathBuf>, notes: Option<PathBuf>) -> anyhow::Result<()> {
+    let mut viewport = egui::ViewportBuilder::default().with_app_id(APP_ID);
+    if let Some(icon) = window_icon() {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
+        viewport: viewport
             .with_title("Sori (소리)")
             .with_inner_size([1400.0, 860.0])
             .with_min_inner_size([720.0, 480.0])

@@ -30,6 +30,37 @@ pub fn sidecar_for(audio: &Path) -> PathBuf {
     audio.with_file_name(format!("{stem}.sori.toml"))
 }
 
+/// Whether `path` names a native notes file (`*.sori.toml`, any case).
+pub fn is_sidecar(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase().ends_with(".sori.toml"))
+        .unwrap_or(false)
+}
+
+/// The recording a notes file belongs to: `song.sori.toml` → the file `song.EXT` next to
+/// it whose extension (any case) is one of `extensions`, first in their order; `None` if
+/// there is none or the folder can't be read.
+pub fn audio_for_sidecar(notes: &Path, extensions: &[&str]) -> Option<PathBuf> {
+    let name = notes.file_name()?.to_string_lossy().into_owned();
+    let stem = &name[..name.len().checked_sub(".sori.toml".len())?];
+    let dir = match notes.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            let ext = p.extension()?.to_string_lossy().to_lowercase();
+            let rank = extensions.iter().position(|x| *x == ext)?;
+            (p.file_stem()?.to_string_lossy() == stem && p.is_file()).then_some((rank, p))
+        })
+        .collect();
+    found.sort();
+    found.into_iter().next().map(|(_, p)| p)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawDoc {
@@ -286,6 +317,27 @@ pub fn to_string(doc: &Document) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notes_file_finds_the_recording_of_its_name_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("sori-sidecar-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        for f in ["song.txt", "song.flac", "other.mp3", "song.sori.toml"] {
+            std::fs::write(dir.join(f), b"x").expect("file");
+        }
+        let notes = dir.join("song.sori.toml");
+        assert!(is_sidecar(&notes) && is_sidecar(Path::new("A.SORI.TOML")));
+        assert!(!is_sidecar(Path::new("song.toml")) && !is_sidecar(Path::new("song.flac")));
+        assert_eq!(
+            audio_for_sidecar(&notes, &["wav", "flac", "mp3"]),
+            Some(dir.join("song.flac"))
+        );
+        assert_eq!(audio_for_sidecar(&notes, &["wav", "mp3"]), None);
+        assert_eq!(
+            audio_for_sidecar(&dir.join("gone.sori.toml"), &["flac"]),
+            None
+        );
+    }
 
     fn sample() -> Document {
         let mut a = Note::region(62.5, 70.0, "Haegeum-like counter-line");

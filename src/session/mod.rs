@@ -280,6 +280,22 @@ impl Session {
         let t = self.player.transport.clone();
         let rate = self.sample_rate();
         match cmd {
+            // A notes file opens with its recording, found next to it by name.
+            Command::Open(path) if crate::notes::native::is_sidecar(&path) => {
+                match crate::notes::native::audio_for_sidecar(&path, crate::audio::AUDIO_EXTENSIONS) {
+                    Some(audio) => {
+                        self.notes_override = Some(path);
+                        self.apply(Command::Open(audio));
+                    }
+                    None => self.notify(
+                        format!(
+                            "No recording named like {} next to it: open the audio file, and Sori opens its notes with it.",
+                            path.file_name().unwrap_or_default().to_string_lossy()
+                        ),
+                        true,
+                    ),
+                }
+            }
             Command::Open(path) => {
                 self.settings.add_recent(&path);
                 self.start_load(Source::File(path));
@@ -802,6 +818,48 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
         (s, path)
+    }
+
+    #[test]
+    fn opening_a_notes_file_opens_its_recording_with_those_notes() {
+        let (_, wav) = session_with_tone(1.5);
+        let dir = wav.parent().expect("dir").join("sidecar");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let audio = dir.join("Lecture.WAV");
+        std::fs::copy(&wav, &audio).expect("copy");
+        let notes = dir.join("Lecture.sori.toml");
+        std::fs::write(
+            &notes,
+            "version = 1\n[[note]]\nstart = 0.5\ntitle = \"Haegeum enters\"\n",
+        )
+        .expect("notes");
+        let mut s = Session::new(Player::silent(), Settings::default());
+        s.apply(Command::Open(notes.clone()));
+        for _ in 0..5000 {
+            s.poll();
+            if s.job.is_none() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let track = s.track.as_ref().expect("the recording opened");
+        assert_eq!(track.source, Source::File(audio));
+        assert_eq!(s.notes.path.as_deref(), Some(notes.as_path()));
+        assert_eq!(s.notes.doc().notes[0].title, "Haegeum enters");
+
+        // Without a recording next to it: one sentence, nothing opened.
+        let lonely = dir.join("Elsewhere.sori.toml");
+        std::fs::write(&lonely, "version = 1\n").expect("notes");
+        let mut s = Session::new(Player::silent(), Settings::default());
+        s.apply(Command::Open(lonely));
+        assert!(s.track.is_none() && s.job.is_none());
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.error && n.text.contains("Elsewhere.sori.toml")),
+            "{:?}",
+            s.notices.iter().map(|n| &n.text).collect::<Vec<_>>()
+        );
     }
 
     #[test]
