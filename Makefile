@@ -1,5 +1,5 @@
 # Sori: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test bench deps-build deps-run clean
+.PHONY: run test bench package package-check deps-build deps-run deps-package clean
 
 run: deps-run
 	cargo run --release --
@@ -11,11 +11,21 @@ test: deps-build
 bench: deps-build
 	cargo bench --bench pipeline
 
+# A .deb in target/debian/ (Debian/Ubuntu), and its check: unpacked, run, validated.
+package: deps-package
+	@sh packaging/linux/build-deb.sh
+
+package-check: package
+	@sh packaging/linux/check-deb.sh
+
 deps-build:
 	@sh scripts/ensure-deps.sh build
 
 deps-run:
 	@sh scripts/ensure-deps.sh run
+
+deps-package:
+	@sh scripts/ensure-deps.sh package
 
 clean:
 	cargo clean
