@@ -55,7 +55,9 @@ fn the_desktop_entry_names_the_window_and_every_format_sori_opens() {
             "aac" => &["audio/aac"],
             "aif" | "aiff" | "aifc" => &["audio/x-aiff"],
             "caf" => &["audio/x-caf"],
-            other => panic!("no MIME type known for .{other}: add it here and to the desktop entry"),
+            other => {
+                panic!("no MIME type known for .{other}: add it here and to the desktop entry")
+            }
         }
     };
     for ext in AUDIO_EXTENSIONS {
@@ -77,7 +79,10 @@ fn the_metainfo_lists_this_version_and_launches_the_desktop_entry() {
         r#"<launchable type="desktop-id">{APP_ID}.desktop</launchable>"#
     )));
     assert!(
-        meta.contains(&format!(r#"<release version="{}""#, env!("CARGO_PKG_VERSION"))),
+        meta.contains(&format!(
+            r#"<release version="{}""#,
+            env!("CARGO_PKG_VERSION")
+        )),
         "add a <release> for version {} to the metainfo",
         env!("CARGO_PKG_VERSION")
     );
