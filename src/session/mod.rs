@@ -810,6 +810,12 @@ mod tests {
         w.finalize().expect("finalize");
         let mut s = Session::new(Player::silent(), Settings::default());
         s.apply(Command::Open(path.clone()));
+        settle(&mut s);
+        (s, path)
+    }
+
+    /// Polls `s` until its loading work is over (or 10 s have passed).
+    fn settle(s: &mut Session) {
         for _ in 0..5000 {
             s.poll();
             if s.job.is_none() {
@@ -817,7 +823,6 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
-        (s, path)
     }
 
     #[test]
@@ -835,13 +840,7 @@ mod tests {
         .expect("notes");
         let mut s = Session::new(Player::silent(), Settings::default());
         s.apply(Command::Open(notes.clone()));
-        for _ in 0..5000 {
-            s.poll();
-            if s.job.is_none() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+        settle(&mut s);
         let track = s.track.as_ref().expect("the recording opened");
         assert_eq!(track.source, Source::File(audio));
         assert_eq!(s.notes.path.as_deref(), Some(notes.as_path()));
@@ -943,13 +942,7 @@ mod tests {
         std::fs::write(&bad, b"RIFF\0\0\0\0WAVEjunk").expect("write");
         let before = s.track.as_ref().map(|t| t.id);
         s.apply(Command::Open(bad));
-        for _ in 0..5000 {
-            s.poll();
-            if s.job.is_none() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(2));
-        }
+        settle(&mut s);
         assert_eq!(
             s.track.as_ref().map(|t| t.id),
             before,
