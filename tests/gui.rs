@@ -583,3 +583,53 @@ fn ctrl_f_finds_regions_of_similar_timbre_to_the_selection() {
         "Ctrl+F again clears them"
     );
 }
+
+#[test]
+fn a_note_links_only_web_addresses_and_shows_no_image_from_outside_its_folder() {
+    let mut h = harness();
+    h.state_mut().session.notes.editor.edit(|doc| {
+        let n = doc
+            .notes
+            .iter_mut()
+            .find(|n| n.title == "Gayageum-like plucks")
+            .expect("the demo's first note");
+        n.sources = vec![
+            "https://www.gugak.go.kr/".into(),
+            "file:///etc/passwd".into(),
+        ];
+        n.image = Some("../../../etc/sori-secret.png".into());
+    });
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(5.0));
+    h.step();
+    h.step();
+    // The web address is a link; the file: address is text, not a link.
+    let link = egui::accesskit::Role::Link;
+    assert!(
+        h.query_by_role_and_label(link, "https://www.gugak.go.kr/")
+            .is_some()
+    );
+    assert!(
+        h.query_by_role_and_label(link, "file:///etc/passwd")
+            .is_none()
+    );
+    assert!(h.query_by_label("• file:///etc/passwd").is_some());
+    assert!(
+        h.query_all_by_label_contains("leads out of the notes file's folder")
+            .next()
+            .is_some(),
+        "the card says why the image is not shown"
+    );
+    // Nothing opens until the link is clicked.
+    let opened = |h: &Harness<'_, SoriApp>| {
+        h.output().platform_output.commands.iter().any(
+            |c| matches!(c, egui::OutputCommand::OpenUrl(u) if u.url == "https://www.gugak.go.kr/"),
+        )
+    };
+    assert!(!opened(&h));
+    h.get_by_role_and_label(link, "https://www.gugak.go.kr/")
+        .click();
+    h.step();
+    assert!(opened(&h), "a click on the link asks to open it");
+}

@@ -317,27 +317,49 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
             if let Some(img) = &n.image
                 && let Some(base) = app.session.notes.base_dir()
             {
-                let path = base.join(img);
-                if let Some(tex) = image_texture(app, ui, path.clone()) {
-                    let size = tex.size_vec2();
-                    let w = ui.available_width().min(size.x);
-                    ui.add(
-                        egui::Image::new(&tex)
-                            .fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))),
-                    );
-                } else {
-                    ui.label(
-                        RichText::new(format!("Image not found: {}", path.display()))
-                            .small()
-                            .italics(),
-                    );
+                match crate::notes::links::resolve_image(&base, img) {
+                    Ok(path) => match image_texture(app, ui, path.clone()) {
+                        Some(tex) => {
+                            let size = tex.size_vec2();
+                            let w = ui.available_width().min(size.x);
+                            ui.add(
+                                egui::Image::new(&tex)
+                                    .fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))),
+                            );
+                        }
+                        None => {
+                            ui.label(
+                                RichText::new(format!("Image not found: {}", path.display()))
+                                    .small()
+                                    .italics(),
+                            );
+                        }
+                    },
+                    Err(e) => {
+                        ui.label(
+                            RichText::new(format!("Image not shown: {e}."))
+                                .small()
+                                .italics(),
+                        );
+                    }
                 }
             }
             if !n.sources.is_empty() {
                 ui.add_space(4.0);
                 ui.label(RichText::new("Sources").small().strong());
                 for s in &n.sources {
-                    ui.label(RichText::new(format!("• {s}")).small());
+                    // A web address opens in the browser on a click; nothing else is a link.
+                    match crate::notes::links::web_link(s) {
+                        Some(url) => {
+                            ui.horizontal(|ui| {
+                                ui.label(RichText::new("•").small());
+                                ui.hyperlink_to(RichText::new(url).small(), url);
+                            });
+                        }
+                        None => {
+                            ui.label(RichText::new(format!("• {s}")).small());
+                        }
+                    }
                 }
             }
         });

@@ -4,6 +4,7 @@
 pub mod glossary;
 pub mod history;
 pub mod interchange;
+pub mod links;
 pub mod native;
 pub mod recovery;
 pub mod save;
