@@ -21,33 +21,43 @@ pub struct ParseError {
     pub message: String,
 }
 
+/// How a native notes file's name ends: `song.mp3` → `song.sori.toml`.
+pub const SIDECAR_SUFFIX: &str = ".sori.toml";
+
 /// The sidecar path for an audio file: `song.mp3` → `song.sori.toml`.
 pub fn sidecar_for(audio: &Path) -> PathBuf {
     let stem = audio
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "notes".into());
-    audio.with_file_name(format!("{stem}.sori.toml"))
+    audio.with_file_name(format!("{stem}{SIDECAR_SUFFIX}"))
+}
+
+/// `song` for a notes file named `song.sori.toml` (the suffix in any case); `None` for any
+/// other name.
+fn sidecar_stem(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy();
+    let cut = name.len().checked_sub(SIDECAR_SUFFIX.len())?;
+    name.get(cut..)?
+        .eq_ignore_ascii_case(SIDECAR_SUFFIX)
+        .then(|| name[..cut].to_string())
 }
 
 /// Whether `path` names a native notes file (`*.sori.toml`, any case).
 pub fn is_sidecar(path: &Path) -> bool {
-    path.file_name()
-        .map(|n| n.to_string_lossy().to_lowercase().ends_with(".sori.toml"))
-        .unwrap_or(false)
+    sidecar_stem(path).is_some()
 }
 
 /// The recording a notes file belongs to: `song.sori.toml` → the file `song.EXT` next to
 /// it whose extension (any case) is one of `extensions`, first in their order; `None` if
-/// there is none or the folder can't be read.
+/// there is none, `notes` is no notes file, or the folder can't be read.
 pub fn audio_for_sidecar(notes: &Path, extensions: &[&str]) -> Option<PathBuf> {
-    let name = notes.file_name()?.to_string_lossy().into_owned();
-    let stem = &name[..name.len().checked_sub(".sori.toml".len())?];
+    let stem = sidecar_stem(notes)?;
     let dir = match notes.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut found: Vec<(usize, PathBuf)> = std::fs::read_dir(dir)
+    std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
@@ -56,9 +66,8 @@ pub fn audio_for_sidecar(notes: &Path, extensions: &[&str]) -> Option<PathBuf> {
             let rank = extensions.iter().position(|x| *x == ext)?;
             (p.file_stem()?.to_string_lossy() == stem && p.is_file()).then_some((rank, p))
         })
-        .collect();
-    found.sort();
-    found.into_iter().next().map(|(_, p)| p)
+        .min()
+        .map(|(_, p)| p)
 }
 
 #[derive(Deserialize)]
@@ -328,6 +337,12 @@ mod tests {
         let notes = dir.join("song.sori.toml");
         assert!(is_sidecar(&notes) && is_sidecar(Path::new("A.SORI.TOML")));
         assert!(!is_sidecar(Path::new("song.toml")) && !is_sidecar(Path::new("song.flac")));
+        // A name shorter than the suffix in bytes but not in characters is no notes file.
+        assert!(!is_sidecar(Path::new("소리소리.toml")));
+        assert_eq!(
+            audio_for_sidecar(&dir.join("소리소리.toml"), &["flac"]),
+            None
+        );
         assert_eq!(
             audio_for_sidecar(&notes, &["wav", "flac", "mp3"]),
             Some(dir.join("song.flac"))
