@@ -87,3 +87,23 @@ fn the_metainfo_lists_this_version_and_launches_the_desktop_entry() {
         env!("CARGO_PKG_VERSION")
     );
 }
+
+#[test]
+fn the_windows_and_macos_installers_associate_every_format_sori_opens() {
+    let cargo: toml::Table = read("Cargo.toml").parse().expect("Cargo.toml parses");
+    let assoc = &cargo["package"]["metadata"]["packager"]["fileAssociations"][0]["extensions"];
+    let listed: Vec<&str> = assoc
+        .as_array()
+        .expect("a list of extensions")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    // Only `.alac` is left out: ALAC nearly always comes in .m4a or .caf, and the installers
+    // list the extensions people's files carry.
+    let want: Vec<&str> = AUDIO_EXTENSIONS
+        .iter()
+        .copied()
+        .filter(|e| *e != "alac")
+        .collect();
+    assert_eq!(listed, want);
+}
