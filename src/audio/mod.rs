@@ -4,6 +4,7 @@ pub mod decode;
 pub mod opus;
 pub mod playback;
 pub mod store;
+pub mod stretch;
 
 pub use decode::{
     AudioError, Decoder, Outcome, Progress, StreamInfo, decode_file, decode_following,

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::store::{CHUNK_FRAMES, PcmStore};
+use super::stretch::{Practice, Stretcher, stereo_of};
 
 const NO_SEEK: u64 = u64::MAX;
 
@@ -25,6 +26,13 @@ pub struct Transport {
     loop_start: AtomicU64,
     loop_end: AtomicU64,
     volume_bits: AtomicU32,
+    speed_bits: AtomicU32,
+    semitones_bits: AtomicU32,
+    varispeed: AtomicBool,
+    /// Times playback wrapped from the loop's end to its start since the loop was set.
+    loop_passes: AtomicU64,
+    /// Practice needs a sample rate the stretcher accepts; false for this track otherwise.
+    practice_available: AtomicBool,
     /// Bumped whenever a new track is attached: older sources end themselves.
     generation: AtomicU64,
     /// Frames of the attached track that are decoded so far.
@@ -41,6 +49,11 @@ impl Default for Transport {
             loop_start: AtomicU64::new(0),
             loop_end: AtomicU64::new(0),
             volume_bits: AtomicU32::new(1.0f32.to_bits()),
+            speed_bits: AtomicU32::new(1.0f32.to_bits()),
+            semitones_bits: AtomicU32::new(0.0f32.to_bits()),
+            varispeed: AtomicBool::new(false),
+            loop_passes: AtomicU64::new(0),
+            practice_available: AtomicBool::new(true),
             generation: AtomicU64::new(0),
             ended: AtomicBool::new(false),
         }
@@ -68,6 +81,9 @@ impl Transport {
         self.seek_to.store(frame, Ordering::Release);
     }
     pub fn set_loop(&self, on: bool, start: u64, end: u64) {
+        if (on && end > start) != self.loop_on() || (start, end) != self.loop_range() {
+            self.loop_passes.store(0, Ordering::Release);
+        }
         self.loop_start.store(start, Ordering::Release);
         self.loop_end.store(end, Ordering::Release);
         self.loop_on.store(on && end > start, Ordering::Release);
@@ -92,32 +108,75 @@ impl Transport {
         };
         self.volume_bits.store(v.to_bits(), Ordering::Relaxed);
     }
+    /// Complete passes through the loop since it was set (wraps from its end to its start).
+    pub fn loop_passes(&self) -> u64 {
+        self.loop_passes.load(Ordering::Acquire)
+    }
+    pub fn practice(&self) -> Practice {
+        Practice {
+            speed: f32::from_bits(self.speed_bits.load(Ordering::Acquire)),
+            semitones: f32::from_bits(self.semitones_bits.load(Ordering::Acquire)),
+            varispeed: self.varispeed.load(Ordering::Acquire),
+        }
+    }
+    /// Speed, transposition and varispeed, clamped to what playback supports.
+    pub fn set_practice(&self, p: Practice) {
+        let p = p.clamped();
+        self.speed_bits.store(p.speed.to_bits(), Ordering::Release);
+        self.semitones_bits
+            .store(p.semitones.to_bits(), Ordering::Release);
+        self.varispeed.store(p.varispeed, Ordering::Release);
+    }
+    /// False when the attached track's sample rate rules out speed and transposition.
+    pub fn practice_available(&self) -> bool {
+        self.practice_available.load(Ordering::Acquire)
+    }
     fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 }
 
-/// A rodio source that plays the store from the transport's position, as stereo.
+/// Frames rendered at a time; transport changes (seek, loop, practice) take effect at the
+/// next block, and a switch between plain and stretched playback crossfades over one block.
+pub const BLOCK_FRAMES: usize = 256;
+
+/// A rodio source that plays the store from the transport's position, as stereo: the
+/// recording as it is, or through the [`Stretcher`] when practice asks for another speed or
+/// pitch.
 pub struct StoreSource {
     store: Arc<PcmStore>,
     t: Arc<Transport>,
     generation: u64,
     chunk: Option<(usize, super::store::Chunk)>,
+    /// Next frame of plain playback.
     pos: u64,
-    right: Option<f32>,
+    stretch: Option<Stretcher>,
+    /// The last block came from the stretcher.
+    stretching: bool,
+    buf: Vec<f32>,
+    other: Vec<f32>,
+    idx: usize,
 }
 
 impl StoreSource {
+    /// Builds the source (and its stretcher, which allocates) off the audio callback.
     pub fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> Self {
         let generation = t.generation();
         let pos = t.position();
+        let stretch = Stretcher::new(&store);
+        t.practice_available
+            .store(stretch.is_some(), Ordering::Release);
         Self {
             store,
             t,
             generation,
             chunk: None,
             pos,
-            right: None,
+            stretch,
+            stretching: false,
+            buf: vec![0.0; BLOCK_FRAMES * 2],
+            other: vec![0.0; BLOCK_FRAMES * 2],
+            idx: BLOCK_FRAMES * 2,
         }
     }
 
@@ -130,70 +189,175 @@ impl StoreSource {
         let ch = self.store.channels();
         let off = (frame % CHUNK_FRAMES as u64) as usize * ch;
         let f = chunk.get(off..off + ch)?;
-        Some(match ch {
-            1 => (f[0], f[0]),
-            2 => (f[0], f[1]),
-            _ => {
-                let (mut l, mut r, mut nl, mut nr) = (0.0, 0.0, 0, 0);
-                for (i, x) in f.iter().enumerate() {
-                    if i % 2 == 0 {
-                        l += x;
-                        nl += 1;
-                    } else {
-                        r += x;
-                        nr += 1;
+        Some(stereo_of(f))
+    }
+
+    fn end_of_track(&mut self) {
+        self.t.playing.store(false, Ordering::Release);
+        self.t.ended.store(true, Ordering::Release);
+        self.t
+            .position
+            .store(self.store.frames(), Ordering::Release);
+    }
+
+    /// Plain playback of one block into `buf` (`other` when `into_other`).
+    fn render_plain(&mut self, into_other: bool) {
+        let loop_range = self.t.loop_on().then(|| self.t.loop_range());
+        let mut out = std::mem::take(if into_other {
+            &mut self.other
+        } else {
+            &mut self.buf
+        });
+        out.fill(0.0);
+        for i in 0..BLOCK_FRAMES {
+            if let Some((a, b)) = loop_range {
+                if self.pos == b {
+                    self.pos = a;
+                    if !into_other {
+                        self.t.loop_passes.fetch_add(1, Ordering::AcqRel);
                     }
+                } else if self.pos > b || self.pos < a {
+                    self.pos = a; // the loop was set elsewhere: start at its start
                 }
-                (l / nl.max(1) as f32, r / nr.max(1) as f32)
             }
-        })
+            match self.frame(self.pos) {
+                Some((l, r)) => {
+                    out[2 * i] = l;
+                    out[2 * i + 1] = r;
+                    self.pos += 1;
+                }
+                None => {
+                    if self.store.is_complete() && self.pos >= self.store.frames() {
+                        self.end_of_track();
+                        break;
+                    }
+                    // Not decoded yet: silence, position holds.
+                }
+            }
+        }
+        if into_other {
+            self.other = out;
+        } else {
+            self.buf = out;
+            self.t.position.store(self.pos, Ordering::Release);
+        }
+    }
+
+    /// Stretched playback of one block into `buf` (`other` when `into_other`).
+    fn render_stretched(&mut self, into_other: bool) {
+        let Some(st) = self.stretch.as_mut() else {
+            return;
+        };
+        let loop_range = self.t.loop_on().then(|| self.t.loop_range());
+        st.set_loop(loop_range);
+        let before = st.position();
+        let out = if into_other {
+            &mut self.other
+        } else {
+            &mut self.buf
+        };
+        out.fill(0.0);
+        let r = st.render(&self.store, out);
+        if into_other {
+            return;
+        }
+        if let Some((a, b)) = loop_range {
+            // the source position jumped back from the loop's end to its start
+            if r.frames > 0
+                && r.position + 1.0 < before
+                && before >= a as f64
+                && r.position < b as f64
+            {
+                self.t.loop_passes.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        if r.ended {
+            self.end_of_track();
+            return;
+        }
+        if r.frames > 0 {
+            self.pos = (r.position.max(0.0).round() as u64).min(self.store.frames());
+            self.t.position.store(self.pos, Ordering::Release);
+        }
+    }
+
+    /// Renders the next block: picks up seeks, pause, loop and practice changes.
+    fn fill(&mut self) {
+        self.idx = 0;
+        let seek = self.t.seek_to.swap(NO_SEEK, Ordering::AcqRel);
+        if seek != NO_SEEK {
+            self.pos = seek;
+            if self.stretching
+                && let Some(st) = self.stretch.as_mut()
+            {
+                st.seek(seek);
+            }
+        }
+        if !self.t.is_playing() {
+            self.buf.fill(0.0);
+            return;
+        }
+        let practice = self.t.practice();
+        let want_stretch = !practice.is_neutral() && self.stretch.is_some();
+        match (self.stretching, want_stretch) {
+            (false, false) => self.render_plain(false),
+            (true, true) => {
+                if let Some(st) = self.stretch.as_mut() {
+                    st.set_practice(practice);
+                }
+                self.render_stretched(false);
+            }
+            (false, true) => {
+                // into the stretcher: it starts where plain playback is; crossfade one block
+                let at = self.pos;
+                if let Some(st) = self.stretch.as_mut() {
+                    st.set_practice(practice);
+                    st.set_loop(self.t.loop_on().then(|| self.t.loop_range()));
+                    st.seek(at);
+                }
+                self.render_plain(true);
+                self.pos = at;
+                self.render_stretched(false);
+                crossfade(&self.other, &mut self.buf);
+                self.stretching = true;
+            }
+            (true, false) => {
+                // back to the recording as it is, from where the stretcher got to
+                self.render_stretched(true);
+                self.render_plain(false);
+                crossfade(&self.other, &mut self.buf);
+                self.stretching = false;
+            }
+        }
+        let vol = self.t.volume();
+        if vol != 1.0 {
+            self.buf.iter_mut().for_each(|x| *x *= vol);
+        }
+    }
+}
+
+/// Fades `from` out and `to` in over the block (stereo, equal length).
+fn crossfade(from: &[f32], to: &mut [f32]) {
+    let n = (to.len() / 2).max(1) as f32;
+    for (i, (o, f)) in to.chunks_exact_mut(2).zip(from.chunks_exact(2)).enumerate() {
+        let g = (i as f32 + 0.5) / n;
+        o[0] = o[0] * g + f[0] * (1.0 - g);
+        o[1] = o[1] * g + f[1] * (1.0 - g);
     }
 }
 
 impl Iterator for StoreSource {
     type Item = f32;
     fn next(&mut self) -> Option<f32> {
-        if let Some(r) = self.right.take() {
-            return Some(r);
-        }
-        if self.t.generation() != self.generation {
-            return None; // another track was opened: this source ends
-        }
-        let seek = self.t.seek_to.swap(NO_SEEK, Ordering::AcqRel);
-        if seek != NO_SEEK {
-            self.pos = seek;
-        }
-        if !self.t.is_playing() {
-            self.right = Some(0.0);
-            return Some(0.0);
-        }
-        if self.t.loop_on() {
-            let (a, b) = self.t.loop_range();
-            if self.pos >= b || self.pos < a {
-                self.pos = a;
+        if self.idx >= self.buf.len() {
+            if self.t.generation() != self.generation {
+                return None; // another track was opened: this source ends
             }
+            self.fill();
         }
-        let vol = self.t.volume();
-        match self.frame(self.pos) {
-            Some((l, r)) => {
-                self.pos += 1;
-                self.t.position.store(self.pos, Ordering::Release);
-                self.right = Some(r * vol);
-                Some(l * vol)
-            }
-            None => {
-                if self.store.is_complete() && self.pos >= self.store.frames() {
-                    self.t.playing.store(false, Ordering::Release);
-                    self.t.ended.store(true, Ordering::Release);
-                    self.t
-                        .position
-                        .store(self.store.frames(), Ordering::Release);
-                }
-                // Not decoded yet (or at the end): silence, position holds.
-                self.right = Some(0.0);
-                Some(0.0)
-            }
-        }
+        let v = self.buf.get(self.idx).copied().unwrap_or(0.0);
+        self.idx += 1;
+        Some(v)
     }
 }
 
@@ -377,34 +541,208 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
 mod tests {
     use super::*;
 
+    /// Pulls `frames` stereo frames; returns the left channel.
+    fn pull(src: &mut StoreSource, frames: usize) -> Vec<f32> {
+        (0..frames)
+            .map(|_| {
+                let l = src.next().unwrap_or(f32::NAN);
+                src.next();
+                l
+            })
+            .collect()
+    }
+
     #[test]
-    fn source_plays_from_position_loops_and_stops_at_end() {
-        let samples: Vec<f32> = (0..1000).flat_map(|i| [i as f32, -(i as f32)]).collect();
+    fn source_plays_from_position_loops_counts_passes_and_stops_at_end() {
+        let n = 4000u64;
+        let samples: Vec<f32> = (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect();
         let store = Arc::new(PcmStore::from_interleaved(1000, 2, &samples));
         let t = Arc::new(Transport::default());
         let mut src = StoreSource::new(store, t.clone());
         // paused: silence, position holds
-        assert_eq!(src.next(), Some(0.0));
-        assert_eq!(src.next(), Some(0.0));
+        assert_eq!(pull(&mut src, 300), vec![0.0; 300]);
         assert_eq!(t.position(), 0);
+        // a seek and play take effect at the next block
+        pull(&mut src, BLOCK_FRAMES - 300 % BLOCK_FRAMES);
         t.seek(10);
         t.set_playing(true);
-        assert_eq!(src.next(), Some(10.0));
-        assert_eq!(src.next(), Some(-10.0));
+        let got = pull(&mut src, 3);
+        assert_eq!(got, vec![10.0, 11.0, 12.0]);
         assert_eq!(
             t.position(),
-            11,
-            "position is the next frame after the consumed one"
+            10 + BLOCK_FRAMES as u64,
+            "position is the frame after the rendered block"
         );
-        t.set_loop(true, 100, 102);
-        let got: Vec<f32> = (0..6).map(|_| src.next().unwrap_or(f32::NAN)).collect();
-        assert_eq!(got, vec![100.0, -100.0, 101.0, -101.0, 100.0, -100.0]);
+        pull(&mut src, BLOCK_FRAMES - 3);
+        // a loop of 100 frames: the output wraps from 199 to 100 and each wrap is counted
+        t.set_loop(true, 100, 200);
+        let got = pull(&mut src, 2 * BLOCK_FRAMES);
+        assert_eq!(
+            got[0], 100.0,
+            "outside the loop, playback jumps to its start"
+        );
+        assert_eq!(&got[98..102], &[198.0, 199.0, 100.0, 101.0]);
+        assert!(got.iter().all(|v| (100.0..200.0).contains(v)));
+        assert_eq!(
+            t.loop_passes(),
+            5,
+            "512 frames of a 100-frame loop wrap five times"
+        );
+        t.set_loop(true, 100, 300);
+        assert_eq!(t.loop_passes(), 0, "a new loop counts from zero");
         t.set_loop(false, 0, 0);
-        t.seek(999);
-        assert_eq!(src.next(), Some(999.0));
-        src.next();
-        src.next();
+        pull(&mut src, BLOCK_FRAMES);
+        t.seek(n - 10);
+        let got = pull(&mut src, BLOCK_FRAMES * 2);
+        assert_eq!(&got[..2], &[(n - 10) as f32, (n - 9) as f32]);
         assert!(!t.is_playing(), "playback stops at the end of the track");
         assert!(t.reached_end());
+        assert_eq!(t.position(), n);
+    }
+
+    const SR: u32 = 44_100;
+
+    fn sine_store(hz: f64, seconds: f64) -> Arc<PcmStore> {
+        let n = (SR as f64 * seconds) as usize;
+        let s: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let v = 0.5 * (std::f64::consts::TAU * hz * i as f64 / SR as f64).sin() as f32;
+                [v, v]
+            })
+            .collect();
+        Arc::new(PcmStore::from_interleaved(SR, 2, &s))
+    }
+
+    /// Frequency of a steady sine from interpolated upward zero crossings.
+    fn measured_hz(y: &[f32]) -> f64 {
+        let mut first = None;
+        let mut last = 0.0;
+        let mut count = 0;
+        for i in 1..y.len() {
+            if y[i - 1] < 0.0 && y[i] >= 0.0 {
+                let t = (i - 1) as f64 + (-y[i - 1] / (y[i] - y[i - 1])) as f64;
+                if first.is_none() {
+                    first = Some(t);
+                } else {
+                    count += 1;
+                }
+                last = t;
+            }
+        }
+        first.map_or(f64::NAN, |f| count as f64 * SR as f64 / (last - f))
+    }
+
+    /// Plays the whole store with `practice`; returns the left channel until the end.
+    fn play_through(store: Arc<PcmStore>, practice: Practice) -> Vec<f32> {
+        let t = Arc::new(Transport::default());
+        t.set_practice(practice);
+        let mut src = StoreSource::new(store.clone(), t.clone());
+        t.set_playing(true);
+        let mut out = Vec::new();
+        while !t.reached_end() && out.len() < store.frames() as usize * 5 {
+            out.extend(pull(&mut src, BLOCK_FRAMES));
+        }
+        out
+    }
+
+    #[test]
+    fn half_speed_holds_the_pitch_and_doubles_the_duration() {
+        let store = sine_store(440.0, 2.0);
+        let out = play_through(
+            store.clone(),
+            Practice {
+                speed: 0.5,
+                ..Practice::default()
+            },
+        );
+        let ratio = out.len() as f64 / store.frames() as f64;
+        assert!(
+            (ratio - 2.0).abs() < 0.02,
+            "at 0.5× two seconds last {:.3} s",
+            out.len() as f64 / SR as f64
+        );
+        let mid = &out[out.len() / 4..3 * out.len() / 4];
+        let hz = measured_hz(mid);
+        assert!(
+            (hz - 440.0).abs() <= 0.5,
+            "stretched sine measures {hz:.3} Hz"
+        );
+    }
+
+    #[test]
+    fn transposing_an_octave_doubles_the_frequency_at_the_same_speed() {
+        let store = sine_store(440.0, 2.0);
+        let up = Practice {
+            semitones: 12.0,
+            ..Practice::default()
+        };
+        let out = play_through(store.clone(), up);
+        let ratio = out.len() as f64 / store.frames() as f64;
+        assert!((ratio - 1.0).abs() < 0.02, "duration ratio {ratio:.3}");
+        let hz = measured_hz(&out[out.len() / 4..3 * out.len() / 4]);
+        assert!(
+            (hz - 880.0).abs() <= 1.0,
+            "+12 semitones measures {hz:.3} Hz"
+        );
+        // varispeed: pitch follows speed
+        let tape = Practice {
+            speed: 0.5,
+            semitones: 7.0, // ignored with varispeed
+            varispeed: true,
+        };
+        let out = play_through(store, tape);
+        let hz = measured_hz(&out[out.len() / 4..3 * out.len() / 4]);
+        assert!(
+            (hz - 220.0).abs() <= 0.5,
+            "varispeed 0.5× measures {hz:.3} Hz"
+        );
+    }
+
+    /// Largest sample-to-sample step allowed while speed changes, as a multiple of the
+    /// largest step of the undisturbed sine (a click from a jump in the waveform is a step of
+    /// up to twice the amplitude, about 30 times the sine's own step at 440 Hz).
+    const STEP_LIMIT: f32 = 1.5;
+
+    #[test]
+    fn changing_speed_while_playing_makes_no_click() {
+        let store = sine_store(440.0, 6.0);
+        let t = Arc::new(Transport::default());
+        let mut src = StoreSource::new(store, t.clone());
+        t.set_playing(true);
+        let mut out = Vec::new();
+        let speeds = [1.0, 0.75, 0.5, 1.25, 2.0, 1.0, 0.9, 1.0];
+        for (k, &speed) in speeds.iter().enumerate() {
+            t.set_practice(Practice {
+                speed,
+                semitones: if k == 6 { 3.0 } else { 0.0 },
+                varispeed: false,
+            });
+            for _ in 0..40 {
+                out.extend(pull(&mut src, BLOCK_FRAMES));
+            }
+        }
+        assert!(
+            t.is_playing(),
+            "still playing after {} s",
+            out.len() / SR as usize
+        );
+        let own = 0.5 * (std::f32::consts::TAU * 440.0 / SR as f32);
+        let worst = out
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            worst <= STEP_LIMIT * own,
+            "largest step {worst:.4} vs the sine's own {own:.4}"
+        );
+        // and the sound never drops out: every 10 ms window has signal
+        let silent = out
+            .chunks(441)
+            .filter(|w| w.iter().fold(0.0f32, |m, v| m.max(v.abs())) < 0.1)
+            .count();
+        assert_eq!(
+            silent, 0,
+            "{silent} silent 10 ms windows while changing speed"
+        );
     }
 }
