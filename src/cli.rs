@@ -86,8 +86,9 @@ pub struct RenderArgs {
     /// Draw the built-in demo instead of a file.
     #[arg(long, conflicts_with = "file")]
     pub demo: bool,
-    #[arg(short, long)]
-    pub output: PathBuf,
+    /// The PNG to write (not needed with --per-note alone).
+    #[arg(short, long, required_unless_present = "per_note")]
+    pub output: Option<PathBuf>,
     #[arg(long, default_value_t = 1600)]
     pub width: u32,
     #[arg(long, default_value_t = 900)]
@@ -98,9 +99,16 @@ pub struct RenderArgs {
     /// End of the range, seconds.
     #[arg(long)]
     pub to: Option<f64>,
-    /// Notes file (drawn once notes land; accepted now so scripts keep working).
+    /// Notes file (any format Sori reads) drawn as a lane of regions and titles.
     #[arg(long)]
     pub notes: Option<PathBuf>,
+    /// Also draw the fusion-lens lanes (analyses the track first).
+    #[arg(long)]
+    pub lanes: bool,
+    /// Write one PNG slide per note into this folder (title, body, the spectrogram of its
+    /// region). Notes come from --notes, else the file's own notes, else the demo's.
+    #[arg(long, value_name = "DIR")]
+    pub per_note: Option<PathBuf>,
     /// Colour map: magma, viridis, cividis, inferno, grey.
     #[arg(long, default_value = "magma")]
     pub colormap: String,
@@ -192,6 +200,23 @@ pub fn render(a: &RenderArgs) -> Result<()> {
             .unwrap_or_default(),
         None => "Sori demo".into(),
     };
+    let read_notes = |p: &Path| -> Result<Vec<crate::notes::Note>> {
+        let (doc, warnings) = crate::notes::interchange::read(p)
+            .map_err(|e| anyhow::anyhow!("could not read the notes file {} ({e})", p.display()))?;
+        for w in warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(doc.notes)
+    };
+    let notes = match &a.notes {
+        Some(p) => read_notes(p)?,
+        None => Vec::new(),
+    };
+    let lanes = if a.lanes {
+        crate::analysis::lens::analyze(&store).lanes
+    } else {
+        Vec::new()
+    };
     let opts = PictureOptions {
         width: a.width,
         height: a.height,
@@ -201,10 +226,47 @@ pub fn render(a: &RenderArgs) -> Result<()> {
         db: DbRange::default(),
         params,
         title,
+        notes,
+        lanes,
     };
-    let img = render_picture(&store, &peaks, Some(&ov), &opts);
-    img.save_with_format(&a.output, image::ImageFormat::Png)
-        .with_context(|| format!("could not write {}", a.output.display()))?;
+    if let Some(out) = &a.output {
+        let img = render_picture(&store, &peaks, Some(&ov), &opts);
+        img.save_with_format(out, image::ImageFormat::Png)
+            .with_context(|| format!("could not write {}", out.display()))?;
+    }
+    if let Some(dir) = &a.per_note {
+        let notes = if a.notes.is_some() {
+            opts.notes.clone()
+        } else {
+            match file {
+                Some(f) => {
+                    let side = crate::notes::native::sidecar_for(f);
+                    if !side.exists() {
+                        bail!(
+                            "--per-note needs notes: give --notes FILE (no {} next to the recording)",
+                            side.display()
+                        );
+                    }
+                    read_notes(&side)?
+                }
+                None => crate::notes::native::parse(crate::session::notes_state::DEMO_NOTES)
+                    .map(|d| d.notes)
+                    .map_err(|e| anyhow::anyhow!("the demo's notes could not be read ({e})"))?,
+            }
+        };
+        if notes.is_empty() {
+            bail!("the notes file has no notes: no slides written");
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("could not create the folder {}", dir.display()))?;
+        for (i, n) in notes.iter().enumerate() {
+            let img = crate::render::slide::render_slide(&store, &peaks, Some(&ov), n, &opts);
+            let out = dir.join(crate::render::slide::slide_file_name(i, &n.title));
+            img.save_with_format(&out, image::ImageFormat::Png)
+                .with_context(|| format!("could not write {}", out.display()))?;
+        }
+        eprintln!("{} slides written to {}", notes.len(), dir.display());
+    }
     Ok(())
 }
 

@@ -11,6 +11,97 @@ fn sori() -> Command {
 }
 
 #[test]
+fn render_per_note_writes_one_slide_per_note_and_the_notes_lane_in_category_colours() {
+    let dir = support::tmpdir("cli-per-note");
+    let slides = dir.join("slides");
+    let main = dir.join("demo.png");
+    let notes_file = dir.join("demo.sori.toml");
+    std::fs::write(&notes_file, sori::session::notes_state::DEMO_NOTES).expect("write notes");
+    let st = sori()
+        .args([
+            "render",
+            "--demo",
+            "--width",
+            "1280",
+            "--height",
+            "720",
+            "--per-note",
+        ])
+        .arg(&slides)
+        .arg("--notes")
+        .arg(&notes_file)
+        .arg("-o")
+        .arg(&main)
+        .output()
+        .expect("run sori");
+    assert!(
+        st.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let doc =
+        sori::notes::native::parse(sori::session::notes_state::DEMO_NOTES).expect("demo notes");
+    let mut files: Vec<_> = std::fs::read_dir(&slides)
+        .expect("slides folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "png"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), doc.notes.len(), "one slide per note");
+    for (f, n) in files.iter().zip(&doc.notes) {
+        let img = image::open(f).expect("a PNG").to_rgba8();
+        assert_eq!((img.width(), img.height()), (1280, 720), "{}", f.display());
+        // the slide's left band is the note's category colour
+        let band = img.get_pixel(2, 360).0;
+        assert_eq!(
+            &band[..3],
+            &sori::render::category_rgb(n.category),
+            "{}",
+            f.display()
+        );
+    }
+    // The main picture's notes lane: each region note's colour at its x position.
+    let img = image::open(&main).expect("a PNG").to_rgba8();
+    let opts = sori::render::picture::PictureOptions {
+        width: 1280,
+        height: 720,
+        notes: doc.notes.clone(),
+        ..Default::default()
+    };
+    let (from, to, left, plot_w, top, bottom) =
+        sori::render::picture::notes_lane_geometry(&opts, sori::demo::DURATION_S)
+            .expect("a notes lane");
+    let x_of = |t: f64| left + ((t - from) / (to - from) * plot_w as f64).round() as i64;
+    let lane_bg = [28.0f32, 31.0, 37.0];
+    let (rows, n_rows) = sori::notes::lane_rows(&doc.notes);
+    let row_h = (bottom - top) / n_rows as i64;
+    let mut checked = 0;
+    for (n, row) in doc.notes.iter().zip(rows) {
+        let Some(end) = n.end else { continue };
+        // near the region's right end, at the bottom of its row (below its title)
+        let x = x_of(end) - 3;
+        if x_of(end) - x_of(n.start) < 12 {
+            continue;
+        }
+        let y = top + (row as i64 + 1) * row_h - 3;
+        let got = img.get_pixel(x as u32, y as u32).0;
+        let c = sori::render::category_rgb(n.category);
+        for k in 0..3 {
+            // a translucent fill of the category colour over the lane's background
+            let want = lane_bg[k] * 0.45 + c[k] as f32 * 0.55;
+            assert!(
+                (got[k] as f32 - want).abs() <= 3.0,
+                "note {:?} at x {x}: pixel {got:?}, category colour {c:?}",
+                n.title
+            );
+        }
+        assert!(y > top);
+        checked += 1;
+    }
+    assert!(checked >= 4, "only {checked} notes checked");
+}
+
+#[test]
 fn render_writes_a_png_of_the_requested_size() {
     let dir = support::tmpdir("cli-render");
     let wav = dir.join("tone.wav");

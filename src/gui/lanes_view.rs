@@ -25,19 +25,17 @@ const SHORT: [&str; 10] = [
     "Pumping",
 ];
 
-/// Lane colours: warm for the Korean families, cool for pop.
-pub const COLORS: [Color32; 10] = [
-    Color32::from_rgb(240, 120, 40),  // plucked: orange
-    Color32::from_rgb(220, 50, 50),   // bowed: red
-    Color32::from_rgb(250, 190, 30),  // wind: amber
-    Color32::from_rgb(170, 110, 70),  // drum: brown
-    Color32::from_rgb(235, 120, 190), // metal: rose
-    Color32::from_rgb(60, 120, 220),  // sub-bass: blue
-    Color32::from_rgb(40, 190, 210),  // drum machine: cyan
-    Color32::from_rgb(140, 110, 230), // synth: violet
-    Color32::from_rgb(60, 170, 140),  // tuned vocal: teal
-    Color32::from_rgb(120, 150, 255), // pumping: periwinkle
-];
+/// Lane colours: warm for the Korean families, cool for pop (shared with the pictures).
+pub const COLORS: [Color32; 10] = {
+    let mut c = [Color32::BLACK; 10];
+    let mut i = 0;
+    while i < 10 {
+        let [r, g, b] = crate::render::LANE_RGB[i];
+        c[i] = Color32::from_rgb(r, g, b);
+        i += 1;
+    }
+    c
+};
 
 const SIMILAR: Color32 = Color32::from_rgb(120, 230, 120);
 

@@ -9,15 +9,10 @@ use crate::notes::glossary::Glossary;
 use crate::notes::{Category, Note, time};
 use crate::session::Command;
 
-/// Category colours from the Okabe–Ito palette, distinguishable with colour-vision deficiency.
+/// Category colours (Okabe–Ito, shared with the pictures: [`crate::render::category_rgb`]).
 pub fn category_color(c: Category) -> Color32 {
-    match c {
-        Category::Traditional => Color32::from_rgb(230, 159, 0),
-        Category::Pop => Color32::from_rgb(86, 180, 233),
-        Category::Fusion => Color32::from_rgb(0, 158, 115),
-        Category::Structure => Color32::from_rgb(240, 228, 66),
-        Category::Discussion => Color32::from_rgb(204, 121, 167),
-    }
+    let [r, g, b] = crate::render::category_rgb(c);
+    Color32::from_rgb(r, g, b)
 }
 
 fn when(n: &Note) -> String {
@@ -405,24 +400,8 @@ pub fn lane(
         .input(|i| i.pointer.hover_pos())
         .filter(|p| rect.contains(*p));
     // Overlapping regions get their own rows so none hides another.
-    let mut row_end: Vec<f64> = Vec::new();
-    let rows: Vec<usize> = notes
-        .iter()
-        .map(|n| match n.end {
-            Some(e) => match row_end.iter().position(|&end| end <= n.start + 1e-9) {
-                Some(r) => {
-                    row_end[r] = e;
-                    r
-                }
-                None => {
-                    row_end.push(e);
-                    row_end.len() - 1
-                }
-            },
-            None => 0,
-        })
-        .collect();
-    let row_h = (rect.height() - 4.0) / row_end.len().max(1) as f32;
+    let (rows, n_rows) = crate::notes::lane_rows(&notes);
+    let row_h = (rect.height() - 4.0) / n_rows as f32;
     for (i, n) in notes.iter().enumerate() {
         let c = category_color(n.category);
         let x0 = x_of(n.start);

@@ -86,6 +86,30 @@ impl Note {
     }
 }
 
+/// Rows for drawing `notes` (in their order) in a lane so that no region hides another: a
+/// region takes the first row free at its start, points go in row 0. Returns each note's row
+/// and the number of rows (at least 1).
+pub fn lane_rows(notes: &[Note]) -> (Vec<usize>, usize) {
+    let mut row_end: Vec<f64> = Vec::new();
+    let rows = notes
+        .iter()
+        .map(|n| match n.end {
+            Some(e) => match row_end.iter().position(|&end| end <= n.start + 1e-9) {
+                Some(r) => {
+                    row_end[r] = e;
+                    r
+                }
+                None => {
+                    row_end.push(e);
+                    row_end.len() - 1
+                }
+            },
+            None => 0,
+        })
+        .collect();
+    (rows, row_end.len().max(1))
+}
+
 /// A notes document.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Document {

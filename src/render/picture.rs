@@ -4,11 +4,15 @@
 
 use image::{Rgba, RgbaImage};
 
-use super::text::{draw_text, text_width};
-use super::{ColorMap, DbRange, colorize, format_time, freq_ticks, time_tick_step};
+use super::text::{draw_text, fit, text_width};
+use super::{
+    ColorMap, DbRange, LANE_RGB, category_rgb, colorize, format_time, freq_ticks, time_tick_step,
+};
+use crate::analysis::lens::Lane;
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{LogAxis, Overview, SpecParams, columns};
 use crate::audio::PcmStore;
+use crate::notes::Note;
 
 #[derive(Debug, Clone)]
 pub struct PictureOptions {
@@ -21,6 +25,10 @@ pub struct PictureOptions {
     pub db: DbRange,
     pub params: SpecParams,
     pub title: String,
+    /// Notes drawn in a lane above the waveform (regions with their titles, points as marks).
+    pub notes: Vec<Note>,
+    /// Fusion-lens lanes drawn under the spectrogram.
+    pub lanes: Vec<Lane>,
 }
 
 impl Default for PictureOptions {
@@ -34,6 +42,8 @@ impl Default for PictureOptions {
             db: DbRange::default(),
             params: SpecParams::default(),
             title: String::new(),
+            notes: Vec::new(),
+            lanes: Vec::new(),
         }
     }
 }
@@ -42,6 +52,106 @@ const BG: [u8; 3] = [18, 20, 24];
 const FG: [u8; 3] = [220, 224, 230];
 const DIM: [u8; 3] = [120, 128, 140];
 const WAVE: [u8; 3] = [96, 196, 238];
+
+/// Blends `c` over the pixels of a rectangle with opacity `a` (0 … 1).
+fn blend(img: &mut RgbaImage, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3], a: f32) {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let a = a.clamp(0.0, 1.0);
+    for y in y0.max(0)..y1.min(h) {
+        for x in x0.max(0)..x1.min(w) {
+            let p = img.get_pixel_mut(x as u32, y as u32);
+            for i in 0..3 {
+                p.0[i] = (p.0[i] as f32 * (1.0 - a) + c[i] as f32 * a).round() as u8;
+            }
+        }
+    }
+}
+
+/// Where the notes lane of a picture lies: `(x of a time, top, bottom)`; the tests check
+/// the notes' colours there.
+pub fn notes_lane_geometry(o: &PictureOptions, dur: f64) -> Option<(f64, f64, i64, i64, i64, i64)> {
+    if o.notes.is_empty() {
+        return None;
+    }
+    let l = layout(o, dur);
+    Some((
+        l.from,
+        l.to,
+        l.left,
+        l.plot_w,
+        l.notes_y,
+        l.notes_y + l.notes_h,
+    ))
+}
+
+struct Layout {
+    from: f64,
+    to: f64,
+    fsz: f32,
+    left: i64,
+    top: i64,
+    plot_w: i64,
+    plot_h: i64,
+    notes_y: i64,
+    notes_h: i64,
+    wave_y: i64,
+    wave_h: i64,
+    spec_y: i64,
+    spec_h: i64,
+    lanes_y: i64,
+    lane_h: i64,
+}
+
+fn layout(o: &PictureOptions, dur: f64) -> Layout {
+    let (w, h) = (o.width.max(320), o.height.max(240));
+    let from = o.from_s.clamp(0.0, dur.max(0.0));
+    let to = o.to_s.unwrap_or(dur).clamp(from, dur.max(from));
+    let to = if to - from < 1e-4 { from + 1e-4 } else { to };
+    let fsz = (h as f32 / 60.0).clamp(11.0, 28.0);
+    let (left, right, top, bottom) = (
+        (fsz * 5.2) as i64,
+        12i64,
+        (fsz * 2.0) as i64,
+        (fsz * 2.2) as i64,
+    );
+    let plot_w = (w as i64 - left - right).max(16);
+    let plot_h = (h as i64 - top - bottom).max(16);
+    let gap = 6;
+    let notes_h = if o.notes.is_empty() {
+        0
+    } else {
+        (fsz * 1.8) as i64 * crate::notes::lane_rows(&o.notes).1.min(3) as i64
+    };
+    let lane_h = if o.lanes.is_empty() {
+        0
+    } else {
+        ((plot_h as f32 * 0.025).max(fsz * 0.8)) as i64
+    };
+    let lanes_h = lane_h * o.lanes.len() as i64;
+    let notes_y = top;
+    let wave_y = top + if notes_h > 0 { notes_h + gap } else { 0 };
+    let rest = plot_h - (wave_y - top) - if lanes_h > 0 { lanes_h + gap } else { 0 };
+    let wave_h = (rest / 4).max(8);
+    let spec_y = wave_y + wave_h + gap;
+    let spec_h = (rest - wave_h - gap).max(8);
+    Layout {
+        from,
+        to,
+        fsz,
+        left,
+        top,
+        plot_w,
+        plot_h,
+        notes_y,
+        notes_h,
+        wave_y,
+        wave_h,
+        spec_y,
+        spec_h,
+        lanes_y: spec_y + spec_h + gap,
+        lane_h,
+    }
+}
 
 fn fill(img: &mut RgbaImage, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3]) {
     let (w, h) = (img.width() as i64, img.height() as i64);
@@ -63,27 +173,11 @@ pub fn render_picture(
     let mut img = RgbaImage::from_pixel(w, h, Rgba([BG[0], BG[1], BG[2], 255]));
     let rate = store.sample_rate() as f64;
     let dur = store.duration_s();
-    let from = o.from_s.clamp(0.0, dur.max(0.0));
-    let to = o.to_s.unwrap_or(dur).clamp(from, dur.max(from));
-    let to = if to - from < 1.0 / rate {
-        from + 1.0 / rate
-    } else {
-        to
-    };
-
-    let fsz = (h as f32 / 60.0).clamp(11.0, 28.0);
-    let (left, right, top, bottom) = (
-        (fsz * 5.2) as i64,
-        12i64,
-        (fsz * 2.0) as i64,
-        (fsz * 2.2) as i64,
-    );
-    let plot_w = (w as i64 - left - right).max(16);
-    let plot_h = (h as i64 - top - bottom).max(16);
-    let wave_h = plot_h / 4;
-    let gap = 6;
-    let spec_y = top + wave_h + gap;
-    let spec_h = plot_h - wave_h - gap;
+    let l = layout(o, dur);
+    let (from, to, fsz, left, top, plot_w, plot_h) =
+        (l.from, l.to, l.fsz, l.left, l.top, l.plot_w, l.plot_h);
+    let (wave_h, spec_y, spec_h) = (l.wave_h, l.spec_y, l.spec_h);
+    let x_of = |t: f64| left + ((t - from) / (to - from) * plot_w as f64).round() as i64;
 
     let title = if o.title.is_empty() {
         "Sori".to_string()
@@ -105,7 +199,7 @@ pub fn render_picture(
     let nch = store.channels().min(8);
     let strip = (wave_h / nch as i64).max(4);
     for c in 0..nch {
-        let y0 = top + c as i64 * strip;
+        let y0 = l.wave_y + c as i64 * strip;
         let mid = y0 + strip / 2;
         fill(&mut img, left, mid, left + plot_w, mid + 1, [40, 46, 56]);
         for (x, mm) in peaks
@@ -175,6 +269,83 @@ pub fn render_picture(
         DIM,
         "Hz",
     );
+
+    // Notes lane: regions with their titles, points as marks, in category colours.
+    if l.notes_h > 0 {
+        let (y0, y1) = (l.notes_y, l.notes_y + l.notes_h);
+        fill(&mut img, left, y0, left + plot_w, y1, [28, 31, 37]);
+        draw_text(
+            &mut img,
+            4.0,
+            y0 as f32 + fsz * 0.3,
+            fsz * 0.8,
+            DIM,
+            "Notes",
+        );
+        // overlapping regions get their own rows, as in the app
+        let (rows, n_rows) = crate::notes::lane_rows(&o.notes);
+        let row_h = (y1 - y0) / n_rows as i64;
+        let tsz = (row_h as f32 * 0.7).min(fsz * 0.85);
+        for (n, row) in o.notes.iter().zip(rows) {
+            let c = category_rgb(n.category);
+            let x0 = x_of(n.start).max(left);
+            match n.end {
+                Some(e) if e > from && n.start < to => {
+                    let x1 = x_of(e).min(left + plot_w).max(x0 + 2);
+                    let (ya, yb) = (
+                        y0 + row as i64 * row_h + 1,
+                        y0 + (row as i64 + 1) * row_h - 1,
+                    );
+                    blend(&mut img, x0, ya, x1, yb, c, 0.55);
+                    fill(&mut img, x0, ya, x0 + 2, yb, c);
+                    let label = fit(&n.title, tsz, (x1 - x0 - 8) as f32);
+                    let ty = ya as f32 + ((yb - ya) as f32 - tsz * 1.2) / 2.0;
+                    draw_text(&mut img, x0 as f32 + 5.0, ty, tsz, FG, &label);
+                }
+                None if n.start >= from && n.start <= to => {
+                    fill(&mut img, x0 - 2, y0 + 1, x0 + 3, y1 - 1, c);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Fusion-lens lanes: segments in the lane colour, stronger where the score is higher.
+    if l.lane_h > 0 {
+        for (k, lane) in o.lanes.iter().enumerate() {
+            let y0 = l.lanes_y + k as i64 * l.lane_h;
+            let c = LANE_RGB.get(k).copied().unwrap_or(FG);
+            fill(
+                &mut img,
+                left,
+                y0,
+                left + plot_w,
+                y0 + l.lane_h - 1,
+                [28, 31, 37],
+            );
+            for seg in &lane.segments {
+                if seg.end_s <= from || seg.start_s >= to {
+                    continue;
+                }
+                let (x0, x1) = (
+                    x_of(seg.start_s).max(left),
+                    x_of(seg.end_s).min(left + plot_w),
+                );
+                blend(
+                    &mut img,
+                    x0,
+                    y0,
+                    x1.max(x0 + 1),
+                    y0 + l.lane_h - 1,
+                    c,
+                    0.35 + 0.6 * seg.score,
+                );
+            }
+            let name = lane.label.split(' ').next().unwrap_or(lane.label);
+            let label = fit(name, fsz * 0.7, (left - 8) as f32);
+            draw_text(&mut img, 2.0, y0 as f32, fsz * 0.7, c, &label);
+        }
+    }
 
     // Time axis.
     let px_per_s = plot_w as f64 / (to - from);

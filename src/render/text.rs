@@ -48,6 +48,59 @@ pub fn draw_text(img: &mut RgbaImage, x: f32, y: f32, size: f32, rgb: [u8; 3], t
     }
 }
 
+/// `text` cut (with "…") to fit `width` px at `size` px; empty if not even "…" fits.
+pub fn fit(text: &str, size: f32, width: f32) -> String {
+    if text_width(text, size) <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for c in text.chars() {
+        out.push(c);
+        if text_width(&format!("{out}…"), size) > width {
+            out.pop();
+            break;
+        }
+    }
+    if out.is_empty() && text_width("…", size) > width {
+        return String::new();
+    }
+    out + "…"
+}
+
+/// `text` broken into lines of at most `width` px at `size` px, at spaces where possible
+/// (Hangul and long words break between characters); explicit newlines are kept.
+pub fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        for word in para.split(' ') {
+            let candidate = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if text_width(&candidate, size) <= width {
+                line = candidate;
+                continue;
+            }
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            // a word wider than the line: break it between characters
+            for c in word.chars() {
+                line.push(c);
+                if text_width(&line, size) > width && line.chars().count() > 1 {
+                    line.pop();
+                    lines.push(std::mem::take(&mut line));
+                    line.push(c);
+                }
+            }
+        }
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +114,20 @@ mod tests {
         {
             assert_ne!(font.glyph_id(c).0, 0, "missing glyph {c:?}");
         }
+    }
+
+    #[test]
+    fn wrapped_lines_fit_the_width_and_keep_every_word() {
+        let text = "장구 and 해금 over an 808 bass: listen for the bend after each stroke";
+        let lines = wrap(text, 20.0, 200.0);
+        assert!(lines.len() > 2);
+        for l in &lines {
+            assert!(text_width(l, 20.0) <= 200.0, "{l:?} is too wide");
+        }
+        assert_eq!(lines.join(" "), text);
+        let cut = fit(text, 20.0, 120.0);
+        assert!(cut.ends_with('…') && text_width(&cut, 20.0) <= 120.0);
+        assert_eq!(fit("short", 20.0, 500.0), "short");
     }
 
     #[test]

@@ -34,7 +34,37 @@ pub struct Settings {
     pub volume: f32,
     pub recent: Vec<PathBuf>,
     pub last_folder: Option<PathBuf>,
+    /// Size of text and controls (Ctrl+= / Ctrl+−), 1 = normal.
+    pub text_scale: f32,
+    pub theme: Theme,
+    /// In presentation, playback pauses when the current note's region ends.
+    pub pause_at_note_end: bool,
 }
+
+/// Colour themes: dark, light, and a high-contrast one for washed-out projectors.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub enum Theme {
+    #[default]
+    Dark,
+    Light,
+    HighContrast,
+}
+
+impl Theme {
+    pub const ALL: [Theme; 3] = [Theme::Dark, Theme::Light, Theme::HighContrast];
+    pub fn label(self) -> &'static str {
+        match self {
+            Theme::Dark => "Dark",
+            Theme::Light => "Light",
+            Theme::HighContrast => "High contrast (projector)",
+        }
+    }
+}
+
+/// Text scale limits and step.
+pub const TEXT_SCALE_MIN: f32 = 0.75;
+pub const TEXT_SCALE_MAX: f32 = 3.0;
+pub const TEXT_SCALE_STEP: f32 = 1.125;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -45,6 +75,9 @@ impl Default for Settings {
             volume: 0.8,
             recent: Vec::new(),
             last_folder: None,
+            text_scale: 1.0,
+            theme: Theme::Dark,
+            pause_at_note_end: true,
         }
     }
 }
@@ -163,6 +196,12 @@ pub enum Command {
     /// Light up the regions whose timbre is closest to the selection's.
     FindSimilar,
     ClearSimilar,
+    /// Practice speed, transposition and varispeed.
+    SetPractice(crate::audio::stretch::Practice),
+    /// Loop the current note's region (a point note: the next few seconds); again: stop.
+    LoopNote,
+    /// Multiply the text scale (1 resets it).
+    ScaleText(f32),
 }
 
 pub struct Session {
@@ -431,6 +470,47 @@ impl Session {
                 }
             }
             Command::ClearSimilar => self.clear_similar(),
+            Command::SetPractice(p) => {
+                t.set_practice(p);
+                if !t.practice_available() && !p.clamped().is_neutral() {
+                    self.notify(
+                        "Speed and transposition need a recording sampled at 32 kHz or more; this one plays as it is.",
+                        false,
+                    );
+                }
+            }
+            Command::LoopNote => {
+                if t.loop_on() {
+                    t.set_loop(false, 0, 0);
+                    return;
+                }
+                let Some(n) = self
+                    .current_note()
+                    .or(self.notes.selected)
+                    .and_then(|i| self.notes.doc().notes.get(i))
+                else {
+                    self.notify("No note at the playhead to loop.", false);
+                    return;
+                };
+                let (a, b) = (n.start, n.end.unwrap_or(n.start + POINT_HOLD_S));
+                let b = b.min(self.duration_s());
+                if b > a {
+                    self.selection = Some((a, b));
+                    t.set_loop(true, (a * rate) as u64, (b * rate) as u64);
+                    let pos = self.position_s();
+                    if pos < a || pos >= b {
+                        t.seek((a * rate) as u64);
+                    }
+                }
+            }
+            Command::ScaleText(f) => {
+                let s = &mut self.settings.text_scale;
+                *s = if f == 1.0 || !f.is_finite() {
+                    1.0
+                } else {
+                    (*s * f).clamp(TEXT_SCALE_MIN, TEXT_SCALE_MAX)
+                };
+            }
             Command::DismissNotice(i) => {
                 if i < self.notices.len() {
                     self.notices.remove(i);
