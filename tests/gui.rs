@@ -13,12 +13,16 @@ use sori::gui::SoriApp;
 use sori::session::Settings;
 
 fn harness() -> Harness<'static, SoriApp> {
+    harness_with(Settings::default())
+}
+
+fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     // Keep the demo's notes, recovery copies and pictures out of the real user folder.
     static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     let dir = DATA.get_or_init(|| support::tmpdir("gui-data"));
     // SAFETY: set once, to the same value, before any thread of this process reads it.
     unsafe { std::env::set_var("SORI_DATA_DIR", dir) };
-    let app = SoriApp::new(Settings::default(), Player::silent(), None);
+    let app = SoriApp::new(settings, Player::silent(), None);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
@@ -632,4 +636,146 @@ fn a_note_links_only_web_addresses_and_shows_no_image_from_outside_its_folder() 
         .click();
     h.step();
     assert!(opened(&h), "a click on the link asks to open it");
+}
+
+#[test]
+fn f5_presents_pagedown_plays_the_next_note_b_blanks_esc_returns_and_the_text_scale_persists() {
+    let mut h = harness();
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(5.0));
+    h.step();
+    assert!(
+        h.query_by_label("Add note (M)").is_some(),
+        "the editor shows its notes panel"
+    );
+    press(&mut h, Key::F5);
+    h.step();
+    assert!(h.state().present.on, "F5 enters presentation");
+    assert!(
+        h.query_by_label("Add note (M)").is_none(),
+        "no editing chrome while presenting"
+    );
+    assert!(
+        h.query_by_label("Gayageum-like plucks").is_some(),
+        "the card shows the note at the playhead"
+    );
+    let notes = h.state().session.notes.doc().notes.clone();
+    let mut starts: Vec<(f64, String)> = notes.iter().map(|n| (n.start, n.title.clone())).collect();
+    starts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let k = starts
+        .iter()
+        .position(|(_, t)| t == "Gayageum-like plucks")
+        .expect("the first note");
+    let (next_start, next_title) = starts[k + 1].clone();
+    press(&mut h, Key::PageDown);
+    h.step();
+    assert!(
+        (h.state().session.position_s() - next_start).abs() < 1e-3,
+        "PageDown goes to the next note's start ({next_start} s), got {}",
+        h.state().session.position_s()
+    );
+    assert!(h.state().session.is_playing(), "and plays it");
+    assert!(
+        h.query_by_label(&next_title).is_some(),
+        "the card shows {next_title:?}"
+    );
+    // Playback pauses at the end of the note, so the teacher can talk.
+    let end = notes
+        .iter()
+        .find(|n| n.title == next_title)
+        .and_then(|n| n.end)
+        .unwrap_or(starts[k + 2].0);
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(end + 0.01));
+    h.step();
+    assert!(
+        !h.state().session.is_playing(),
+        "paused at the end of the note"
+    );
+    press(&mut h, Key::PageUp);
+    assert!(
+        (h.state().session.position_s() - starts[k].0).abs() < 1e-3,
+        "PageUp goes back"
+    );
+    // B blanks the screen, B again brings it back.
+    press(&mut h, Key::B);
+    h.step();
+    assert!(h.query_by_label("Blank screen").is_some());
+    assert!(
+        h.query_by_label("Gayageum-like plucks").is_none(),
+        "nothing shows on a blank screen"
+    );
+    press(&mut h, Key::B);
+    h.step();
+    assert!(h.query_by_label("Blank screen").is_none());
+    assert!(h.query_by_label("Gayageum-like plucks").is_some());
+    press(&mut h, Key::Escape);
+    h.step();
+    assert!(!h.state().present.on, "Esc leaves presentation");
+    assert!(
+        h.query_by_label("Add note (M)").is_some(),
+        "the editor is back"
+    );
+
+    // Ctrl+= twice: larger text, remembered in the settings that persist.
+    for _ in 0..2 {
+        h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Equals);
+        h.step();
+    }
+    h.step();
+    let scale = h.state().session.settings.text_scale;
+    assert!((scale - 1.125 * 1.125).abs() < 1e-4, "text scale {scale}");
+    assert!(
+        (h.ctx.zoom_factor() - scale).abs() < 1e-4,
+        "the window shows it"
+    );
+    // A restart: the settings go through their stored form into a new harness.
+    let stored = serde_json::to_string(&h.state().session.settings).expect("settings serialize");
+    drop(h);
+    let settings: Settings = serde_json::from_str(&stored).expect("settings deserialize");
+    let mut h = harness_with(settings);
+    h.step();
+    assert!((h.state().session.settings.text_scale - scale).abs() < 1e-6);
+    assert!(
+        (h.ctx.zoom_factor() - scale).abs() < 1e-4,
+        "the new window starts at the remembered scale"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Num0);
+    h.step();
+    h.step();
+    assert_eq!(h.state().session.settings.text_scale, 1.0, "Ctrl+0 resets");
+}
+
+#[test]
+fn the_presentation_card_body_is_at_least_28_pixels_at_1280x720() {
+    let mut h = harness();
+    h.set_size(egui::vec2(1280.0, 720.0));
+    // A one-line body, so its label is exactly one line of body text.
+    h.state_mut().session.notes.editor.edit(|doc| {
+        if let Some(n) = doc
+            .notes
+            .iter_mut()
+            .find(|n| n.title == "Gayageum-like plucks")
+        {
+            n.body = "가야금 소리".into();
+        }
+    });
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(5.0));
+    press(&mut h, Key::F5);
+    h.step();
+    for scale in [1.0, sori::session::TEXT_SCALE_MIN] {
+        h.state_mut().session.settings.text_scale = scale;
+        h.step();
+        h.step();
+        let ppp = h.ctx.pixels_per_point();
+        let line_px = h.get_by_label("가야금 소리").rect().height() * ppp;
+        assert!(
+            line_px >= sori::gui::present::MIN_BODY_PX,
+            "at text scale {scale} the body line is {line_px} px"
+        );
+    }
 }

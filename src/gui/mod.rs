@@ -3,6 +3,7 @@
 
 mod lanes_view;
 mod notes_view;
+pub mod present;
 mod timeline;
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 use crate::audio::playback::Player;
 use crate::render::{ColorMap, DbRange, format_time};
 use crate::session::tiles::Tiles;
-use crate::session::{Command, Session, Settings, WINDOW_SIZES};
+use crate::session::{Command, Session, Settings, TEXT_SCALE_STEP, Theme, WINDOW_SIZES};
 
 pub use timeline::Readout;
 
@@ -65,7 +66,21 @@ pub struct SoriApp {
     pub(crate) lane_drag: Option<bool>,
     /// The lens segment a context menu is open for: (lane, segment).
     pub(crate) lane_menu: Option<(usize, usize)>,
+    /// Presentation mode (F5).
+    pub present: present::Presenter,
+    applied_theme: Option<Theme>,
+    /// File → Export picture: the options window, when open.
+    export: Option<ExportOptions>,
 }
+
+/// What File → Export picture draws.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ExportOptions {
+    whole_track: bool,
+    size: (u32, u32),
+}
+
+const EXPORT_SIZES: [(u32, u32); 4] = [(1280, 720), (1920, 1080), (2560, 1440), (3840, 2160)];
 
 /// What to do once the user has answered the unsaved-notes question.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +96,7 @@ enum Dialog {
     OpenNotes,
     SaveNotesAs,
     ExportNotes,
+    ExportPicture(ExportOptions),
 }
 
 impl SoriApp {
@@ -111,6 +127,9 @@ impl SoriApp {
             glossary_filter: String::new(),
             lane_drag: None,
             lane_menu: None,
+            present: present::Presenter::default(),
+            applied_theme: None,
+            export: None,
         }
     }
 
@@ -288,6 +307,17 @@ impl SoriApp {
             Dialog::ExportNotes => dlg
                 .set_title("Export notes (format by extension)")
                 .add_filter("Notes", notes_filter),
+            Dialog::ExportPicture(_) => dlg
+                .set_title("Export picture")
+                .add_filter("PNG image", &["png"])
+                .set_file_name(format!(
+                    "{}.png",
+                    self.session
+                        .track
+                        .as_ref()
+                        .map(|t| t.title())
+                        .unwrap_or_else(|| "sori".into())
+                )),
         };
         let folder = match kind {
             Dialog::OpenAudio => self.session.settings.last_folder.clone(),
@@ -299,7 +329,7 @@ impl SoriApp {
         };
         let run = move || match kind {
             Dialog::OpenAudio | Dialog::OpenNotes => dlg.pick_file(),
-            Dialog::SaveNotesAs | Dialog::ExportNotes => dlg.save_file(),
+            Dialog::SaveNotesAs | Dialog::ExportNotes | Dialog::ExportPicture(_) => dlg.save_file(),
         };
         // macOS needs dialogs on the main thread; elsewhere keep the UI responsive.
         if cfg!(target_os = "macos") {
@@ -329,7 +359,149 @@ impl SoriApp {
             Dialog::OpenNotes => self.session.apply(Command::OpenNotes(p)),
             Dialog::SaveNotesAs => self.session.apply(Command::SaveNotesAs(p)),
             Dialog::ExportNotes => self.session.apply(Command::ExportNotes(p)),
+            Dialog::ExportPicture(o) => self.export_picture(o, p),
         }
+    }
+
+    /// Draws the picture on a worker thread with the same code as `sori render`; the notice
+    /// says when it is written.
+    fn export_picture(&mut self, o: ExportOptions, path: PathBuf) {
+        let Some(track) = self.session.track.clone() else {
+            return;
+        };
+        let path = if path.extension().is_none() {
+            path.with_extension("png")
+        } else {
+            path
+        };
+        let (from, to) = if o.whole_track {
+            (0.0, None)
+        } else {
+            let v = self.session.view;
+            (v.start_s.max(0.0), Some(v.start_s + v.len_s))
+        };
+        let s = &self.session.settings;
+        let opts = crate::render::picture::PictureOptions {
+            width: o.size.0,
+            height: o.size.1,
+            from_s: from,
+            to_s: to,
+            colormap: s.colormap,
+            db: s.db,
+            params: s.spec_params(),
+            title: track.title(),
+            notes: self.session.notes.doc().notes.clone(),
+            lanes: track.lens().map(|l| l.lanes.clone()).unwrap_or_default(),
+        };
+        let done = self.session.background_notices();
+        let spawned = std::thread::Builder::new()
+            .name("sori-export-picture".into())
+            .spawn(move || {
+                let msg = (|| {
+                    let peaks = track
+                        .peaks
+                        .read()
+                        .map_err(|_| "the waveform is unavailable".to_string())?;
+                    let ov = track
+                        .overview
+                        .read()
+                        .map_err(|_| "the spectrogram is unavailable".to_string())?;
+                    let img = crate::render::picture::render_picture(
+                        &track.store,
+                        &peaks,
+                        Some(&ov),
+                        &opts,
+                    );
+                    let mut bytes = Vec::new();
+                    img.write_to(
+                        &mut std::io::Cursor::new(&mut bytes),
+                        image::ImageFormat::Png,
+                    )
+                    .map_err(|e| e.to_string())?;
+                    crate::notes::save::atomic_write(&path, &bytes).map_err(|e| e.to_string())?;
+                    Ok::<_, String>(())
+                })();
+                let _ = done.send(match msg {
+                    Ok(()) => (format!("Picture exported to {}.", path.display()), false),
+                    Err(e) => (
+                        format!(
+                            "The picture could not be exported to {} ({e}).",
+                            path.display()
+                        ),
+                        true,
+                    ),
+                });
+            });
+        if spawned.is_err() {
+            self.session.notify(
+                "The picture could not be exported (no worker thread).",
+                true,
+            );
+        }
+    }
+
+    fn export_window(&mut self, ctx: &egui::Context) {
+        let Some(mut o) = self.export else { return };
+        let mut open = true;
+        let mut go = false;
+        egui::Window::new("Export picture")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.label("Waveform, spectrogram, lens lanes and note regions with their titles.");
+                ui.radio_value(&mut o.whole_track, false, "The current view");
+                ui.radio_value(&mut o.whole_track, true, "The whole track");
+                ui.separator();
+                for sz in EXPORT_SIZES {
+                    let label = match sz.0 {
+                        3840 => format!("{} × {} (4K)", sz.0, sz.1),
+                        _ => format!("{} × {}", sz.0, sz.1),
+                    };
+                    ui.radio_value(&mut o.size, sz, label);
+                }
+                ui.separator();
+                go = ui.button("Export…").clicked();
+            });
+        self.export = if open && !go { Some(o) } else { None };
+        if go {
+            self.file_dialog(Dialog::ExportPicture(o));
+        }
+    }
+
+    /// Theme and text scale from the settings (applied when they change).
+    fn apply_look(&mut self, ctx: &egui::Context) {
+        let theme = self.session.settings.theme;
+        if self.applied_theme != Some(theme) {
+            ctx.set_visuals(visuals(theme));
+            self.applied_theme = Some(theme);
+        }
+        let scale = self.session.settings.text_scale;
+        if (ctx.zoom_factor() - scale).abs() > 1e-3 {
+            ctx.set_zoom_factor(scale);
+        }
+    }
+
+    /// Ctrl+= / Ctrl+− / Ctrl+0: text and controls larger, smaller, normal (remembered).
+    fn scale_keys(&mut self, ctx: &egui::Context) {
+        let (up, down, reset) = ctx.input_mut(|i| {
+            (
+                i.consume_key(Modifiers::COMMAND, Key::Equals)
+                    || i.consume_key(Modifiers::COMMAND, Key::Plus),
+                i.consume_key(Modifiers::COMMAND, Key::Minus),
+                i.consume_key(Modifiers::COMMAND, Key::Num0),
+            )
+        });
+        if up {
+            self.session.apply(Command::ScaleText(TEXT_SCALE_STEP));
+        }
+        if down {
+            self.session
+                .apply(Command::ScaleText(1.0 / TEXT_SCALE_STEP));
+        }
+        if reset {
+            self.session.apply(Command::ScaleText(1.0));
+        }
+        self.apply_look(ctx);
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
@@ -409,6 +581,9 @@ impl SoriApp {
             if i.consume_key(Modifiers::NONE, Key::M) {
                 cmds.push(Command::AddNote);
             }
+            if i.consume_key(Modifiers::NONE, Key::N) {
+                cmds.push(Command::LoopNote);
+            }
             if (i.consume_key(Modifiers::NONE, Key::Delete)
                 || i.consume_key(Modifiers::NONE, Key::Backspace))
                 && let Some(sel) = self.session.notes.selected
@@ -463,6 +638,8 @@ impl SoriApp {
         let ctx = ui.ctx().clone();
         if !self.fonts_installed {
             install_fonts(&ctx);
+            // Ctrl+= / Ctrl+− are Sori's text scale, remembered in the settings
+            ctx.options_mut(|o| o.zoom_with_keyboard = false);
             self.fonts_installed = true;
         }
         self.frame_no += 1;
@@ -481,6 +658,26 @@ impl SoriApp {
                 )));
             }
         }
+        self.apply_look(&ctx);
+        self.scale_keys(&ctx);
+        if self.present.on {
+            if !present::keys(self, &ctx) {
+                present::pause_at_end(self);
+                present::show(self, ui);
+                if self.session.is_playing() {
+                    ctx.request_repaint();
+                } else if self.session.busy() || self.tiles.pending() {
+                    ctx.request_repaint_after(std::time::Duration::from_millis(50));
+                }
+                return;
+            }
+        } else if ctx.input_mut(|i| {
+            i.consume_key(Modifiers::NONE, Key::F5) || i.consume_key(Modifiers::NONE, Key::F11)
+        }) {
+            present::enter(self, &ctx);
+            ctx.request_repaint();
+            return;
+        }
         self.handle_input(&ctx);
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
@@ -497,6 +694,7 @@ impl SoriApp {
         });
 
         self.questions(&ctx);
+        self.export_window(&ctx);
         if self.show_glossary {
             self.glossary_window(&ctx);
         }
@@ -595,6 +793,10 @@ impl SoriApp {
                     self.file_dialog(Dialog::ExportNotes);
                     ui.close();
                 }
+                if ui.add_enabled(self.session.track.is_some(), egui::Button::new("Export picture…")).clicked() {
+                    self.export = Some(ExportOptions { whole_track: false, size: (1920, 1080) });
+                    ui.close();
+                }
                 ui.separator();
                 if ui.button("Quit").clicked() {
                     ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
@@ -632,6 +834,30 @@ impl SoriApp {
                     self.session.apply(Command::ZoomToSelection);
                 }
                 ui.checkbox(&mut self.session.follow, "Follow playhead");
+                ui.separator();
+                ui.label("Theme");
+                for t in Theme::ALL {
+                    if ui.radio(self.session.settings.theme == t, t.label()).clicked() {
+                        self.session.settings.theme = t;
+                    }
+                }
+                ui.horizontal(|ui| {
+                    ui.label(format!("Text size {:.0} %", self.session.settings.text_scale * 100.0));
+                    if ui.button("Larger").on_hover_text("Ctrl+=").clicked() {
+                        self.session.apply(Command::ScaleText(TEXT_SCALE_STEP));
+                    }
+                    if ui.button("Smaller").on_hover_text("Ctrl+−").clicked() {
+                        self.session.apply(Command::ScaleText(1.0 / TEXT_SCALE_STEP));
+                    }
+                    if ui.button("Reset").on_hover_text("Ctrl+0").clicked() {
+                        self.session.apply(Command::ScaleText(1.0));
+                    }
+                });
+                ui.separator();
+                if ui.button("Presentation  (F5)").clicked() {
+                    ui.close();
+                    present::enter(self, ui.ctx());
+                }
             });
             ui.menu_button("Playback", |ui| {
                 if ui.button("Play / pause  (Space)").clicked() {
@@ -643,6 +869,10 @@ impl SoriApp {
                 if ui.button("Loop selection  (L)").clicked() {
                     self.session.apply(Command::ToggleLoop);
                 }
+                if ui.button("Loop the current note  (N)").clicked() {
+                    self.session.apply(Command::LoopNote);
+                }
+                ui.checkbox(&mut self.session.settings.pause_at_note_end, "Presentation: pause at the end of each note");
                 if ui.button("Retry audio device").clicked() {
                     self.session.apply(Command::RetryAudio);
                 }
@@ -705,6 +935,22 @@ impl SoriApp {
             {
                 self.session.apply(Command::ToggleLoop);
             }
+            if ui
+                .add_enabled(has_track, egui::Button::new("Loop note"))
+                .on_hover_text("N: loop the current note")
+                .clicked()
+            {
+                self.session.apply(Command::LoopNote);
+            }
+            if loop_on {
+                ui.label(format!(
+                    "pass {}",
+                    self.session.player.transport.loop_passes() + 1
+                ))
+                .on_hover_text("Times through the loop so far");
+            }
+            ui.separator();
+            self.practice_controls(ui);
             ui.separator();
             let pos = self.session.position_s();
             let dur = self.session.duration_s();
@@ -758,6 +1004,49 @@ impl SoriApp {
                 ui.label(format!("Opening {}…", job.source.title()));
             }
         });
+    }
+
+    /// Speed (pitch held), transposition and varispeed, changeable while playing.
+    fn practice_controls(&mut self, ui: &mut egui::Ui) {
+        let t = &self.session.player.transport;
+        let mut p = t.practice();
+        let before = p;
+        ui.label("Speed");
+        ui.add(
+            egui::Slider::new(
+                &mut p.speed,
+                crate::audio::stretch::SPEED_MIN..=crate::audio::stretch::SPEED_MAX,
+            )
+            .logarithmic(true)
+            .fixed_decimals(2)
+            .suffix("×"),
+        )
+        .on_hover_text("Playback speed; the pitch stays unless Varispeed is on");
+        ui.add_enabled_ui(!p.varispeed, |ui| {
+            ui.label("Transpose");
+            ui.add(
+                egui::Slider::new(
+                    &mut p.semitones,
+                    -crate::audio::stretch::SEMITONES_MAX..=crate::audio::stretch::SEMITONES_MAX,
+                )
+                .step_by(1.0)
+                .suffix(" st"),
+            )
+            .on_hover_text("Semitones up or down, at the same speed");
+        });
+        ui.checkbox(&mut p.varispeed, "Varispeed")
+            .on_hover_text("Pitch follows speed, as on a tape machine");
+        if p != crate::audio::stretch::Practice::default()
+            && ui
+                .small_button("Reset")
+                .on_hover_text("Normal speed and pitch")
+                .clicked()
+        {
+            p = crate::audio::stretch::Practice::default();
+        }
+        if p != before {
+            self.session.apply(Command::SetPractice(p));
+        }
     }
 
     fn notices(&mut self, ui: &mut egui::Ui) {
@@ -830,6 +1119,39 @@ impl SoriApp {
     }
 }
 
+/// The look of a theme. High contrast: black ground, white text, strong outlines, for a
+/// washed-out projector.
+pub fn visuals(theme: Theme) -> egui::Visuals {
+    match theme {
+        Theme::Dark => egui::Visuals::dark(),
+        Theme::Light => egui::Visuals::light(),
+        Theme::HighContrast => {
+            let mut v = egui::Visuals::dark();
+            v.override_text_color = Some(Color32::WHITE);
+            v.panel_fill = Color32::BLACK;
+            v.window_fill = Color32::BLACK;
+            v.extreme_bg_color = Color32::BLACK;
+            v.faint_bg_color = Color32::from_gray(24);
+            v.window_stroke = egui::Stroke::new(2.0, Color32::WHITE);
+            v.selection.bg_fill = Color32::from_rgb(0, 90, 200);
+            v.selection.stroke = egui::Stroke::new(2.0, Color32::WHITE);
+            v.hyperlink_color = Color32::from_rgb(120, 200, 255);
+            for w in [
+                &mut v.widgets.noninteractive,
+                &mut v.widgets.inactive,
+                &mut v.widgets.hovered,
+                &mut v.widgets.active,
+                &mut v.widgets.open,
+            ] {
+                w.fg_stroke = egui::Stroke::new(2.0, Color32::WHITE);
+                w.bg_stroke = egui::Stroke::new(1.5, Color32::WHITE);
+            }
+            v.widgets.noninteractive.bg_stroke = egui::Stroke::new(1.0, Color32::from_gray(160));
+            v
+        }
+    }
+}
+
 /// A modal question with two answers: `Some(true)` for the first, `Some(false)` for the
 /// second, `None` while unanswered.
 fn ask(
@@ -865,7 +1187,16 @@ const SHORTCUTS: &[(&str, &str)] = &[
     ("Z", "Zoom to the selection"),
     ("Drag on the view", "Select a region"),
     ("Click on the view", "Move the playhead"),
-    ("L", "Loop the selection"),
+    ("L", "Loop the selection (the counter shows the pass)"),
+    ("N", "Loop the current note"),
+    ("F5 or F11", "Presentation: full screen, large note cards"),
+    (
+        "PageDown / PageUp (presenting)",
+        "Next / previous note, played from its start",
+    ),
+    ("B (presenting)", "Blank the screen, and back"),
+    ("Esc (presenting)", "Leave presentation"),
+    ("Ctrl+= / Ctrl+− / Ctrl+0", "Text larger / smaller / normal"),
     ("Esc", "Clear the selection"),
     ("Ctrl+O", "Open a file (or drop one on the window)"),
     ("M", "Add a note at the playhead (or over the selection)"),

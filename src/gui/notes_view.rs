@@ -15,7 +15,7 @@ pub fn category_color(c: Category) -> Color32 {
     Color32::from_rgb(r, g, b)
 }
 
-fn when(n: &Note) -> String {
+pub(crate) fn when(n: &Note) -> String {
     match n.end {
         Some(e) => format!("{} – {}", time::format(n.start), time::format(e)),
         None => time::format(n.start),
@@ -361,7 +361,11 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
 }
 
 /// Loads (once) and caches a note image.
-fn image_texture(app: &mut SoriApp, ui: &egui::Ui, path: PathBuf) -> Option<egui::TextureHandle> {
+pub(crate) fn image_texture(
+    app: &mut SoriApp,
+    ui: &egui::Ui,
+    path: PathBuf,
+) -> Option<egui::TextureHandle> {
     if let Some(t) = app.images.get(&path) {
         return t.clone();
     }

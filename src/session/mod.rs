@@ -225,15 +225,27 @@ pub struct Session {
     /// Regions found by Find similar, best first, and the region they were asked for.
     pub similar: Vec<Match>,
     pub similar_query: Option<(f64, f64)>,
+    /// Notices from worker threads (an export finished or failed), shown at the next poll.
+    notice_tx: std::sync::mpsc::Sender<(String, bool)>,
+    notice_rx: std::sync::mpsc::Receiver<(String, bool)>,
 }
 
 /// Shortest visible range: a few dozen samples across the screen.
 pub const MIN_VIEW_FRAMES: f64 = 24.0;
 
 impl Session {
-    pub fn new(player: Player, settings: Settings) -> Self {
+    pub fn new(player: Player, mut settings: Settings) -> Self {
         player.transport.set_volume(settings.volume);
+        // a settings file edited by hand (or damaged) must not make the window unusable
+        if !(settings.text_scale.is_finite()
+            && (TEXT_SCALE_MIN..=TEXT_SCALE_MAX).contains(&settings.text_scale))
+        {
+            settings.text_scale = 1.0;
+        }
+        let (notice_tx, notice_rx) = std::sync::mpsc::channel();
         Self {
+            notice_tx,
+            notice_rx,
             player,
             job: None,
             track: None,
@@ -799,7 +811,15 @@ impl Session {
     }
 
     /// Picks up results from worker threads. Call once per frame.
+    /// A sender for worker threads: what they send is shown as a notice.
+    pub fn background_notices(&self) -> std::sync::mpsc::Sender<(String, bool)> {
+        self.notice_tx.clone()
+    }
+
     pub fn poll(&mut self) {
+        while let Ok((text, error)) = self.notice_rx.try_recv() {
+            self.notify(text, error);
+        }
         // Loading: adopt the new track as soon as its store exists.
         let mut finished = None;
         if let Some(job) = &self.job {

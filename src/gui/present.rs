@@ -1,0 +1,332 @@
+//! Presentation mode for a classroom: full screen, a large card for the current note, the
+//! spectrogram with the lens lanes and the playhead, a progress strip with the note regions,
+//! and "coming up". Clicker keys: PageDown/→ next note (plays from its start), PageUp/←
+//! previous, B blanks the screen, Esc leaves; playback pauses at the end of each note.
+
+use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Stroke, pos2};
+
+use super::SoriApp;
+use super::notes_view::category_color;
+use crate::notes::Note;
+use crate::notes::glossary::Glossary;
+use crate::session::Command;
+
+/// Smallest body text on the card, in physical pixels (readable from the back of a room).
+pub const MIN_BODY_PX: f32 = 28.0;
+
+#[derive(Debug, Default)]
+pub struct Presenter {
+    pub on: bool,
+    pub blank: bool,
+    /// Index (into the notes) of the note being presented.
+    pub index: Option<usize>,
+    /// Playback pauses when it reaches this time (the presented note's end).
+    pause_at: Option<f64>,
+}
+
+/// Note indices in time order.
+fn order(notes: &[Note]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..notes.len()).collect();
+    idx.sort_by(|&a, &b| notes[a].start.total_cmp(&notes[b].start));
+    idx
+}
+
+/// Where the presented note ends: its region's end, else the next note's start.
+fn end_of(notes: &[Note], i: usize) -> Option<f64> {
+    let n = notes.get(i)?;
+    n.end.or_else(|| {
+        notes
+            .iter()
+            .map(|m| m.start)
+            .filter(|&s| s > n.start + 1e-6)
+            .min_by(f64::total_cmp)
+    })
+}
+
+pub fn enter(app: &mut SoriApp, ctx: &egui::Context) {
+    app.present.on = true;
+    app.present.blank = false;
+    app.present.index = app.session.current_note().or(app.session.notes.selected);
+    app.present.pause_at = None;
+    ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
+    frame_note(app);
+}
+
+pub fn leave(app: &mut SoriApp, ctx: &egui::Context) {
+    app.present.on = false;
+    app.present.blank = false;
+    app.present.pause_at = None;
+    ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
+}
+
+/// Goes to the note `step` places after (or before) the presented one and plays it.
+pub fn go(app: &mut SoriApp, step: i64) {
+    let notes = app.session.notes.doc().notes.clone();
+    if notes.is_empty() {
+        return;
+    }
+    let ord = order(&notes);
+    let cur = app
+        .present
+        .index
+        .and_then(|i| ord.iter().position(|&k| k == i));
+    let pos = match cur {
+        Some(p) => (p as i64 + step).clamp(0, ord.len() as i64 - 1) as usize,
+        None if step >= 0 => {
+            // nothing presented yet: the first note after the playhead
+            let t = app.session.position_s();
+            ord.iter()
+                .position(|&k| notes[k].start >= t - 1e-6)
+                .unwrap_or(ord.len() - 1)
+        }
+        None => 0,
+    };
+    let i = ord[pos];
+    app.present.index = Some(i);
+    app.present.blank = false;
+    app.session.apply(Command::SeekNote(i));
+    app.present.pause_at = if app.session.settings.pause_at_note_end {
+        end_of(&notes, i)
+    } else {
+        None
+    };
+    app.session.apply(Command::Play);
+    frame_note(app);
+}
+
+/// Shows the presented note's region (with some context) in the view.
+fn frame_note(app: &mut SoriApp) {
+    let Some(n) = app
+        .present
+        .index
+        .and_then(|i| app.session.notes.doc().notes.get(i))
+    else {
+        return;
+    };
+    let (from, to) = crate::render::slide::slide_range(n, app.session.total_s());
+    app.session.apply(Command::ScrollTo(from));
+    let len = (to - from).max(1.0);
+    app.session.view.len_s = len;
+    app.session.apply(Command::ScrollTo(from));
+}
+
+/// Keys in presentation mode. Returns true when the mode was left.
+pub fn keys(app: &mut SoriApp, ctx: &egui::Context) -> bool {
+    let mut next = 0i64;
+    let (mut blank, mut esc, mut toggle, mut space) = (false, false, false, false);
+    ctx.input_mut(|i| {
+        for k in [Key::PageDown, Key::ArrowRight, Key::ArrowDown] {
+            if i.consume_key(Modifiers::NONE, k) {
+                next += 1;
+            }
+        }
+        for k in [Key::PageUp, Key::ArrowLeft, Key::ArrowUp] {
+            if i.consume_key(Modifiers::NONE, k) {
+                next -= 1;
+            }
+        }
+        blank =
+            i.consume_key(Modifiers::NONE, Key::B) || i.consume_key(Modifiers::NONE, Key::Period);
+        esc = i.consume_key(Modifiers::NONE, Key::Escape);
+        toggle =
+            i.consume_key(Modifiers::NONE, Key::F5) || i.consume_key(Modifiers::NONE, Key::F11);
+        space = i.consume_key(Modifiers::NONE, Key::Space);
+    });
+    if esc || toggle {
+        leave(app, ctx);
+        return true;
+    }
+    if blank {
+        app.present.blank = !app.present.blank;
+    }
+    if next != 0 {
+        go(app, next);
+    }
+    if space {
+        // Space resumes after a pause at a note's end (and plays on past it).
+        app.present.pause_at = None;
+        app.session.apply(Command::TogglePlay);
+    }
+    false
+}
+
+/// Pauses at the end of the presented note.
+pub fn pause_at_end(app: &mut SoriApp) {
+    if let Some(t) = app.present.pause_at
+        && app.session.is_playing()
+        && app.session.position_s() >= t
+    {
+        app.session.apply(Command::Pause);
+        app.present.pause_at = None;
+    }
+}
+
+pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
+    let ctx = ui.ctx().clone();
+    if app.present.blank {
+        egui::CentralPanel::default()
+            .frame(egui::Frame::new().fill(Color32::BLACK))
+            .show(ui, |ui| {
+                let r = ui.max_rect();
+                ui.allocate_rect(r, Sense::hover()).widget_info(|| {
+                    egui::WidgetInfo::labeled(egui::Role::Pane, true, "Blank screen")
+                });
+            });
+        return;
+    }
+    let ppp = ctx.pixels_per_point();
+    let body = (30.0f32).max(MIN_BODY_PX / ppp);
+    let notes = app.session.notes.doc().notes.clone();
+    // follow the playhead when the teacher lets it play on past a note's end
+    let cur = app.session.current_note();
+    if app.session.is_playing()
+        && cur.is_some()
+        && cur != app.present.index
+        && app.present.pause_at.is_none()
+    {
+        app.present.index = cur;
+    }
+    let note = app.present.index.and_then(|i| notes.get(i)).cloned();
+    let coming = {
+        let ord = order(&notes);
+        let p = app
+            .present
+            .index
+            .and_then(|i| ord.iter().position(|&k| k == i));
+        match p {
+            Some(p) => ord.get(p + 1).map(|&k| notes[k].title.clone()),
+            None => ord.first().map(|&k| notes[k].title.clone()),
+        }
+    };
+    egui::Panel::bottom("present-strip")
+        .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(16, 8)))
+        .show(ui, |ui| {
+            progress_strip(app, ui, &notes, body);
+            ui.horizontal(|ui| {
+                if let Some(t) = &coming {
+                    ui.label(RichText::new(format!("Coming up: {t}")).size(body * 0.8));
+                } else {
+                    ui.label(RichText::new("Last note").size(body * 0.8));
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.label(
+                        RichText::new("PageDown next · PageUp previous · B blank · Space play/pause · Esc leave")
+                            .size(body * 0.5)
+                            .weak(),
+                    );
+                });
+            });
+        });
+    let card_h = ui.available_height() * 0.5;
+    egui::Panel::top("present-card")
+        .exact_size(card_h)
+        .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 16)))
+        .show(ui, |ui| match &note {
+            Some(n) => card(app, ui, n, body),
+            None => {
+                ui.label(
+                    RichText::new(app.session.notes.doc().title.clone())
+                        .size(body * 1.6)
+                        .strong(),
+                );
+                ui.label(RichText::new("Press PageDown for the first note.").size(body));
+            }
+        });
+    egui::CentralPanel::default().show(ui, |ui| super::timeline::show(app, ui));
+}
+
+fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
+    let color = category_color(n.category);
+    let image = n.image.as_ref().and_then(|img| {
+        let base = app.session.notes.base_dir()?;
+        let path = crate::notes::links::resolve_image(&base, img).ok()?;
+        super::notes_view::image_texture(app, ui, path)
+    });
+    ui.horizontal_top(|ui| {
+        let text_w = if image.is_some() {
+            ui.available_width() * 0.62
+        } else {
+            ui.available_width()
+        };
+        ui.vertical(|ui| {
+            ui.set_width(text_w);
+            ui.painter().rect_filled(
+                egui::Rect::from_min_size(
+                    ui.cursor().min - egui::vec2(14.0, 0.0),
+                    egui::vec2(6.0, body * 2.0),
+                ),
+                2.0,
+                color,
+            );
+            ui.label(RichText::new(&n.title).size(body * 1.6).strong());
+            ui.label(
+                RichText::new(format!(
+                    "{}  ·  {}",
+                    super::notes_view::when(n),
+                    n.category.as_str()
+                ))
+                .size(body * 0.8)
+                .color(color),
+            );
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, true])
+                .show(ui, |ui| {
+                    if !n.body.is_empty() {
+                        ui.label(RichText::new(&n.body).size(body));
+                    }
+                    for id in &n.instruments {
+                        if let Some(g) = Glossary::bundled().instrument(id) {
+                            ui.add_space(body * 0.3);
+                            ui.label(
+                                RichText::new(format!(
+                                    "{} ({}) — {}",
+                                    g.hangul, g.romanization, g.family
+                                ))
+                                .size(body * 0.8)
+                                .strong(),
+                            );
+                            ui.label(RichText::new(&g.description).size(body * 0.7));
+                        }
+                    }
+                });
+        });
+        if let Some(tex) = image {
+            let size = tex.size_vec2();
+            let w = ui.available_width();
+            let h = ui.available_height();
+            let scale = (w / size.x.max(1.0)).min(h / size.y.max(1.0));
+            ui.add(egui::Image::new(&tex).fit_to_exact_size(size * scale));
+        }
+    });
+}
+
+/// The whole track with the note regions and the playhead; a click seeks.
+fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, notes: &[Note], body: f32) {
+    let h = (body * 0.6).max(14.0);
+    let (rect, resp) = ui.allocate_exact_size(egui::vec2(ui.available_width(), h), Sense::click());
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, "Progress"));
+    let total = app.session.total_s().max(1e-6);
+    let x = |t: f64| rect.left() + (t / total) as f32 * rect.width();
+    let p = ui.painter_at(rect);
+    p.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
+    for (i, n) in notes.iter().enumerate() {
+        let c = category_color(n.category);
+        let x0 = x(n.start);
+        let x1 = x(end_of(notes, i).unwrap_or(total)).max(x0 + 3.0);
+        let r = egui::Rect::from_x_y_ranges(x0..=x1, rect.y_range()).shrink2(egui::vec2(0.5, 2.0));
+        let strong = app.present.index == Some(i);
+        p.rect_filled(r, 2.0, c.gamma_multiply(if strong { 1.0 } else { 0.45 }));
+    }
+    let px = x(app.session.position_s());
+    p.line_segment(
+        [pos2(px, rect.top()), pos2(px, rect.bottom())],
+        Stroke::new(3.0, ui.visuals().strong_text_color()),
+    );
+    if resp.clicked()
+        && let Some(pt) = resp.interact_pointer_pos()
+    {
+        let t = ((pt.x - rect.left()) / rect.width()) as f64 * total;
+        app.present.pause_at = None;
+        app.session.apply(Command::Seek(t));
+    }
+}
