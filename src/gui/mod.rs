@@ -910,7 +910,8 @@ impl SoriApp {
     }
 
     fn transport_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
+        // wraps onto a second row in a narrow window rather than cutting controls off
+        ui.horizontal_wrapped(|ui| {
             let playing = self.session.is_playing();
             let has_track = self.session.track.is_some();
             let label = if playing { "Pause" } else { "Play" };

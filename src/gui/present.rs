@@ -217,7 +217,9 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
                 });
             });
         });
-    let card_h = ui.available_height() * 0.5;
+    // the card takes what it needs (a picture: more), the spectrogram and lanes the rest
+    let has_image = note.as_ref().is_some_and(|n| n.image.is_some());
+    let card_h = ui.available_height() * if has_image { 0.46 } else { 0.34 };
     egui::Panel::top("present-card")
         .exact_size(card_h)
         .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(24, 16)))

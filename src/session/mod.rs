@@ -496,12 +496,18 @@ impl Session {
                     t.set_loop(false, 0, 0);
                     return;
                 }
+                // the note at the playhead, else the selected one, else the next one
+                let pos = self.position_s();
+                let next = self.notes.doc().next_start(pos - 1e-3).and_then(|s| {
+                    self.notes.doc().notes.iter().position(|n| n.start == s)
+                });
                 let Some(n) = self
                     .current_note()
                     .or(self.notes.selected)
+                    .or(next)
                     .and_then(|i| self.notes.doc().notes.get(i))
                 else {
-                    self.notify("No note at the playhead to loop.", false);
+                    self.notify("There is no note to loop.", false);
                     return;
                 };
                 let (a, b) = (n.start, n.end.unwrap_or(n.start + POINT_HOLD_S));
