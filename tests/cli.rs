@@ -10,6 +10,17 @@ fn sori() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sori"))
 }
 
+/// Runs `cmd`, which must succeed (its stderr is shown otherwise).
+fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let st = cmd.output().expect("run sori");
+    assert!(
+        st.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    st
+}
+
 #[test]
 fn render_per_note_writes_one_slide_per_note_and_the_notes_lane_in_category_colours() {
     let dir = support::tmpdir("cli-per-note");
@@ -17,27 +28,22 @@ fn render_per_note_writes_one_slide_per_note_and_the_notes_lane_in_category_colo
     let main = dir.join("demo.png");
     let notes_file = dir.join("demo.sori.toml");
     std::fs::write(&notes_file, sori::session::notes_state::DEMO_NOTES).expect("write notes");
-    let st = sori()
-        .args([
-            "render",
-            "--demo",
-            "--width",
-            "1280",
-            "--height",
-            "720",
-            "--per-note",
-        ])
-        .arg(&slides)
-        .arg("--notes")
-        .arg(&notes_file)
-        .arg("-o")
-        .arg(&main)
-        .output()
-        .expect("run sori");
-    assert!(
-        st.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&st.stderr)
+    let st = run_ok(
+        sori()
+            .args([
+                "render",
+                "--demo",
+                "--width",
+                "1280",
+                "--height",
+                "720",
+                "--per-note",
+            ])
+            .arg(&slides)
+            .arg("--notes")
+            .arg(&notes_file)
+            .arg("-o")
+            .arg(&main),
     );
     let doc =
         sori::notes::native::parse(sori::session::notes_state::DEMO_NOTES).expect("demo notes");
@@ -68,9 +74,12 @@ fn render_per_note_writes_one_slide_per_note_and_the_notes_lane_in_category_colo
         notes: doc.notes.clone(),
         ..Default::default()
     };
-    let (from, to, left, plot_w, top, bottom) =
-        sori::render::picture::notes_lane_geometry(&opts, sori::demo::DURATION_S)
-            .expect("a notes lane");
+    let (from, to, left, plot_w, top, bottom) = sori::render::picture::notes_lane_geometry(
+        &opts,
+        sori::demo::DURATION_S,
+        sori::demo::SAMPLE_RATE,
+    )
+    .expect("a notes lane");
     let x_of = |t: f64| left + ((t - from) / (to - from) * plot_w as f64).round() as i64;
     let lane_bg = [28.0f32, 31.0, 37.0];
     let (rows, n_rows) = sori::notes::lane_rows(&doc.notes);
@@ -114,20 +123,15 @@ fn render_writes_a_png_of_the_requested_size() {
         &support::tone(44100, 2, 3.0),
     );
     let out = dir.join("tone.png");
-    let st = sori()
-        .args(["render"])
-        .arg(&wav)
-        .args(["-o"])
-        .arg(&out)
-        .args([
-            "--width", "800", "--height", "500", "--from", "0.5", "--to", "2.5",
-        ])
-        .output()
-        .expect("run sori");
-    assert!(
-        st.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&st.stderr)
+    let st = run_ok(
+        sori()
+            .args(["render"])
+            .arg(&wav)
+            .args(["-o"])
+            .arg(&out)
+            .args([
+                "--width", "800", "--height", "500", "--from", "0.5", "--to", "2.5",
+            ]),
     );
     let img = image::open(&out).expect("a PNG").to_rgba8();
     assert_eq!((img.width(), img.height()), (800, 500));
@@ -213,17 +217,7 @@ fn analyze_writes_the_lane_json_of_the_design_and_csv_segments() {
         false,
         &support::tone(rate, 2, 3.0),
     );
-    let st = sori()
-        .arg("analyze")
-        .arg(&wav)
-        .arg("--json")
-        .output()
-        .expect("run sori");
-    assert!(
-        st.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    let st = run_ok(sori().arg("analyze").arg(&wav).arg("--json"));
     let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("JSON on stdout");
     assert_eq!(v["sample_rate"], 44_100);
     assert_eq!(v["channels"], 2);

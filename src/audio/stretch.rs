@@ -195,10 +195,6 @@ impl Stretcher {
         }
     }
 
-    pub fn practice(&self) -> Practice {
-        self.practice
-    }
-
     /// Renders up to `out.len() / 2` stereo frames from `store`. Fewer frames come back when
     /// the store is not decoded that far yet or the track ended.
     pub fn render(&mut self, store: &PcmStore, out: &mut [f32]) -> Rendered {

@@ -501,7 +501,6 @@ impl SoriApp {
         if reset {
             self.session.apply(Command::ScaleText(1.0));
         }
-        self.apply_look(ctx);
     }
 
     fn handle_input(&mut self, ctx: &egui::Context) {
@@ -658,17 +657,13 @@ impl SoriApp {
                 )));
             }
         }
-        self.apply_look(&ctx);
         self.scale_keys(&ctx);
+        self.apply_look(&ctx);
         if self.present.on {
             if !present::keys(self, &ctx) {
                 present::pause_at_end(self);
                 present::show(self, ui);
-                if self.session.is_playing() {
-                    ctx.request_repaint();
-                } else if self.session.busy() || self.tiles.pending() {
-                    ctx.request_repaint_after(std::time::Duration::from_millis(50));
-                }
+                self.request_repaints(&ctx);
                 return;
             }
         } else if ctx.input_mut(|i| {
@@ -738,7 +733,11 @@ impl SoriApp {
             });
         }
 
-        // Repaint only while something moves: playback, loading, tiles on their way.
+        self.request_repaints(&ctx);
+    }
+
+    /// Repaint only while something moves: playback, loading, tiles on their way, a dialog.
+    fn request_repaints(&self, ctx: &egui::Context) {
         if self.session.is_playing() {
             ctx.request_repaint();
         } else if self.session.busy() || self.tiles.pending() || self.dialog.is_some() {

@@ -7,8 +7,8 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText, Sense, Stroke, pos2}
 
 use super::SoriApp;
 use super::notes_view::category_color;
-use crate::notes::Note;
 use crate::notes::glossary::Glossary;
+use crate::notes::{Document, Note};
 use crate::session::Command;
 
 /// Smallest body text on the card, in physical pixels (readable from the back of a room).
@@ -32,15 +32,9 @@ fn order(notes: &[Note]) -> Vec<usize> {
 }
 
 /// Where the presented note ends: its region's end, else the next note's start.
-fn end_of(notes: &[Note], i: usize) -> Option<f64> {
-    let n = notes.get(i)?;
-    n.end.or_else(|| {
-        notes
-            .iter()
-            .map(|m| m.start)
-            .filter(|&s| s > n.start + 1e-6)
-            .min_by(f64::total_cmp)
-    })
+fn end_of(doc: &Document, i: usize) -> Option<f64> {
+    let n = doc.notes.get(i)?;
+    n.end.or_else(|| doc.next_start(n.start))
 }
 
 pub fn enter(app: &mut SoriApp, ctx: &egui::Context) {
@@ -86,7 +80,7 @@ pub fn go(app: &mut SoriApp, step: i64) {
     app.present.blank = false;
     app.session.apply(Command::SeekNote(i));
     app.present.pause_at = if app.session.settings.pause_at_note_end {
-        end_of(&notes, i)
+        end_of(app.session.notes.doc(), i)
     } else {
         None
     };
@@ -104,9 +98,7 @@ fn frame_note(app: &mut SoriApp) {
         return;
     };
     let (from, to) = crate::render::slide::slide_range(n, app.session.total_s());
-    app.session.apply(Command::ScrollTo(from));
-    let len = (to - from).max(1.0);
-    app.session.view.len_s = len;
+    app.session.view.len_s = (to - from).max(1.0);
     app.session.apply(Command::ScrollTo(from));
 }
 
@@ -201,7 +193,7 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("present-strip")
         .frame(egui::Frame::new().inner_margin(egui::Margin::symmetric(16, 8)))
         .show(ui, |ui| {
-            progress_strip(app, ui, &notes, body);
+            progress_strip(app, ui, body);
             ui.horizontal(|ui| {
                 if let Some(t) = &coming {
                     ui.label(RichText::new(format!("Coming up: {t}")).size(body * 0.8));
@@ -303,7 +295,8 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
 }
 
 /// The whole track with the note regions and the playhead; a click seeks.
-fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, notes: &[Note], body: f32) {
+fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, body: f32) {
+    let doc = app.session.notes.doc();
     let h = (body * 0.6).max(14.0);
     let (rect, resp) = ui.allocate_exact_size(egui::vec2(ui.available_width(), h), Sense::click());
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, "Progress"));
@@ -311,10 +304,10 @@ fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, notes: &[Note], body: f3
     let x = |t: f64| rect.left() + (t / total) as f32 * rect.width();
     let p = ui.painter_at(rect);
     p.rect_filled(rect, 3.0, ui.visuals().extreme_bg_color);
-    for (i, n) in notes.iter().enumerate() {
+    for (i, n) in doc.notes.iter().enumerate() {
         let c = category_color(n.category);
         let x0 = x(n.start);
-        let x1 = x(end_of(notes, i).unwrap_or(total)).max(x0 + 3.0);
+        let x1 = x(end_of(doc, i).unwrap_or(total)).max(x0 + 3.0);
         let r = egui::Rect::from_x_y_ranges(x0..=x1, rect.y_range()).shrink2(egui::vec2(0.5, 2.0));
         let strong = app.present.index == Some(i);
         p.rect_filled(r, 2.0, c.gamma_multiply(if strong { 1.0 } else { 0.45 }));

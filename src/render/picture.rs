@@ -69,11 +69,15 @@ fn blend(img: &mut RgbaImage, x0: i64, y0: i64, x1: i64, y1: i64, c: [u8; 3], a:
 
 /// Where the notes lane of a picture lies: `(x of a time, top, bottom)`; the tests check
 /// the notes' colours there.
-pub fn notes_lane_geometry(o: &PictureOptions, dur: f64) -> Option<(f64, f64, i64, i64, i64, i64)> {
+pub fn notes_lane_geometry(
+    o: &PictureOptions,
+    dur: f64,
+    rate: u32,
+) -> Option<(f64, f64, i64, i64, i64, i64)> {
     if o.notes.is_empty() {
         return None;
     }
-    let l = layout(o, dur);
+    let l = layout(o, dur, rate as f64);
     Some((
         l.from,
         l.to,
@@ -102,11 +106,16 @@ struct Layout {
     lane_h: i64,
 }
 
-fn layout(o: &PictureOptions, dur: f64) -> Layout {
+fn layout(o: &PictureOptions, dur: f64, rate: f64) -> Layout {
     let (w, h) = (o.width.max(320), o.height.max(240));
     let from = o.from_s.clamp(0.0, dur.max(0.0));
     let to = o.to_s.unwrap_or(dur).clamp(from, dur.max(from));
-    let to = if to - from < 1e-4 { from + 1e-4 } else { to };
+    // at least one sample wide
+    let to = if to - from < 1.0 / rate {
+        from + 1.0 / rate
+    } else {
+        to
+    };
     let fsz = (h as f32 / 60.0).clamp(11.0, 28.0);
     let (left, right, top, bottom) = (
         (fsz * 5.2) as i64,
@@ -172,8 +181,7 @@ pub fn render_picture(
     let (w, h) = (o.width.max(320), o.height.max(240));
     let mut img = RgbaImage::from_pixel(w, h, Rgba([BG[0], BG[1], BG[2], 255]));
     let rate = store.sample_rate() as f64;
-    let dur = store.duration_s();
-    let l = layout(o, dur);
+    let l = layout(o, store.duration_s(), rate);
     let (from, to, fsz, left, top, plot_w, plot_h) =
         (l.from, l.to, l.fsz, l.left, l.top, l.plot_w, l.plot_h);
     let (wave_h, spec_y, spec_h) = (l.wave_h, l.spec_y, l.spec_h);

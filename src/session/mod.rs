@@ -398,11 +398,7 @@ impl Session {
                     t.set_loop(false, 0, 0);
                 } else if self.track.is_some() {
                     let (a, b) = self.selection.unwrap_or((0.0, self.duration_s()));
-                    t.set_loop(true, (a * rate) as u64, (b * rate) as u64);
-                    let pos = self.position_s();
-                    if pos < a || pos >= b {
-                        t.seek((a * rate) as u64);
-                    }
+                    self.start_loop(a, b);
                 }
             }
             Command::SetVolume(v) => {
@@ -514,11 +510,7 @@ impl Session {
                 let b = b.min(self.duration_s());
                 if b > a {
                     self.selection = Some((a, b));
-                    t.set_loop(true, (a * rate) as u64, (b * rate) as u64);
-                    let pos = self.position_s();
-                    if pos < a || pos >= b {
-                        t.seek((a * rate) as u64);
-                    }
+                    self.start_loop(a, b);
                 }
             }
             Command::ScaleText(f) => {
@@ -602,6 +594,17 @@ impl Session {
         self.notes.editor.end_gesture();
         self.notes.editor.edit(|d| d.notes.push(n.clone()));
         self.notes.selected = self.find_note(&n);
+    }
+
+    /// Loops `[a, b)` seconds; a playhead outside the loop goes to its start.
+    fn start_loop(&mut self, a: f64, b: f64) {
+        let t = &self.player.transport;
+        let rate = self.sample_rate();
+        t.set_loop(true, (a * rate) as u64, (b * rate) as u64);
+        let pos = self.position_s();
+        if pos < a || pos >= b {
+            t.seek((a * rate) as u64);
+        }
     }
 
     fn clear_similar(&mut self) {
