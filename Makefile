@@ -1,11 +1,15 @@
 # Sori: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test bench package package-check deps-build deps-run deps-package clean
+.PHONY: run test fuzz bench package package-check deps-build deps-run deps-package clean
 
 run: deps-run
 	cargo run --release --
 
 test: deps-build
 	cargo test
+
+# Every fuzz target for FUZZ_SECONDS (default 600) each; see scripts/fuzz.sh.
+fuzz: deps-build
+	@sh scripts/fuzz.sh
 
 # Benchmarks print medians; BENCH_FILE=path/to/file.mp3 adds a run on your own file.
 bench: deps-build

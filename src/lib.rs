@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod audio;
 pub mod cli;
 pub mod demo;
+pub mod fuzzing;
 pub mod gui;
 pub mod notes;
 pub mod render;

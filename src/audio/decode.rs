@@ -14,11 +14,20 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use super::opus;
+use super::{opus, repair};
 use super::store::{PcmStore, StoreWriter};
 
 /// Most channels Sori accepts (7.1 is eight; a few more leaves room for ambisonics).
 pub const MAX_CHANNELS: usize = 32;
+
+/// The most decoded audio Sori holds in memory (32-bit samples): 4 GiB is about 3 h 6 min of
+/// stereo at 48 kHz, or 1 h 33 min of 8 channels at 48 kHz.
+pub const MAX_PCM_BYTES: u64 = 4 << 30;
+
+/// No codec Sori reads packs audio tighter than this many bytes of 32-bit samples per byte of
+/// file (low-rate mono Opus comes closest, at about 96). A header that announces more audio
+/// than its file could hold at this ratio is not believed when it comes to refusing a file.
+const MAX_EXPANSION: u64 = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
@@ -41,6 +50,34 @@ pub enum AudioError {
     TooManyChannels(PathBuf, usize),
     #[error("Opening {} was cancelled.", name(.0))]
     Cancelled(PathBuf),
+    #[error(
+        "{} is too long to open: {} needs {:.1} GB of memory, and Sori holds at most {:.1} GB of audio. Open a shorter excerpt, or convert it to fewer channels or a lower sample rate.",
+        name(.path), .what, gb(*.needs), gb(*.budget)
+    )]
+    TooLarge {
+        path: PathBuf,
+        what: String,
+        needs: u64,
+        budget: u64,
+    },
+}
+
+fn gb(bytes: u64) -> f64 {
+    bytes as f64 / 1e9
+}
+
+/// "1 h 02 min" / "3 min 20 s" / "12.5 s".
+fn duration_words(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s >= 3600.0 {
+        let m = (s / 60.0).round() as u64;
+        format!("{} h {:02} min", m / 60, m % 60)
+    } else if s >= 60.0 {
+        let r = s.round() as u64;
+        format!("{} min {:02} s", r / 60, r % 60)
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 fn name(p: &Path) -> String {
@@ -88,9 +125,9 @@ impl Progress {
     }
 }
 
-/// A file reader that counts bytes for the progress bar.
+/// A reader that counts bytes for the progress bar.
 struct CountingFile {
-    file: File,
+    file: Box<dyn MediaSource>,
     len: u64,
     progress: Arc<Progress>,
 }
@@ -126,6 +163,9 @@ pub struct Decoder {
     info: StreamInfo,
     kind: Kind,
     progress: Arc<Progress>,
+    budget: u64,
+    /// The header's sizes ran past the end of the file (see `repair`).
+    cut_short: bool,
 }
 
 enum Kind {
@@ -141,33 +181,56 @@ enum Kind {
     },
 }
 
-fn open_counting(path: &Path, progress: &Arc<Progress>) -> Result<CountingFile, AudioError> {
-    let io = |source| AudioError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let file = File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(AudioError::NotAudio(path.to_owned()));
+/// Lets the Ogg Opus reader (which wants `Read`) own a media source.
+struct ReadOf(CountingFile);
+
+impl Read for ReadOf {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
     }
-    let len = meta.len();
-    if len == 0 {
-        return Err(AudioError::Empty(path.to_owned()));
-    }
-    progress.bytes_total.store(len, Ordering::Relaxed);
-    progress.bytes_read.store(0, Ordering::Relaxed);
-    Ok(CountingFile {
-        file,
-        len,
-        progress: progress.clone(),
-    })
 }
 
 impl Decoder {
     /// Probes `path`. Fails with one clear sentence when the file is not audio Sori can read.
     pub fn open(path: &Path, progress: Arc<Progress>) -> Result<Self, AudioError> {
-        let mut file = open_counting(path, &progress)?;
+        let io = |source| AudioError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = File::open(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if meta.is_dir() {
+            return Err(AudioError::NotAudio(path.to_owned()));
+        }
+        let hint = path.extension().and_then(|e| e.to_str());
+        Self::open_source(path, Box::new(file), meta.len(), hint, progress)
+    }
+
+    /// Probes bytes already in memory; `name` is used in messages only.
+    pub fn open_bytes(name: &Path, bytes: Vec<u8>) -> Result<Self, AudioError> {
+        let len = bytes.len() as u64;
+        let source = Box::new(std::io::Cursor::new(bytes));
+        Self::open_source(name, source, len, None, Arc::new(Progress::default()))
+    }
+
+    /// Probes `source` of `len` bytes, with `hint` the file's extension when it has one.
+    fn open_source(
+        path: &Path,
+        source: Box<dyn MediaSource>,
+        len: u64,
+        hint_ext: Option<&str>,
+        progress: Arc<Progress>,
+    ) -> Result<Self, AudioError> {
+        if len == 0 {
+            return Err(AudioError::Empty(path.to_owned()));
+        }
+        progress.bytes_total.store(len, Ordering::Relaxed);
+        progress.bytes_read.store(0, Ordering::Relaxed);
+        let mut file = CountingFile {
+            file: source,
+            len,
+            progress: progress.clone(),
+        };
         // Ogg Opus: symphonia demuxes it but has no decoder; opus-pure reads the whole stream.
         let mut head = [0u8; 64];
         let n = read_up_to(&mut file, &mut head).map_err(|source| AudioError::Io {
@@ -180,7 +243,7 @@ impl Decoder {
                 source,
             })?;
         if n >= 36 && &head[..4] == b"OggS" && head[28..36] == *b"OpusHead" {
-            let ogg = opus::OggOpus::open(Box::new(file))
+            let ogg = opus::OggOpus::open(Box::new(ReadOf(file)))
                 .map_err(|e| AudioError::Corrupt(path.into(), e.to_string()))?;
             let info = StreamInfo {
                 sample_rate: opus::RATE,
@@ -194,12 +257,22 @@ impl Decoder {
                 info,
                 kind: Kind::OggOpus(ogg),
                 progress,
+                budget: MAX_PCM_BYTES,
+                cut_short: false,
             });
         }
 
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        let repair = repair::inspect(&mut file, len);
+        file.seek(SeekFrom::Start(0))
+            .map_err(|source| AudioError::Io {
+                path: path.into(),
+                source,
+            })?;
+        let cut_short = repair.cut_short;
+        let source = repair::Patched::new(file, repair.patches);
+        let mss = MediaSourceStream::new(Box::new(source), Default::default());
         let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        if let Some(ext) = hint_ext {
             hint.with_extension(ext);
         }
         let format = symphonia::default::get_probe()
@@ -232,7 +305,7 @@ impl Decoder {
             .and_then(|p| p.audio())
             .ok_or_else(|| AudioError::NoAudioTrack(path.into()))?
             .clone();
-        let expected_frames = track.num_frames;
+        let expected_frames = repair.announced_frames.or(track.num_frames);
         let container = format.format_info().short_name.to_string();
 
         if params.codec == CODEC_ID_OPUS {
@@ -257,6 +330,8 @@ impl Decoder {
                     dec,
                 },
                 progress,
+                budget: MAX_PCM_BYTES,
+                cut_short: false,
             });
         }
 
@@ -292,7 +367,15 @@ impl Decoder {
             info,
             kind: Kind::Symphonia { format, track_id },
             progress,
+            budget: MAX_PCM_BYTES,
+            cut_short,
         })
+    }
+
+    /// Holds at most `bytes` of decoded audio: a longer stream is cut there, with a notice.
+    pub fn with_budget(mut self, bytes: u64) -> Self {
+        self.budget = bytes;
+        self
     }
 
     pub fn info(&self) -> &StreamInfo {
@@ -312,9 +395,26 @@ impl Decoder {
             info,
             kind,
             progress,
+            budget,
+            cut_short,
         } = self;
-        let mut sink = Sink::new(make_store, &info, &progress, &path);
+        // Refuse at once what cannot fit, when the header says so and the file's size backs it.
+        if let Some(frames) = info.expected_frames {
+            let announced = frames.saturating_mul(info.channels.max(1) as u64 * 4);
+            let len = progress.bytes_total.load(Ordering::Relaxed);
+            if announced.min(len.saturating_mul(MAX_EXPANSION)) > budget {
+                return Err(AudioError::TooLarge {
+                    what: describe(frames, info.sample_rate, info.channels),
+                    path,
+                    needs: announced,
+                    budget,
+                });
+            }
+        }
+        let mut sink = Sink::new(make_store, &info, budget, &path);
         let mut notice = None;
+        // Why the stream ended before its end, when it did.
+        let mut ended: Option<String> = None;
         match kind {
             Kind::OggOpus(mut ogg) => {
                 let mut buf = Vec::new();
@@ -322,11 +422,14 @@ impl Decoder {
                     if progress.cancelled() {
                         return Err(AudioError::Cancelled(path));
                     }
+                    if sink.full {
+                        break;
+                    }
                     match ogg.next(&mut buf) {
                         Ok(true) => sink.push(opus::RATE, info.channels, &buf, &mut on_chunk)?,
                         Ok(false) => break,
                         Err(e) => {
-                            notice = Some(early_end(&path, &sink, &e));
+                            ended = Some(e);
                             break;
                         }
                     }
@@ -343,6 +446,9 @@ impl Decoder {
                     if progress.cancelled() {
                         return Err(AudioError::Cancelled(path));
                     }
+                    if sink.full {
+                        break;
+                    }
                     match format.next_packet() {
                         Ok(Some(p)) if p.track_id == track_id => {
                             match dec.decode(&p.data, &mut buf) {
@@ -355,12 +461,12 @@ impl Decoder {
                         Ok(Some(_)) => {}
                         Ok(None) => break,
                         Err(e) => {
-                            notice = Some(early_end(&path, &sink, &e.to_string()));
+                            ended = Some(e.to_string());
                             break;
                         }
                     }
                 }
-                if skipped > 0 && notice.is_none() {
+                if skipped > 0 && ended.is_none() {
                     notice = Some(format!(
                         "{skipped} damaged packets in {} were skipped.",
                         name(&path)
@@ -388,12 +494,15 @@ impl Decoder {
                     if progress.cancelled() {
                         return Err(AudioError::Cancelled(path));
                     }
+                    if sink.full {
+                        break;
+                    }
                     let packet = match format.next_packet() {
                         Ok(Some(p)) => p,
                         Ok(None) => break,
                         Err(SymError::ResetRequired) => break,
                         Err(e) => {
-                            notice = Some(early_end(&path, &sink, &e.to_string()));
+                            ended = Some(e.to_string());
                             break;
                         }
                     };
@@ -410,19 +519,16 @@ impl Decoder {
                         }
                         Err(SymError::DecodeError(_)) => skipped += 1,
                         Err(SymError::IoError(e)) => {
-                            notice = Some(early_end(&path, &sink, &e.to_string()));
+                            ended = Some(e.to_string());
                             break;
                         }
                         Err(e) => {
-                            if sink.frames() == 0 {
-                                return Err(AudioError::Corrupt(path, e.to_string()));
-                            }
-                            notice = Some(early_end(&path, &sink, &e.to_string()));
+                            ended = Some(e.to_string());
                             break;
                         }
                     }
                 }
-                if skipped > 0 && notice.is_none() {
+                if skipped > 0 && ended.is_none() {
                     notice = Some(format!(
                         "{skipped} damaged packets in {} were skipped; the audio has gaps there.",
                         name(&path)
@@ -430,11 +536,30 @@ impl Decoder {
                 }
             }
         }
+        if sink.full {
+            notice = Some(format!(
+                "Only the first {} of {} fit in the {:.1} GB Sori holds; the rest was not opened.",
+                duration_words(sink.frames() as f64 / sink.rate.max(1) as f64),
+                name(&path),
+                gb(budget)
+            ));
+        }
+        // The reader's own words about a header repaired for a cut file would only confuse.
+        if cut_short && ended.is_some() {
+            ended = Some("the file is cut short".into());
+        }
         let frames = sink.frames();
         if frames == 0 {
             return Err(AudioError::Corrupt(
                 path.clone(),
-                notice.unwrap_or_else(|| "the stream holds no samples".into()),
+                ended.unwrap_or_else(|| "the stream holds no samples".into()),
+            ));
+        }
+        if let Some(why) = &ended {
+            notice = Some(format!(
+                "{} ended early ({why}); the first {} could be opened.",
+                name(&path),
+                duration_words(frames as f64 / sink.rate.max(1) as f64)
             ));
         }
         if notice.is_none()
@@ -442,10 +567,10 @@ impl Decoder {
             && frames + (info.sample_rate as u64 / 10) < expected
         {
             notice = Some(format!(
-                "{} seems cut short: {:.1} s of the announced {:.1} s could be decoded.",
+                "{} seems cut short: {} of the announced {} could be decoded.",
                 name(&path),
-                frames as f64 / info.sample_rate.max(1) as f64,
-                expected as f64 / info.sample_rate.max(1) as f64
+                duration_words(frames as f64 / info.sample_rate.max(1) as f64),
+                duration_words(expected as f64 / info.sample_rate.max(1) as f64)
             ));
         }
         let store = sink.finish(&mut on_chunk);
@@ -453,15 +578,18 @@ impl Decoder {
     }
 }
 
-fn early_end(
-    path: &Path,
-    sink: &Sink<'_, impl FnOnce(u32, usize) -> Arc<PcmStore>>,
-    why: &str,
-) -> String {
-    let secs = sink.frames() as f64 / sink.rate.max(1) as f64;
+/// "2 h 00 min of 8 channels at 192 kHz".
+fn describe(frames: u64, rate: u32, channels: usize) -> String {
+    let secs = frames as f64 / rate.max(1) as f64;
+    let chans = match channels {
+        1 => "mono".to_string(),
+        2 => "stereo".to_string(),
+        n => format!("{n} channels"),
+    };
     format!(
-        "{} ended early ({why}); the first {secs:.1} s could be opened.",
-        name(path)
+        "{} of {chans} at {} kHz",
+        duration_words(secs),
+        rate as f64 / 1000.0
     )
 }
 
@@ -491,16 +619,22 @@ struct Sink<'a, F> {
     rate: u32,
     channels: usize,
     path: &'a Path,
+    /// Samples (not frames) the budget still allows.
+    room: u64,
+    /// Set when the budget ran out: decoding stops.
+    full: bool,
 }
 
 impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
-    fn new(make: F, info: &StreamInfo, _progress: &Arc<Progress>, path: &'a Path) -> Self {
+    fn new(make: F, info: &StreamInfo, budget: u64, path: &'a Path) -> Self {
         Self {
             make: Some(make),
             store: None,
             rate: info.sample_rate,
             channels: info.channels,
             path,
+            room: budget / 4,
+            full: false,
         }
     }
     fn frames(&self) -> u64 {
@@ -538,6 +672,16 @@ impl<'a, F: FnOnce(u32, usize) -> Arc<PcmStore>> Sink<'a, F> {
         let Some((store, w)) = self.store.as_mut() else {
             return Ok(());
         };
+        // Whole frames of the store's layout that still fit in the budget.
+        let fits = (self.room / self.channels as u64).min(usize::MAX as u64) as usize;
+        let frames_in = samples.len() / ch;
+        let samples = if frames_in > fits {
+            self.full = true;
+            &samples[..fits * ch]
+        } else {
+            samples
+        };
+        self.room -= (samples.len() / ch * self.channels) as u64;
         if ch != self.channels {
             // A mid-stream layout change: map to the first layout rather than garbling it.
             let frames = samples.len() / ch;

@@ -3,6 +3,7 @@
 pub mod decode;
 pub mod opus;
 pub mod playback;
+pub(crate) mod repair;
 pub mod store;
 pub mod stretch;
 

@@ -978,10 +978,7 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
 
 /// Reads a notes file in any format (by extension).
 pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = super::file_name(path);
     let Some(format) = Format::from_path(path) else {
         return Err(ImportError {
             format: "notes",
@@ -996,21 +993,28 @@ pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
             .map(|d| (d, Vec::new()))
             .map_err(|e| err(format, e.line, e.to_string()));
     }
-    let meta = std::fs::metadata(path).map_err(|e| err(format, 0, format!("{name}: {e}")))?;
-    if meta.len() > super::native::MAX_BYTES {
-        return Err(err(
-            format,
-            0,
-            format!(
-                "{name} is over {} MB; refused",
-                super::native::MAX_BYTES >> 20
-            ),
-        ));
+    let bytes = super::read_limited(path).map_err(|m| err(format, 0, format!("{name}: {m}")))?;
+    import_bytes(&bytes, format).map_err(|mut e| {
+        if e.line == 0 {
+            e.message = format!("{name}: {}", e.message);
+        }
+        e
+    })
+}
+
+/// Parses a notes file's bytes in `format`: UTF-8, or UTF-16 with a byte-order mark (Praat
+/// often writes that).
+pub fn import_bytes(bytes: &[u8], format: Format) -> Result<(Document, Vec<String>), ImportError> {
+    if format == Format::Native {
+        return super::native::parse_bytes(bytes)
+            .map(|d| (d, Vec::new()))
+            .map_err(|e| err(format, e.line, e.message));
     }
-    let bytes = std::fs::read(path).map_err(|e| err(format, 0, format!("{name}: {e}")))?;
-    // Praat often writes UTF-16; everything else here is UTF-8.
-    let text = if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        let be = bytes[0] == 0xFE;
+    let text = if let Some(be) = match bytes {
+        [0xFE, 0xFF, ..] => Some(true),
+        [0xFF, 0xFE, ..] => Some(false),
+        _ => None,
+    } {
         let units: Vec<u16> = bytes[2..]
             .chunks_exact(2)
             .map(|c| {
@@ -1021,10 +1025,9 @@ pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
                 }
             })
             .collect();
-        String::from_utf16(&units)
-            .map_err(|_| err(format, 0, format!("{name} is not valid UTF-16 text")))?
+        String::from_utf16(&units).map_err(|_| err(format, 0, "the file is not valid UTF-16 text"))?
     } else {
-        String::from_utf8(bytes).map_err(|_| err(format, 0, format!("{name} is not UTF-8 text")))?
+        String::from_utf8(bytes.to_vec()).map_err(|_| err(format, 0, "the file is not UTF-8 text"))?
     };
     import(&text, format)
 }

@@ -10,7 +10,49 @@ pub mod recovery;
 pub mod save;
 pub mod time;
 
+use std::io::Read;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+/// A file's name for messages ("song.sori.toml"), or the whole path when it has none.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Reads a whole notes file of at most [`native::MAX_BYTES`]; a larger one is refused before
+/// it is read (and a file that grows while it is read stops at the limit). The error is a
+/// phrase for the user.
+pub(crate) fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let limit = native::MAX_BYTES;
+    let too_big = |len: u64| {
+        format!(
+            "it is {:.0} MB; notes files over {} MB are refused",
+            len as f64 / (1024.0 * 1024.0),
+            limit >> 20
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| format!("could not read it ({e})"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("could not read it ({e})"))?;
+    if meta.is_dir() {
+        return Err("it is a folder, not a notes file".into());
+    }
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("could not read it ({e})"))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
 
 /// What a note is about; each has its own colour in the GUI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]

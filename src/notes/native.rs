@@ -7,8 +7,9 @@ use toml::Spanned;
 
 use super::{Category, Document, Note, time};
 
-/// The largest notes file Sori reads (a real one is a few kB).
-pub const MAX_BYTES: u64 = 100 * 1024 * 1024;
+/// The largest notes file Sori reads. A real one is a few kB; ten thousand notes of a
+/// paragraph each stay under 16 MB.
+pub const MAX_BYTES: u64 = 16 * 1024 * 1024;
 pub const VERSION: i64 = 1;
 
 /// A problem in a notes file, with where it is.
@@ -204,42 +205,34 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
 
 /// Reads a notes file (refusing absurd sizes), naming the file in errors.
 pub fn read(path: &Path) -> Result<Document, ParseError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let fail = |message: String| ParseError {
+    let name = super::file_name(path);
+    let bytes = super::read_limited(path).map_err(|message| ParseError {
         file: Some(name.clone()),
         line: 0,
         column: 0,
         message,
-    };
-    let meta = std::fs::metadata(path).map_err(|e| fail(format!("could not read it ({e})")))?;
-    if meta.len() > MAX_BYTES {
-        return Err(fail(format!(
-            "it is {} MB; notes files over {} MB are refused",
-            meta.len() >> 20,
-            MAX_BYTES >> 20
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| fail(format!("could not read it ({e})")))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    })?;
+    parse_bytes(&bytes).map_err(|mut e| {
+        e.file = Some(name.clone());
+        e
+    })
+}
+
+/// Parses a notes file's bytes (UTF-8, with or without a byte-order mark).
+pub fn parse_bytes(bytes: &[u8]) -> Result<Document, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         let (line, column) = line_col(
-            &String::from_utf8_lossy(e.as_bytes()),
-            e.utf8_error().valid_up_to(),
+            &String::from_utf8_lossy(bytes),
+            e.valid_up_to(),
         );
         ParseError {
-            file: Some(name.clone()),
+            file: None,
             line,
             column,
             message: "the file is not UTF-8 text".into(),
         }
     })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    parse(text).map_err(|mut e| {
-        e.file = Some(name.clone());
-        e
-    })
+    parse(text.strip_prefix('\u{feff}').unwrap_or(text))
 }
 
 /// A TOML basic string (one line).

@@ -1,0 +1,5 @@
+#![no_main]
+//! The TextGrid notes parser (and writing back what it read).
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    sori::fuzzing::notes(sori::notes::interchange::Format::TextGrid, data);
+});
