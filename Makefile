@@ -1,10 +1,10 @@
 # Sori: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test fuzz bench package package-check deps-build deps-run deps-package clean
+.PHONY: run test fuzz bench package package-check deps-build deps-test deps-run deps-package clean
 
 run: deps-run
 	cargo run --release --
 
-test: deps-build
+test: deps-test
 	cargo test
 
 # Every fuzz target for FUZZ_SECONDS (default 600) each; see scripts/fuzz.sh.
@@ -24,6 +24,9 @@ package-check: package
 
 deps-build:
 	@sh scripts/ensure-deps.sh build
+
+deps-test:
+	@sh scripts/ensure-deps.sh test
 
 deps-run:
 	@sh scripts/ensure-deps.sh run

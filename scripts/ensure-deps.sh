@@ -1,20 +1,24 @@
 #!/bin/sh
 # Installs the Debian/Ubuntu packages Sori needs when they are missing.
-#   scripts/ensure-deps.sh build   - to compile (and run the tests)
+#   scripts/ensure-deps.sh build   - to compile
+#   scripts/ensure-deps.sh test    - to compile and run the tests (a PulseAudio server with a
+#                                    null sink stands in for a sound card in one of them)
 #   scripts/ensure-deps.sh run     - to compile and open the window
 #   scripts/ensure-deps.sh package - to build the .deb and validate it (make package)
 # Without root or sudo it prints the apt-get command to run and fails.
 set -eu
 
 BUILD="pkg-config libasound2-dev gcc g++ make"
+TEST="pulseaudio libasound2-plugins"
 RUN="libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
 PACKAGE="dpkg-dev binutils desktop-file-utils appstream shared-mime-info"
 
 case "${1:-build}" in
   build) WANT="$BUILD" ;;
+  test) WANT="$BUILD $TEST" ;;
   run) WANT="$BUILD $RUN" ;;
   package) WANT="$BUILD $PACKAGE" ;;
-  *) echo "usage: $0 build|run|package" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|run|package" >&2; exit 2 ;;
 esac
 
 if ! command -v cargo >/dev/null 2>&1; then

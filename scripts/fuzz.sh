@@ -19,16 +19,16 @@ cargo fuzz build -O
 mkdir -p logs
 run() {
   t="$1"
+  # New inputs go to the first folder; the others only seed.
   case "$t" in
-    decode) extra="-max_len=32768 ../tests/corrupt/hound ../tests/corrupt/claxon" ;;
-    analysis) extra="-max_len=32768" ;;
-    *) extra="-max_len=8192" ;;
+    decode) seeds="../tests/corrupt/hound ../tests/corrupt/claxon" ;;
+    *) seeds="" ;;
   esac
   mkdir -p "corpus/$t"
   # -timeout: an input taking over 5 s is a hang; -rss_limit_mb: memory blow-ups fail.
   # shellcheck disable=SC2086
-  cargo fuzz run -O "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=5 \
-    -rss_limit_mb=2048 -print_final_stats=1 $extra > "logs/$t.log" 2>&1 \
+  cargo fuzz run -O "$t" "corpus/$t" $seeds -- -max_total_time="$SECONDS_EACH" -timeout=5 \
+    -rss_limit_mb=2048 -max_len=32768 -print_final_stats=1 > "logs/$t.log" 2>&1 \
     && cargo fuzz cmin -O "$t" "corpus/$t" >> "logs/$t.log" 2>&1 \
     && echo "$t: ok ($(grep -E '^stat::number_of_executed_units' "logs/$t.log" | awk '{print $2}') executions, $(grep -oE 'cov: [0-9]+' "logs/$t.log" | tail -1))" \
     || { echo "$t: FAILED, see fuzz/logs/$t.log and fuzz/artifacts/$t/"; return 1; }

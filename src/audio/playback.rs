@@ -464,6 +464,13 @@ impl Player {
     }
 }
 
+/// What the user reads when the device stops during use.
+pub const DEVICE_LOST: &str = "The audio output device stopped working; playback paused. Sori reconnects when it is back (or choose Playback → Retry audio device).";
+
+/// First and longest pause between attempts to open a missing device.
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(16);
+
 fn set_state(state: &Mutex<DeviceState>, s: DeviceState) {
     if let Ok(mut g) = state.lock() {
         *g = s;
@@ -504,6 +511,10 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
     };
     let mut sink = open(&failed);
     let mut current: Option<Arc<PcmStore>> = None;
+    // While there is no device, it is tried again after a pause that doubles up to a limit, so
+    // that sound comes back by itself when the device (or the sound server) does.
+    let mut retry_in = RETRY_FIRST;
+    let mut next_try = std::time::Instant::now() + retry_in;
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(Msg::Attach(store)) => {
@@ -519,6 +530,8 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                     t.generation.fetch_add(1, Ordering::AcqRel);
                     s.mixer().add(StoreSource::new(store.clone(), t.clone()));
                 }
+                retry_in = RETRY_FIRST;
+                next_try = std::time::Instant::now() + retry_in;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if sink.is_some() && failed.load(Ordering::Acquire) {
@@ -526,10 +539,29 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                     t.set_playing(false);
                     set_state(
                         &state,
-                        DeviceState::Unavailable(
-                            "The audio output device stopped working; playback paused. Choose Playback → Retry audio device when it is back.".into(),
-                        ),
+                        DeviceState::Unavailable(DEVICE_LOST.into()),
                     );
+                    retry_in = RETRY_FIRST;
+                    next_try = std::time::Instant::now() + retry_in;
+                } else if sink.is_none() && std::time::Instant::now() >= next_try {
+                    let lost = state
+                        .lock()
+                        .map(|s| matches!(*s, DeviceState::Unavailable(ref m) if m == DEVICE_LOST))
+                        .unwrap_or(false);
+                    sink = open(&failed);
+                    match (&sink, &current) {
+                        (Some(s), Some(store)) => {
+                            t.generation.fetch_add(1, Ordering::AcqRel);
+                            s.mixer().add(StoreSource::new(store.clone(), t.clone()));
+                        }
+                        (None, _) if lost => {
+                            // Keep the sentence that says what happened, not the open error.
+                            set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
+                        }
+                        _ => {}
+                    }
+                    retry_in = (retry_in * 2).min(RETRY_MAX);
+                    next_try = std::time::Instant::now() + retry_in;
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,

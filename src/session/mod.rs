@@ -215,6 +215,8 @@ pub struct Session {
     /// Follow the playhead by paging the view while playing.
     pub follow: bool,
     last_device: Option<DeviceState>,
+    /// The device problem being shown, taken away when the device is back.
+    device_notice: Option<String>,
     rebuild_overview: Option<std::thread::JoinHandle<()>>,
     pub notes: NotesState,
     /// A notes file named on the command line, used for the next track that opens.
@@ -255,6 +257,7 @@ impl Session {
             settings,
             follow: true,
             last_device: None,
+            device_notice: None,
             rebuild_overview: None,
             notes: NotesState::default(),
             notes_override: None,
@@ -877,9 +880,20 @@ impl Session {
         }
         // Audio device notices.
         let dev = self.player.device_state();
-        if self.last_device.as_ref() != Some(&dev) {
-            if let DeviceState::Unavailable(msg) = &dev {
-                self.notify(msg.clone(), false);
+        if dev != DeviceState::Opening && self.last_device.as_ref() != Some(&dev) {
+            match &dev {
+                DeviceState::Unavailable(msg) => {
+                    self.notify(msg.clone(), false);
+                    self.device_notice = Some(msg.clone());
+                }
+                DeviceState::Ready(how) => {
+                    // The problem is over: its notice goes, and a short one says so.
+                    if let Some(old) = self.device_notice.take() {
+                        self.notices.retain(|n| n.text != old);
+                        self.notify(format!("The audio output is back ({how})."), false);
+                    }
+                }
+                DeviceState::Opening => {}
             }
             self.last_device = Some(dev);
         }
