@@ -97,6 +97,8 @@ enum Dialog {
     SaveNotesAs,
     ExportNotes,
     ExportPicture(ExportOptions),
+    /// An image for note `i`.
+    NoteImage(usize),
 }
 
 impl SoriApp {
@@ -285,6 +287,11 @@ impl SoriApp {
             })
     }
 
+    /// Asks for an image file for note `i`.
+    pub(crate) fn pick_note_image(&mut self, i: usize) {
+        self.file_dialog(Dialog::NoteImage(i));
+    }
+
     /// Shows a file dialog; its answer is acted on by [`Self::dialog_answer`].
     fn file_dialog(&mut self, kind: Dialog) {
         if self.dialog.is_some() {
@@ -318,6 +325,9 @@ impl SoriApp {
                         .map(|t| t.title())
                         .unwrap_or_else(|| "sori".into())
                 )),
+            Dialog::NoteImage(_) => dlg
+                .set_title("Choose an image for the note")
+                .add_filter("Images", &["png", "jpg", "jpeg"]),
         };
         let folder = match kind {
             Dialog::OpenAudio => self.session.settings.last_folder.clone(),
@@ -328,7 +338,7 @@ impl SoriApp {
             None => dlg,
         };
         let run = move || match kind {
-            Dialog::OpenAudio | Dialog::OpenNotes => dlg.pick_file(),
+            Dialog::OpenAudio | Dialog::OpenNotes | Dialog::NoteImage(_) => dlg.pick_file(),
             Dialog::SaveNotesAs | Dialog::ExportNotes | Dialog::ExportPicture(_) => dlg.save_file(),
         };
         // macOS needs dialogs on the main thread; elsewhere keep the UI responsive.
@@ -357,6 +367,10 @@ impl SoriApp {
         match kind {
             Dialog::OpenAudio => self.open_track(Command::Open(p)),
             Dialog::OpenNotes => self.session.apply(Command::OpenNotes(p)),
+            Dialog::NoteImage(index) => self.session.apply(Command::SetNoteImage {
+                index,
+                picked: p,
+            }),
             Dialog::SaveNotesAs => self.session.apply(Command::SaveNotesAs(p)),
             Dialog::ExportNotes => self.session.apply(Command::ExportNotes(p)),
             Dialog::ExportPicture(o) => self.export_picture(o, p),

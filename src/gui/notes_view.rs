@@ -223,16 +223,25 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
             ui.end_row();
             ui.label("Image");
             let mut img = note.image.clone().unwrap_or_default();
-            let r = ui.add(
-                egui::TextEdit::singleline(&mut img)
-                    .desired_width(f32::INFINITY)
-                    .hint_text("path relative to the notes file"),
-            );
-            if r.changed() {
-                note.image = Some(img.trim().to_string()).filter(|s| !s.is_empty());
-                changed = true;
-            }
-            lost_focus |= r.lost_focus();
+            ui.horizontal(|ui| {
+                // A picked file from elsewhere is copied next to the notes (see adopt_image).
+                let pick = ui
+                    .button("Choose…")
+                    .on_hover_text("Pick an image; one from another folder is copied into the notes folder's images/");
+                let r = ui.add(
+                    egui::TextEdit::singleline(&mut img)
+                        .desired_width(f32::INFINITY)
+                        .hint_text("path relative to the notes file"),
+                );
+                if r.changed() {
+                    note.image = Some(img.trim().to_string()).filter(|s| !s.is_empty());
+                    changed = true;
+                }
+                lost_focus |= r.lost_focus();
+                if pick.clicked() {
+                    app.pick_note_image(i);
+                }
+            });
             ui.end_row();
         });
     ui.label("Text");

@@ -57,6 +57,52 @@ pub fn resolve_image(base: &Path, image: &str) -> Result<PathBuf, ImagePathError
     Ok(path)
 }
 
+/// An image the user picked in a file dialog, made usable by the notes file in `base`: a file
+/// inside `base` is named by its path from there; a file elsewhere is copied into
+/// `base/images/` (under a new name if another file has its name), so the notes and their
+/// images travel together. Returns the path to write in the note (with `/` separators).
+pub fn adopt_image(base: &Path, picked: &Path) -> std::io::Result<String> {
+    let real_base = base.canonicalize()?;
+    let real = picked.canonicalize()?;
+    if let Ok(rel) = real.strip_prefix(&real_base) {
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        return Ok(parts.join("/"));
+    }
+    let name = real
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| std::io::Error::other("the picked path has no file name"))?;
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s.to_string(), format!(".{e}")),
+        _ => (name.clone(), String::new()),
+    };
+    let images = real_base.join("images");
+    std::fs::create_dir_all(&images)?;
+    let bytes = std::fs::read(&real)?;
+    for k in 1..1000 {
+        let candidate = if k == 1 {
+            name.clone()
+        } else {
+            format!("{stem}-{k}{ext}")
+        };
+        let target = images.join(&candidate);
+        match std::fs::read(&target) {
+            // The same image is there already (picked before): use it.
+            Ok(existing) if existing == bytes => return Ok(format!("images/{candidate}")),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                super::save::atomic_write(&target, &bytes)?;
+                return Ok(format!("images/{candidate}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many images of that name"))
+}
+
 /// `text` as a web link if it is one: an `http://` or `https://` address with a host and no
 /// spaces or control characters. Anything else (`file:`, `javascript:`, a bare path, prose)
 /// stays text.
@@ -136,6 +182,43 @@ mod tests {
             Err(ImagePathError::OutsideFolder(_))
         ));
         assert_eq!(resolve_image(&notes, "ok.png"), Ok(notes.join("ok.png")));
+    }
+
+    #[test]
+    fn a_picked_image_is_named_from_the_notes_folder_or_copied_into_it() {
+        let dir = std::env::temp_dir().join(format!("sori-adopt-{}", std::process::id()));
+        let (notes, elsewhere) = (dir.join("lesson"), dir.join("Downloads"));
+        std::fs::create_dir_all(notes.join("pics")).expect("dir");
+        std::fs::create_dir_all(&elsewhere).expect("dir");
+        std::fs::write(notes.join("pics/jing.png"), b"jing").expect("file");
+        assert_eq!(
+            adopt_image(&notes, &notes.join("pics/jing.png")).expect("inside"),
+            "pics/jing.png"
+        );
+        // From elsewhere: copied in, and the path written resolves inside the folder.
+        std::fs::write(elsewhere.join("buk.png"), b"buk").expect("file");
+        let rel = adopt_image(&notes, &elsewhere.join("buk.png")).expect("copied");
+        assert_eq!(rel, "images/buk.png");
+        let resolved = resolve_image(&notes, &rel).expect("resolves");
+        assert_eq!(std::fs::read(resolved).expect("copy"), b"buk");
+        // Picked again: the copy is reused. Another picture of that name: a new name.
+        assert_eq!(
+            adopt_image(&notes, &elsewhere.join("buk.png")).expect("again"),
+            "images/buk.png"
+        );
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).expect("dir");
+        std::fs::write(other.join("buk.png"), b"another drum").expect("file");
+        assert_eq!(
+            adopt_image(&notes, &other.join("buk.png")).expect("renamed"),
+            "images/buk-2.png"
+        );
+        assert_eq!(
+            std::fs::read(notes.join("images/buk.png")).expect("first"),
+            b"buk",
+            "the first copy is not overwritten"
+        );
+        assert!(adopt_image(&notes, &elsewhere.join("missing.png")).is_err());
     }
 
     #[test]

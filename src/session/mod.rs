@@ -173,6 +173,12 @@ pub enum Command {
     },
     /// Ends a coalesced run of edits (focus left the field, the drag ended).
     EndNoteEdit,
+    /// The image the user picked for note `index` (copied next to the notes when it is
+    /// elsewhere).
+    SetNoteImage {
+        index: usize,
+        picked: PathBuf,
+    },
     UndoNotes,
     RedoNotes,
     SaveNotes,
@@ -710,6 +716,26 @@ impl Session {
                 self.notes.selected = self.find_note(&note);
             }
             Command::EndNoteEdit => self.notes.editor.end_gesture(),
+            Command::SetNoteImage { index, picked } => {
+                let Some(mut note) = self.notes.doc().notes.get(index).cloned() else {
+                    return;
+                };
+                let Some(base) = self.notes.base_dir() else {
+                    self.notify("These notes have no folder yet: save them first.", true);
+                    return;
+                };
+                match crate::notes::links::adopt_image(&base, &picked) {
+                    Ok(rel) => {
+                        note.image = Some(rel);
+                        self.apply(Command::UpdateNote {
+                            index,
+                            note,
+                            coalesce: false,
+                        });
+                    }
+                    Err(e) => self.notify(format!("That image could not be used ({e})."), true),
+                }
+            }
             Command::UndoNotes => {
                 self.notes.editor.undo();
                 self.notes.selected = self
@@ -935,6 +961,39 @@ mod tests {
         s.apply(Command::Open(path.clone()));
         settle(&mut s);
         (s, path)
+    }
+
+    #[test]
+    fn a_picked_image_from_elsewhere_is_copied_next_to_the_notes_and_undoable() {
+        let (mut s, audio) = session_with_tone(1.25);
+        let elsewhere =
+            std::env::temp_dir().join(format!("sori-elsewhere-{}", std::process::id()));
+        assert!(!elsewhere.starts_with(audio.parent().expect("folder")));
+        std::fs::create_dir_all(&elsewhere).expect("dir");
+        let picked = elsewhere.join("taepyeongso.png");
+        std::fs::write(&picked, b"png bytes").expect("image");
+        s.apply(Command::AddNote);
+        let i = s.notes.selected.expect("the new note is selected");
+        s.apply(Command::SetNoteImage {
+            index: i,
+            picked: picked.clone(),
+        });
+        let image = s.notes.doc().notes[i].image.clone();
+        assert_eq!(image.as_deref(), Some("images/taepyeongso.png"));
+        let base = s.notes.base_dir().expect("notes folder");
+        assert_eq!(
+            std::fs::read(base.join("images/taepyeongso.png")).expect("copied"),
+            b"png bytes"
+        );
+        s.apply(Command::UndoNotes);
+        assert_eq!(s.notes.doc().notes[i].image, None);
+        // A file that cannot be read: a notice, the note unchanged.
+        s.apply(Command::SetNoteImage {
+            index: i,
+            picked: elsewhere.join("gone.png"),
+        });
+        assert_eq!(s.notes.doc().notes[i].image, None);
+        assert!(s.notices.iter().any(|n| n.error && n.text.starts_with("That image could not be used")));
     }
 
     /// Polls `s` until its loading work is over (or 10 s have passed).
