@@ -275,13 +275,16 @@ impl Decoder {
         if let Some(ext) = hint_ext {
             hint.with_extension(ext);
         }
-        let format = symphonia::default::get_probe()
-            .probe(
+        let probed = guarded(|| {
+            symphonia::default::get_probe().probe(
                 &hint,
                 mss,
                 FormatOptions::default(),
                 MetadataOptions::default(),
             )
+        })
+        .map_err(|()| AudioError::Corrupt(path.into(), DAMAGED.into()))?;
+        let format = probed
             .map_err(|e| match e {
                 SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
                     AudioError::Io {
@@ -425,11 +428,15 @@ impl Decoder {
                     if sink.full {
                         break;
                     }
-                    match ogg.next(&mut buf) {
-                        Ok(true) => sink.push(opus::RATE, info.channels, &buf, &mut on_chunk)?,
-                        Ok(false) => break,
-                        Err(e) => {
+                    match guarded(|| ogg.next(&mut buf)) {
+                        Ok(Ok(true)) => sink.push(opus::RATE, info.channels, &buf, &mut on_chunk)?,
+                        Ok(Ok(false)) => break,
+                        Ok(Err(e)) => {
                             ended = Some(e);
+                            break;
+                        }
+                        Err(()) => {
+                            ended = Some(DAMAGED.into());
                             break;
                         }
                     }
@@ -449,13 +456,17 @@ impl Decoder {
                     if sink.full {
                         break;
                     }
-                    match format.next_packet() {
+                    let Ok(next) = guarded(|| format.next_packet()) else {
+                        ended = Some(DAMAGED.into());
+                        break;
+                    };
+                    match next {
                         Ok(Some(p)) if p.track_id == track_id => {
-                            match dec.decode(&p.data, &mut buf) {
-                                Ok(()) => {
+                            match guarded(|| dec.decode(&p.data, &mut buf)) {
+                                Ok(Ok(())) => {
                                     sink.push(opus::RATE, dec.channels(), &buf, &mut on_chunk)?
                                 }
-                                Err(_) => skipped += 1,
+                                _ => skipped += 1,
                             }
                         }
                         Ok(Some(_)) => {}
@@ -485,9 +496,12 @@ impl Decoder {
                     .and_then(|p| p.audio())
                     .cloned()
                     .ok_or_else(|| AudioError::NoAudioTrack(path.clone()))?;
-                let mut decoder = symphonia::default::get_codecs()
-                    .make_audio_decoder(&params, &AudioDecoderOptions::default())
-                    .map_err(|e| AudioError::Unsupported(path.clone(), e.to_string()))?;
+                let mut decoder = guarded(|| {
+                    symphonia::default::get_codecs()
+                        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+                })
+                .map_err(|()| AudioError::Corrupt(path.clone(), DAMAGED.into()))?
+                .map_err(|e| AudioError::Unsupported(path.clone(), e.to_string()))?;
                 let mut buf: Vec<f32> = Vec::new();
                 let mut skipped = 0usize;
                 loop {
@@ -497,32 +511,33 @@ impl Decoder {
                     if sink.full {
                         break;
                     }
-                    let packet = match format.next_packet() {
-                        Ok(Some(p)) => p,
-                        Ok(None) => break,
-                        Err(SymError::ResetRequired) => break,
-                        Err(e) => {
+                    let packet = match guarded(|| format.next_packet()) {
+                        Ok(Ok(Some(p))) => p,
+                        Ok(Ok(None)) => break,
+                        Ok(Err(SymError::ResetRequired)) => break,
+                        Ok(Err(e)) => {
                             ended = Some(e.to_string());
+                            break;
+                        }
+                        Err(()) => {
+                            ended = Some(DAMAGED.into());
                             break;
                         }
                     };
                     if packet.track_id != track_id {
                         continue;
                     }
-                    match decoder.decode(&packet) {
-                        Ok(decoded) => {
-                            let rate = decoded.spec().rate();
-                            let ch = decoded.spec().channels().count();
+                    let decoded = guarded(|| {
+                        decoder.decode(&packet).map(|decoded| {
                             buf.clear();
                             decoded.copy_to_vec_interleaved(&mut buf);
-                            sink.push(rate, ch, &buf, &mut on_chunk)?;
-                        }
-                        Err(SymError::DecodeError(_)) => skipped += 1,
-                        Err(SymError::IoError(e)) => {
-                            ended = Some(e.to_string());
-                            break;
-                        }
-                        Err(e) => {
+                            (decoded.spec().rate(), decoded.spec().channels().count())
+                        })
+                    });
+                    match decoded {
+                        Ok(Ok((rate, ch))) => sink.push(rate, ch, &buf, &mut on_chunk)?,
+                        Ok(Err(SymError::DecodeError(_))) | Err(()) => skipped += 1,
+                        Ok(Err(e)) => {
                             ended = Some(e.to_string());
                             break;
                         }
@@ -576,6 +591,15 @@ impl Decoder {
         let store = sink.finish(&mut on_chunk);
         Ok((store, Outcome { notice }))
     }
+}
+
+/// Why decoding stopped when a reader or codec library failed on the data (it panicked).
+const DAMAGED: &str = "the file is damaged where the reader stopped";
+
+/// Runs a call into a reader or codec library, turning a panic (an arithmetic overflow on a
+/// hostile header, say) into an error: a damaged file must not take the app down.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, ()> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| ())
 }
 
 /// "2 h 00 min of 8 channels at 192 kHz".
