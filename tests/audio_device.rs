@@ -97,24 +97,43 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
     let mut pulse = Pulse::start(&dir);
     // This test binary has no other test: setting the environment here races with nothing.
     unsafe {
-        std::env::set_var("PULSE_SERVER", format!("unix:{}", dir.join("native").display()));
+        std::env::set_var(
+            "PULSE_SERVER",
+            format!("unix:{}", dir.join("native").display()),
+        );
         std::env::set_var("PULSE_RUNTIME_PATH", &dir);
     }
     let audio = dir.join("tone.wav");
-    wav(&audio, 44_100, 2, WavFmt::I16, false, &tone(44_100, 2, 60.0));
+    wav(
+        &audio,
+        44_100,
+        2,
+        WavFmt::I16,
+        false,
+        &tone(44_100, 2, 60.0),
+    );
 
     let mut s = Session::new(Player::start(), Settings::default());
     poll_until(&mut s, "the output device", 10.0, |s| {
         matches!(s.player.device_state(), DeviceState::Ready(_))
     });
     s.apply(Command::Open(audio));
-    poll_until(&mut s, "the recording", 20.0, |s| s.track.is_some() && !s.is_loading());
+    poll_until(&mut s, "the recording", 20.0, |s| {
+        s.track.is_some() && !s.is_loading()
+    });
     s.apply(Command::Play);
-    poll_until(&mut s, "playback to advance", 10.0, |s| s.position_s() > 0.5);
+    poll_until(&mut s, "playback to advance", 10.0, |s| {
+        s.position_s() > 0.5
+    });
 
     pulse.kill();
-    poll_until(&mut s, "the device-lost notice", 15.0, |s| has_notice(s, DEVICE_LOST));
-    assert!(!s.is_playing(), "playback must pause when the device is gone");
+    poll_until(&mut s, "the device-lost notice", 15.0, |s| {
+        has_notice(s, DEVICE_LOST)
+    });
+    assert!(
+        !s.is_playing(),
+        "playback must pause when the device is gone"
+    );
     let paused_at = s.position_s();
     assert!(paused_at > 0.5, "the position is kept: {paused_at}");
 
@@ -131,4 +150,3 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
         s.position_s() > paused_at + 0.5
     });
 }
-

@@ -111,7 +111,10 @@ fn half_a_wav_says_it_is_cut_short() {
     let (store, outcome) = decode_file(&p).expect("half a WAV opens");
     assert!((store.duration_s() - SECS / 2.0).abs() < 0.05);
     let notice = outcome.notice.expect("a notice");
-    assert!(notice.contains("cut short: 1.5 s of the announced 3.0 s"), "{notice}");
+    assert!(
+        notice.contains("cut short: 1.5 s of the announced 3.0 s"),
+        "{notice}"
+    );
 }
 
 #[test]
@@ -144,14 +147,17 @@ fn holes_of_zeros_anywhere() {
 #[test]
 fn wrong_extensions_open_by_content() {
     let dir = tmpdir("ext");
-    let exts = ["wav", "flac", "mp3", "ogg", "opus", "m4a", "aiff", "webm", "txt"];
+    let exts = [
+        "wav", "flac", "mp3", "ogg", "opus", "m4a", "aiff", "webm", "txt",
+    ];
     for orig in originals(&dir) {
         let bytes = std::fs::read(&orig).expect("read original");
         for ext in exts {
             let p = dir.join(format!("renamed.{ext}"));
             write(&p, &bytes);
             let what = format!("{} named .{ext}", orig.display());
-            let (d, _) = opens_or_says_why(&p, &what).unwrap_or_else(|| panic!("{what}: did not open"));
+            let (d, _) =
+                opens_or_says_why(&p, &what).unwrap_or_else(|| panic!("{what}: did not open"));
             assert!((d - SECS).abs() < 0.1, "{what}: {d} s");
         }
     }
@@ -195,7 +201,8 @@ fn wav_headers_that_claim_more_than_there_is() {
         let p = dir.join("claims.wav");
         write(&p, &b);
         let what = format!("WAV claiming {name}");
-        let (d, notice) = opens_or_says_why(&p, &what).unwrap_or_else(|| panic!("{what}: did not open"));
+        let (d, notice) =
+            opens_or_says_why(&p, &what).unwrap_or_else(|| panic!("{what}: did not open"));
         assert!((d - SECS).abs() < 0.05, "{what}: {d} s");
         if cut_short {
             let notice = notice.unwrap_or_else(|| panic!("{what}: no notice"));
@@ -214,24 +221,37 @@ fn flac_with_invalid_streaminfo() {
     let bytes = std::fs::read(&orig).expect("read");
     // STREAMINFO body starts after "fLaC" and the 4-byte block header.
     let si = 8;
-    let cases: [(&str, Box<dyn Fn(&mut Vec<u8>)>); 7] = [
+    type Break<'a> = Box<dyn Fn(&mut Vec<u8>) + 'a>;
+    let cases: [(&str, Break); 7] = [
         ("block sizes 0", Box::new(|b| b[si..si + 4].fill(0))),
-        ("min block above max", Box::new(|b| {
-            b[si..si + 2].copy_from_slice(&[0xFF, 0xFF]);
-            b[si + 2..si + 4].copy_from_slice(&[0x00, 0x10]);
-        })),
-        ("sample rate 0", Box::new(|b| {
-            b[si + 10] = 0;
-            b[si + 11] = 0;
-            b[si + 12] &= 0x0F;
-        })),
-        ("total samples 2^36 - 1", Box::new(|b| {
-            b[si + 13] |= 0x0F;
-            b[si + 14..si + 18].fill(0xFF);
-        })),
+        (
+            "min block above max",
+            Box::new(|b| {
+                b[si..si + 2].copy_from_slice(&[0xFF, 0xFF]);
+                b[si + 2..si + 4].copy_from_slice(&[0x00, 0x10]);
+            }),
+        ),
+        (
+            "sample rate 0",
+            Box::new(|b| {
+                b[si + 10] = 0;
+                b[si + 11] = 0;
+                b[si + 12] &= 0x0F;
+            }),
+        ),
+        (
+            "total samples 2^36 - 1",
+            Box::new(|b| {
+                b[si + 13] |= 0x0F;
+                b[si + 14..si + 18].fill(0xFF);
+            }),
+        ),
         ("all ones", Box::new(|b| b[si..si + 34].fill(0xFF))),
         ("block length 0", Box::new(|b| b[5..8].fill(0))),
-        ("block length beyond the file", Box::new(|b| b[5..8].fill(0xFF))),
+        (
+            "block length beyond the file",
+            Box::new(|b| b[5..8].fill(0xFF)),
+        ),
     ];
     for (name, break_it) in cases {
         let mut b = bytes.clone();
@@ -255,8 +275,9 @@ fn mp3_with_a_bad_xing_header() {
         .expect("an MPEG frame");
     let header = &bytes[start..start + 4];
     // MPEG-1 layer III at 44.1 kHz: 144 * bitrate / rate bytes; side info 32 bytes (stereo).
-    let bitrate_kbps = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0]
-        [(header[2] >> 4) as usize];
+    let bitrate_kbps = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 0,
+    ][(header[2] >> 4) as usize];
     assert!(bitrate_kbps > 0, "the encoder wrote a free-format MP3");
     let padding = ((header[2] >> 1) & 1) as usize;
     let frame_len = 144 * bitrate_kbps * 1000 / 44_100 + padding;
@@ -294,9 +315,15 @@ fn mp4_atoms_that_overrun() {
         let orig = dir.join(format!("{name}.m4a"));
         make(&orig, 44_100, 2, &tone(44_100, 2, SECS));
         let bytes = std::fs::read(&orig).expect("read");
-        for atom in [b"moov", b"trak", b"mdia", b"stbl", b"stsz", b"stco", b"stts", b"stsc", b"mdat"] {
+        for atom in [
+            b"moov", b"trak", b"mdia", b"stbl", b"stsz", b"stco", b"stts", b"stsc", b"mdat",
+        ] {
             let at = find(&bytes, atom) - 4;
-            for (how, size) in [("past the end", 0x7FFF_FFF0u32), ("size 1 (64-bit) ", 1), ("size 3", 3)] {
+            for (how, size) in [
+                ("past the end", 0x7FFF_FFF0u32),
+                ("size 1 (64-bit) ", 1),
+                ("size 3", 3),
+            ] {
                 let mut b = bytes.clone();
                 put_u32_be(&mut b, at, size);
                 let p = dir.join("overrun.m4a");
@@ -313,7 +340,10 @@ fn mp4_atoms_that_overrun() {
             put_u32_be(&mut b, count_at, 0x0FFF_FFFF);
             let p = dir.join("count.m4a");
             write(&p, &b);
-            opens_or_says_why(&p, &format!("{name}: {} count 2^28", String::from_utf8_lossy(table)));
+            opens_or_says_why(
+                &p,
+                &format!("{name}: {} count 2^28", String::from_utf8_lossy(table)),
+            );
         }
     }
 }
@@ -366,7 +396,7 @@ fn a_several_gigabyte_file_is_refused_not_an_out_of_memory_abort() {
     let err = decode_file(&p).map(|_| ()).expect_err("refused");
     let msg = err.to_string();
     assert!(msg.contains("5 h 04 min of stereo at 44.1 kHz"), "{msg}");
-    assert!(MAX_PCM_BYTES < 6 << 30);
+    const { assert!(MAX_PCM_BYTES < 6 << 30) };
 }
 
 /// A stream that announces no length is cut where memory runs out, with a notice saying how
@@ -381,9 +411,16 @@ fn a_stream_without_a_length_stops_at_the_memory_budget() {
         .expect("opens")
         .with_budget(one_second);
     let (store, outcome) = dec
-        .run(|r, c| Arc::new(sori::audio::store::PcmStore::new(r, c)), |_| {})
+        .run(
+            |r, c| Arc::new(sori::audio::store::PcmStore::new(r, c)),
+            |_| {},
+        )
         .expect("the first second opens");
-    assert!((store.duration_s() - 1.0).abs() < 1e-3, "{}", store.duration_s());
+    assert!(
+        (store.duration_s() - 1.0).abs() < 1e-3,
+        "{}",
+        store.duration_s()
+    );
     let notice = outcome.notice.expect("a notice");
     one_sentence(&notice, "budget");
     assert!(notice.contains("Only the first 1.0 s"), "{notice}");
@@ -414,8 +451,14 @@ fn a_100_mb_notes_file_is_refused() {
         let p = dir.join(name);
         let f = std::fs::File::create(&p).expect("create");
         f.set_len(100_000_000).expect("sparse length");
-        let msg = sori::notes::interchange::read(&p).map(|_| ()).expect_err("refused").to_string();
-        assert!(msg.contains("95 MB") && msg.contains("refused"), "{name}: {msg}");
+        let msg = sori::notes::interchange::read(&p)
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            msg.contains("95 MB") && msg.contains("refused"),
+            "{name}: {msg}"
+        );
         assert!(!msg.contains('\n'), "{msg}");
     }
 }

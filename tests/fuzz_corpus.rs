@@ -95,8 +95,22 @@ fn write_seeds() {
     let dir = corpus.join("decode");
     std::fs::create_dir_all(&dir).expect("corpus dir");
     let t = |rate, ch| tone(rate, ch, 0.05);
-    wav(&dir.join("seed.wav"), 8000, 1, WavFmt::I16, false, &t(8000, 1));
-    wav(&dir.join("seed-ext.wav"), 8000, 2, WavFmt::F32, true, &t(8000, 2));
+    wav(
+        &dir.join("seed.wav"),
+        8000,
+        1,
+        WavFmt::I16,
+        false,
+        &t(8000, 1),
+    );
+    wav(
+        &dir.join("seed-ext.wav"),
+        8000,
+        2,
+        WavFmt::F32,
+        true,
+        &t(8000, 2),
+    );
     aiff(&dir.join("seed.aiff"), 8000, 1, &t(8000, 1));
     flac(&dir.join("seed.flac"), 8000, 2, &t(8000, 2));
     mp3(&dir.join("seed.mp3"), 8000, 1, &tone(8000, 1, 0.2));
@@ -112,7 +126,11 @@ fn write_seeds() {
     a.instruments = vec!["haegeum".into()];
     let doc = Document {
         title: "t".into(),
-        notes: vec![a, Note::point(2.0, "point"), Note::region(3.0, 9.0, "overlap")],
+        notes: vec![
+            a,
+            Note::point(2.0, "point"),
+            Note::region(3.0, 9.0, "overlap"),
+        ],
     };
     for (target, format) in NOTES_FORMATS {
         let dir = corpus.join(target);

@@ -22,7 +22,10 @@ fn without_an_audio_device_everything_but_sound_works() {
     // SAFETY: this binary's only test sets these before any thread reads them.
     unsafe {
         std::env::set_var("ALSA_CONFIG_PATH", &conf);
-        std::env::set_var("PULSE_SERVER", format!("unix:{}", dir.join("none").display()));
+        std::env::set_var(
+            "PULSE_SERVER",
+            format!("unix:{}", dir.join("none").display()),
+        );
         std::env::set_var("SORI_DATA_DIR", &dir);
     }
     let app = SoriApp::new(Settings::default(), Player::start(), None);
@@ -48,7 +51,10 @@ fn without_an_audio_device_everything_but_sound_works() {
     let DeviceState::Unavailable(msg) = h.state().session.player.device_state() else {
         unreachable!("checked above");
     };
-    assert!(msg.starts_with("No audio output device could be opened"), "{msg}");
+    assert!(
+        msg.starts_with("No audio output device could be opened"),
+        "{msg}"
+    );
     assert!(msg.ends_with("everything but sound still works."), "{msg}");
     // The notice is on screen.
     h.get_by_label_contains("No audio output device could be opened");

@@ -14,8 +14,8 @@ use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
-use super::{opus, repair};
 use super::store::{PcmStore, StoreWriter};
+use super::{opus, repair};
 
 /// Most channels Sori accepts (7.1 is eight; a few more leaves room for ambisonics).
 pub const MAX_CHANNELS: usize = 32;
@@ -284,19 +284,16 @@ impl Decoder {
             )
         })
         .map_err(|()| AudioError::Corrupt(path.into(), DAMAGED.into()))?;
-        let format = probed
-            .map_err(|e| match e {
-                SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
-                    AudioError::Io {
-                        path: path.into(),
-                        source,
-                    }
+        let format = probed.map_err(|e| match e {
+            SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
+                AudioError::Io {
+                    path: path.into(),
+                    source,
                 }
-                SymError::Unsupported(_) | SymError::IoError(_) => {
-                    AudioError::NotAudio(path.into())
-                }
-                other => AudioError::Corrupt(path.into(), other.to_string()),
-            })?;
+            }
+            SymError::Unsupported(_) | SymError::IoError(_) => AudioError::NotAudio(path.into()),
+            other => AudioError::Corrupt(path.into(), other.to_string()),
+        })?;
         let track = format
             .default_track(TrackType::Audio)
             .or_else(|| format.first_track(TrackType::Audio))
@@ -429,7 +426,9 @@ impl Decoder {
                         break;
                     }
                     match guarded(|| ogg.next(&mut buf)) {
-                        Ok(Ok(true)) => sink.push(opus::RATE, info.channels, &buf, &mut on_chunk)?,
+                        Ok(Ok(true)) => {
+                            sink.push(opus::RATE, info.channels, &buf, &mut on_chunk)?
+                        }
                         Ok(Ok(false)) => break,
                         Ok(Err(e)) => {
                             ended = Some(e);

@@ -537,10 +537,7 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                 if sink.is_some() && failed.load(Ordering::Acquire) {
                     sink = None;
                     t.set_playing(false);
-                    set_state(
-                        &state,
-                        DeviceState::Unavailable(DEVICE_LOST.into()),
-                    );
+                    set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
                     retry_in = RETRY_FIRST;
                     next_try = std::time::Instant::now() + retry_in;
                 } else if sink.is_none() && std::time::Instant::now() >= next_try {

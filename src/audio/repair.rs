@@ -52,7 +52,8 @@ fn wav(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
     let mut riff = [0u8; 4];
     read_at(src, 4, &mut riff)?;
     if u32::from_le_bytes(riff) as u64 != riff_len {
-        r.patches.push((4, (riff_len as u32).to_le_bytes().to_vec()));
+        r.patches
+            .push((4, (riff_len as u32).to_le_bytes().to_vec()));
     }
     let mut block_align = 0u64;
     let mut at = 12u64;
@@ -73,10 +74,9 @@ fn wav(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
             let readable = claimed.min(there).min(riff_len + 8 - body);
             r.cut_short = claimed > there;
             if readable != size {
-                r.patches.push((at + 4, (readable as u32).to_le_bytes().to_vec()));
-                if block_align > 0 {
-                    r.announced_frames = Some(claimed / block_align);
-                }
+                r.patches
+                    .push((at + 4, (readable as u32).to_le_bytes().to_vec()));
+                r.announced_frames = claimed.checked_div(block_align);
             }
             return Some(r);
         }
@@ -94,7 +94,8 @@ fn aiff(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
     let mut form = [0u8; 4];
     read_at(src, 4, &mut form)?;
     if u32::from_be_bytes(form) as u64 != form_len {
-        r.patches.push((4, (form_len as u32).to_be_bytes().to_vec()));
+        r.patches
+            .push((4, (form_len as u32).to_be_bytes().to_vec()));
     }
     let mut comm: Option<(u64, u64, u64)> = None; // (offset of the frame count, frames, bytes per frame)
     let mut at = 12u64;
@@ -115,7 +116,8 @@ fn aiff(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
             let readable = size.min(there).min(form_len + 8 - body);
             r.cut_short = size > there;
             if readable != size {
-                r.patches.push((at + 4, (readable as u32).to_be_bytes().to_vec()));
+                r.patches
+                    .push((at + 4, (readable as u32).to_be_bytes().to_vec()));
             }
             if let Some((frames_at, frames, per_frame)) = comm
                 && per_frame > 0
@@ -123,7 +125,8 @@ fn aiff(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
                 // The sound data starts 8 bytes in (offset and block size).
                 let have = readable.saturating_sub(8) / per_frame;
                 if have < frames {
-                    r.patches.push((frames_at, (have as u32).to_be_bytes().to_vec()));
+                    r.patches
+                        .push((frames_at, (have as u32).to_be_bytes().to_vec()));
                     r.announced_frames = Some(frames);
                 }
             }

@@ -367,10 +367,9 @@ impl SoriApp {
         match kind {
             Dialog::OpenAudio => self.open_track(Command::Open(p)),
             Dialog::OpenNotes => self.session.apply(Command::OpenNotes(p)),
-            Dialog::NoteImage(index) => self.session.apply(Command::SetNoteImage {
-                index,
-                picked: p,
-            }),
+            Dialog::NoteImage(index) => self
+                .session
+                .apply(Command::SetNoteImage { index, picked: p }),
             Dialog::SaveNotesAs => self.session.apply(Command::SaveNotesAs(p)),
             Dialog::ExportNotes => self.session.apply(Command::ExportNotes(p)),
             Dialog::ExportPicture(o) => self.export_picture(o, p),

@@ -1025,9 +1025,11 @@ pub fn import_bytes(bytes: &[u8], format: Format) -> Result<(Document, Vec<Strin
                 }
             })
             .collect();
-        String::from_utf16(&units).map_err(|_| err(format, 0, "the file is not valid UTF-16 text"))?
+        String::from_utf16(&units)
+            .map_err(|_| err(format, 0, "the file is not valid UTF-16 text"))?
     } else {
-        String::from_utf8(bytes.to_vec()).map_err(|_| err(format, 0, "the file is not UTF-8 text"))?
+        String::from_utf8(bytes.to_vec())
+            .map_err(|_| err(format, 0, "the file is not UTF-8 text"))?
     };
     import(&text, format)
 }

@@ -221,10 +221,7 @@ pub fn read(path: &Path) -> Result<Document, ParseError> {
 /// Parses a notes file's bytes (UTF-8, with or without a byte-order mark).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Document, ParseError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let (line, column) = line_col(
-            &String::from_utf8_lossy(bytes),
-            e.valid_up_to(),
-        );
+        let (line, column) = line_col(&String::from_utf8_lossy(bytes), e.valid_up_to());
         ParseError {
             file: None,
             line,

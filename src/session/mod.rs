@@ -966,8 +966,7 @@ mod tests {
     #[test]
     fn a_picked_image_from_elsewhere_is_copied_next_to_the_notes_and_undoable() {
         let (mut s, audio) = session_with_tone(1.25);
-        let elsewhere =
-            std::env::temp_dir().join(format!("sori-elsewhere-{}", std::process::id()));
+        let elsewhere = std::env::temp_dir().join(format!("sori-elsewhere-{}", std::process::id()));
         assert!(!elsewhere.starts_with(audio.parent().expect("folder")));
         std::fs::create_dir_all(&elsewhere).expect("dir");
         let picked = elsewhere.join("taepyeongso.png");
@@ -993,7 +992,11 @@ mod tests {
             picked: elsewhere.join("gone.png"),
         });
         assert_eq!(s.notes.doc().notes[i].image, None);
-        assert!(s.notices.iter().any(|n| n.error && n.text.starts_with("That image could not be used")));
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.error && n.text.starts_with("That image could not be used"))
+        );
     }
 
     /// Polls `s` until its loading work is over (or 10 s have passed).

@@ -83,11 +83,17 @@ impl Track {
     }
     /// Measures the lens on the decoded track and publishes it (`skip`: give up instead).
     fn run_lens(&self, skip: bool) {
-        if !skip {
-            let a = analyze(&self.store);
-            if let Ok(mut l) = self.lens.write() {
-                *l = Some(Arc::new(a));
-            }
+        // A failure inside the analysis leaves the track without lanes, never a spinner
+        // that turns forever.
+        let analysed = (!skip)
+            .then(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyze(&self.store))).ok()
+            })
+            .flatten();
+        if let Some(a) = analysed
+            && let Ok(mut l) = self.lens.write()
+        {
+            *l = Some(Arc::new(a));
         }
         self.lens_busy.store(false, Ordering::Release);
     }
@@ -160,12 +166,19 @@ impl LoadJob {
         );
         let started = job.started;
         let worker = move || {
-            let result = match &source {
+            // Whatever goes wrong, the job ends with a status the window can show.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &source {
                 Source::Demo => load_demo(&track, &progress, params, started, &first),
                 Source::File(path) => {
                     load_file(path, &source, &track, &progress, params, started, &first)
                 }
-            };
+            }))
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "{} could not be opened: Sori failed on it (please report this, with the file if you can).",
+                    source.title()
+                ))
+            });
             let ok = result.is_ok();
             if let Ok(mut s) = status.lock() {
                 *s = match result {
