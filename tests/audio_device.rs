@@ -80,8 +80,11 @@ fn poll_until(s: &mut Session, what: &str, secs: f64, mut ok: impl FnMut(&Sessio
         let notices: Vec<&str> = s.notices.iter().map(|n| n.text.as_str()).collect();
         assert!(
             Instant::now() < end,
-            "gave up waiting {secs} s for {what}; device {:?}, notices {notices:?}",
-            s.player.device_state()
+            "gave up waiting {secs} s for {what}; device {:?}, notices {notices:?}, playing {}, at {:.2} s, {} blocks pulled",
+            s.player.device_state(),
+            s.is_playing(),
+            s.position_s(),
+            s.player.transport.pulls()
         );
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -35,6 +35,8 @@ pub struct Transport {
     practice_available: AtomicBool,
     /// Bumped whenever a new track is attached: older sources end themselves.
     generation: AtomicU64,
+    /// Blocks the device has asked for (playing or not): shows the stream is alive.
+    pulls: AtomicU64,
     /// Frames of the attached track that are decoded so far.
     ended: AtomicBool,
 }
@@ -55,6 +57,7 @@ impl Default for Transport {
             loop_passes: AtomicU64::new(0),
             practice_available: AtomicBool::new(true),
             generation: AtomicU64::new(0),
+            pulls: AtomicU64::new(0),
             ended: AtomicBool::new(false),
         }
     }
@@ -109,6 +112,11 @@ impl Transport {
         self.volume_bits.store(v.to_bits(), Ordering::Relaxed);
     }
     /// Complete passes through the loop since it was set (wraps from its end to its start).
+    /// Blocks the output device has asked for since the start (a stream that is alive asks
+    /// several times a second, playing or not).
+    pub fn pulls(&self) -> u64 {
+        self.pulls.load(Ordering::Relaxed)
+    }
     pub fn loop_passes(&self) -> u64 {
         self.loop_passes.load(Ordering::Acquire)
     }
@@ -284,6 +292,7 @@ impl StoreSource {
     /// Renders the next block: picks up seeks, pause, loop and practice changes.
     fn fill(&mut self) {
         self.idx = 0;
+        self.t.pulls.fetch_add(1, Ordering::Relaxed);
         let seek = self.t.seek_to.swap(NO_SEEK, Ordering::AcqRel);
         if seek != NO_SEEK {
             self.pos = seek;
@@ -478,12 +487,22 @@ fn set_state(state: &Mutex<DeviceState>, s: DeviceState) {
 }
 
 fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceState>>) {
-    let failed = Arc::new(AtomicBool::new(false));
-    let open = |failed: &Arc<AtomicBool>| -> Option<rodio::MixerDeviceSink> {
-        failed.store(false, Ordering::Release);
+    // Each stream gets a flag of its own: a stream that died can go on reporting errors from
+    // its thread for a while, and must not fail the one opened after it.
+    let mut failed = Arc::new(AtomicBool::new(false));
+    let open = |failed: &mut Arc<AtomicBool>| -> Option<rodio::MixerDeviceSink> {
+        *failed = Arc::new(AtomicBool::new(false));
         let f2 = failed.clone();
-        let builder = rodio::DeviceSinkBuilder::from_default_device()
-            .map(|b| b.with_error_callback(move |_e| f2.store(true, Ordering::Release)));
+        let builder = rodio::DeviceSinkBuilder::from_default_device().map(|b| {
+            b.with_error_callback(move |e| {
+                // Glitches and a refused real-time priority leave the stream playing (a
+                // server that is starting up reports them); the rest end it.
+                use rodio::cpal::ErrorKind as K;
+                if !matches!(e.kind(), K::Xrun | K::RealtimeDenied | K::DeviceChanged) {
+                    f2.store(true, Ordering::Release);
+                }
+            })
+        });
         match builder.and_then(|b| b.open_stream()) {
             Ok(mut sink) => {
                 sink.log_on_drop(false);
@@ -509,12 +528,19 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
             }
         }
     };
-    let mut sink = open(&failed);
+    let mut sink = open(&mut failed);
     let mut current: Option<Arc<PcmStore>> = None;
     // While there is no device, it is tried again after a pause that doubles up to a limit, so
     // that sound comes back by itself when the device (or the sound server) does.
     let mut retry_in = RETRY_FIRST;
     let mut next_try = std::time::Instant::now() + retry_in;
+    // A fresh source for the current track on a (re)opened stream.
+    let feed = |sink: &Option<rodio::MixerDeviceSink>, current: &Option<Arc<PcmStore>>| {
+        if let (Some(s), Some(store)) = (sink, current) {
+            t.generation.fetch_add(1, Ordering::AcqRel);
+            s.mixer().add(StoreSource::new(store.clone(), t.clone()));
+        }
+    };
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(Msg::Attach(store)) => {
@@ -525,37 +551,35 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
             }
             Ok(Msg::Reopen) => {
                 drop(sink.take());
-                sink = open(&failed);
-                if let (Some(s), Some(store)) = (&sink, &current) {
-                    t.generation.fetch_add(1, Ordering::AcqRel);
-                    s.mixer().add(StoreSource::new(store.clone(), t.clone()));
-                }
+                sink = open(&mut failed);
+                feed(&sink, &current);
                 retry_in = RETRY_FIRST;
                 next_try = std::time::Instant::now() + retry_in;
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 if sink.is_some() && failed.load(Ordering::Acquire) {
-                    sink = None;
-                    t.set_playing(false);
-                    set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
-                    retry_in = RETRY_FIRST;
-                    next_try = std::time::Instant::now() + retry_in;
+                    // Open the device again at once: a passing error (a sound server that is
+                    // still starting reports some) goes unnoticed and playback carries on;
+                    // only a device that cannot be opened counts as lost.
+                    drop(sink.take());
+                    sink = open(&mut failed);
+                    feed(&sink, &current);
+                    if sink.is_none() {
+                        t.set_playing(false);
+                        set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
+                        retry_in = RETRY_FIRST;
+                        next_try = std::time::Instant::now() + retry_in;
+                    }
                 } else if sink.is_none() && std::time::Instant::now() >= next_try {
                     let lost = state
                         .lock()
                         .map(|s| matches!(*s, DeviceState::Unavailable(ref m) if m == DEVICE_LOST))
                         .unwrap_or(false);
-                    sink = open(&failed);
-                    match (&sink, &current) {
-                        (Some(s), Some(store)) => {
-                            t.generation.fetch_add(1, Ordering::AcqRel);
-                            s.mixer().add(StoreSource::new(store.clone(), t.clone()));
-                        }
-                        (None, _) if lost => {
-                            // Keep the sentence that says what happened, not the open error.
-                            set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
-                        }
-                        _ => {}
+                    sink = open(&mut failed);
+                    feed(&sink, &current);
+                    if sink.is_none() && lost {
+                        // Keep the sentence that says what happened, not the open error.
+                        set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
                     }
                     retry_in = (retry_in * 2).min(RETRY_MAX);
                     next_try = std::time::Instant::now() + retry_in;
