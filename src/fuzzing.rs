@@ -43,10 +43,13 @@ pub fn notes(format: Format, data: &[u8]) {
     let Ok((doc, _)) = import_bytes(data, format) else {
         return;
     };
+    let mut native = String::new();
     for (_, f) in NOTES_FORMATS {
-        let _ = export(&doc, f);
+        let (text, _) = export(&doc, f);
+        if f == Format::Native {
+            native = text;
+        }
     }
-    let (native, _) = export(&doc, Format::Native);
     if let Err(e) = import_bytes(native.as_bytes(), Format::Native) {
         panic!("Sori cannot read back the notes it wrote: {e}\n{native}");
     }

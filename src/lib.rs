@@ -12,3 +12,10 @@ pub mod gui;
 pub mod notes;
 pub mod render;
 pub mod session;
+
+/// A file's name for messages ("song.mp3"), or the whole path when it has none.
+pub(crate) fn display_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}

@@ -16,6 +16,7 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::store::{PcmStore, StoreWriter};
 use super::{opus, repair};
+use crate::display_name as name;
 
 /// Most channels Sori accepts (7.1 is eight; a few more leaves room for ambisonics).
 pub const MAX_CHANNELS: usize = 32;
@@ -78,12 +79,6 @@ fn duration_words(secs: f64) -> String {
     } else {
         format!("{s:.1} s")
     }
-}
-
-fn name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| p.display().to_string())
 }
 
 /// What the container says before decoding starts.
@@ -224,6 +219,10 @@ impl Decoder {
         if len == 0 {
             return Err(AudioError::Empty(path.to_owned()));
         }
+        let io = |source| AudioError::Io {
+            path: path.to_owned(),
+            source,
+        };
         progress.bytes_total.store(len, Ordering::Relaxed);
         progress.bytes_read.store(0, Ordering::Relaxed);
         let mut file = CountingFile {
@@ -233,15 +232,8 @@ impl Decoder {
         };
         // Ogg Opus: symphonia demuxes it but has no decoder; opus-pure reads the whole stream.
         let mut head = [0u8; 64];
-        let n = read_up_to(&mut file, &mut head).map_err(|source| AudioError::Io {
-            path: path.into(),
-            source,
-        })?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|source| AudioError::Io {
-                path: path.into(),
-                source,
-            })?;
+        let n = read_up_to(&mut file, &mut head).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         if n >= 36 && &head[..4] == b"OggS" && head[28..36] == *b"OpusHead" {
             let ogg = opus::OggOpus::open(Box::new(ReadOf(file)))
                 .map_err(|e| AudioError::Corrupt(path.into(), e.to_string()))?;
@@ -263,11 +255,7 @@ impl Decoder {
         }
 
         let repair = repair::inspect(&mut file, len);
-        file.seek(SeekFrom::Start(0))
-            .map_err(|source| AudioError::Io {
-                path: path.into(),
-                source,
-            })?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
         let cut_short = repair.cut_short;
         let source = repair::Patched::new(file, repair.patches);
         let mss = MediaSourceStream::new(Box::new(source), Default::default());

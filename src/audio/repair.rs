@@ -46,43 +46,92 @@ fn read_at(src: &mut (impl Read + Seek), at: u64, buf: &mut [u8]) -> Option<()> 
     src.read_exact(buf).ok()
 }
 
+/// The chunks of a RIFF file (little-endian sizes) or an IFF one like AIFF (big-endian), from
+/// offset 12: (id, where the chunk starts, the size of its body).
+struct Chunks<'a, S> {
+    src: &'a mut S,
+    at: u64,
+    len: u64,
+    big_endian: bool,
+    left: usize,
+}
+
+impl<'a, S: Read + Seek> Chunks<'a, S> {
+    fn new(src: &'a mut S, len: u64, big_endian: bool) -> Self {
+        Self {
+            src,
+            at: 12,
+            len,
+            big_endian,
+            left: MAX_CHUNKS,
+        }
+    }
+
+    fn next(&mut self) -> Option<([u8; 4], u64, u64)> {
+        if self.left == 0 || self.at >= self.len {
+            return None;
+        }
+        self.left -= 1;
+        let mut h = [0u8; 8];
+        read_at(self.src, self.at, &mut h)?;
+        let size = self.u32_of([h[4], h[5], h[6], h[7]]) as u64;
+        let at = self.at;
+        self.at = at + 8 + size + (size & 1);
+        Some(([h[0], h[1], h[2], h[3]], at, size))
+    }
+
+    fn u32_of(&self, b: [u8; 4]) -> u32 {
+        if self.big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        }
+    }
+
+    fn bytes_of(&self, v: u64) -> Vec<u8> {
+        let v = v.min(u32::MAX as u64) as u32;
+        if self.big_endian {
+            v.to_be_bytes().to_vec()
+        } else {
+            v.to_le_bytes().to_vec()
+        }
+    }
+
+    /// The file's own length field (at offset 4) made to match the file; returns that length.
+    fn fix_container_len(&mut self, r: &mut Repair) -> Option<u64> {
+        let want = (self.len - 8).min(u32::MAX as u64);
+        let mut b = [0u8; 4];
+        read_at(self.src, 4, &mut b)?;
+        if self.u32_of(b) as u64 != want {
+            r.patches.push((4, self.bytes_of(want)));
+        }
+        Some(want)
+    }
+}
+
 fn wav(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
     let mut r = Repair::default();
-    let riff_len = (len - 8).min(u32::MAX as u64);
-    let mut riff = [0u8; 4];
-    read_at(src, 4, &mut riff)?;
-    if u32::from_le_bytes(riff) as u64 != riff_len {
-        r.patches
-            .push((4, (riff_len as u32).to_le_bytes().to_vec()));
-    }
+    let mut chunks = Chunks::new(src, len, false);
+    let riff_len = chunks.fix_container_len(&mut r)?;
     let mut block_align = 0u64;
-    let mut at = 12u64;
-    for _ in 0..MAX_CHUNKS {
-        let mut h = [0u8; 8];
-        read_at(src, at, &mut h)?;
-        let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as u64;
+    while let Some((id, at, size)) = chunks.next() {
         let body = at + 8;
-        if &h[..4] == b"fmt " {
+        if &id == b"fmt " {
             let mut f = [0u8; 14];
-            read_at(src, body, &mut f)?;
+            read_at(chunks.src, body, &mut f)?;
             block_align = u16::from_le_bytes([f[12], f[13]]) as u64;
-        } else if &h[..4] == b"data" {
+        } else if &id == b"data" {
             let there = len.saturating_sub(body);
             // 0 and 0xFFFFFFFF are what streaming writers leave: "to the end of the file".
             let unknown = size == 0 || size == u32::MAX as u64;
             let claimed = if unknown { there } else { size };
-            let readable = claimed.min(there).min(riff_len + 8 - body);
+            let readable = claimed.min(there).min((riff_len + 8).saturating_sub(body));
             r.cut_short = claimed > there;
             if readable != size {
-                r.patches
-                    .push((at + 4, (readable as u32).to_le_bytes().to_vec()));
+                r.patches.push((at + 4, chunks.bytes_of(readable)));
                 r.announced_frames = claimed.checked_div(block_align);
             }
             return Some(r);
-        }
-        at = body + size + (size & 1);
-        if at >= len {
-            return None;
         }
     }
     None
@@ -90,34 +139,24 @@ fn wav(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
 
 fn aiff(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
     let mut r = Repair::default();
-    let form_len = (len - 8).min(u32::MAX as u64);
-    let mut form = [0u8; 4];
-    read_at(src, 4, &mut form)?;
-    if u32::from_be_bytes(form) as u64 != form_len {
-        r.patches
-            .push((4, (form_len as u32).to_be_bytes().to_vec()));
-    }
+    let mut chunks = Chunks::new(src, len, true);
+    let form_len = chunks.fix_container_len(&mut r)?;
     let mut comm: Option<(u64, u64, u64)> = None; // (offset of the frame count, frames, bytes per frame)
-    let mut at = 12u64;
-    for _ in 0..MAX_CHUNKS {
-        let mut h = [0u8; 8];
-        read_at(src, at, &mut h)?;
-        let size = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as u64;
+    while let Some((id, at, size)) = chunks.next() {
         let body = at + 8;
-        if &h[..4] == b"COMM" {
+        if &id == b"COMM" {
             let mut c = [0u8; 8];
-            read_at(src, body, &mut c)?;
+            read_at(chunks.src, body, &mut c)?;
             let channels = u16::from_be_bytes([c[0], c[1]]) as u64;
             let frames = u32::from_be_bytes([c[2], c[3], c[4], c[5]]) as u64;
             let bits = u16::from_be_bytes([c[6], c[7]]) as u64;
             comm = Some((body + 2, frames, channels * bits.div_ceil(8)));
-        } else if &h[..4] == b"SSND" {
+        } else if &id == b"SSND" {
             let there = len.saturating_sub(body);
-            let readable = size.min(there).min(form_len + 8 - body);
+            let readable = size.min(there).min((form_len + 8).saturating_sub(body));
             r.cut_short = size > there;
             if readable != size {
-                r.patches
-                    .push((at + 4, (readable as u32).to_be_bytes().to_vec()));
+                r.patches.push((at + 4, chunks.bytes_of(readable)));
             }
             if let Some((frames_at, frames, per_frame)) = comm
                 && per_frame > 0
@@ -125,16 +164,11 @@ fn aiff(src: &mut (impl Read + Seek), len: u64) -> Option<Repair> {
                 // The sound data starts 8 bytes in (offset and block size).
                 let have = readable.saturating_sub(8) / per_frame;
                 if have < frames {
-                    r.patches
-                        .push((frames_at, (have as u32).to_be_bytes().to_vec()));
+                    r.patches.push((frames_at, chunks.bytes_of(have)));
                     r.announced_frames = Some(frames);
                 }
             }
             return Some(r);
-        }
-        at = body + size + (size & 1);
-        if at >= len {
-            return None;
         }
     }
     None

@@ -978,7 +978,7 @@ fn import_textgrid(text: &str, warnings: &mut Vec<String>) -> Result<Document, I
 
 /// Reads a notes file in any format (by extension).
 pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
-    let name = super::file_name(path);
+    let name = crate::display_name(path);
     let Some(format) = Format::from_path(path) else {
         return Err(ImportError {
             format: "notes",

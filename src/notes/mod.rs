@@ -15,13 +15,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-/// A file's name for messages ("song.sori.toml"), or the whole path when it has none.
-pub(crate) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
-}
-
 /// Reads a whole notes file of at most [`native::MAX_BYTES`]; a larger one is refused before
 /// it is read (and a file that grows while it is read stops at the limit). The error is a
 /// phrase for the user.

@@ -205,7 +205,7 @@ pub fn parse(text: &str) -> Result<Document, ParseError> {
 
 /// Reads a notes file (refusing absurd sizes), naming the file in errors.
 pub fn read(path: &Path) -> Result<Document, ParseError> {
-    let name = super::file_name(path);
+    let name = crate::display_name(path);
     let bytes = super::read_limited(path).map_err(|message| ParseError {
         file: Some(name.clone()),
         line: 0,
