@@ -80,11 +80,10 @@ fn poll_until(s: &mut Session, what: &str, secs: f64, mut ok: impl FnMut(&Sessio
         let notices: Vec<&str> = s.notices.iter().map(|n| n.text.as_str()).collect();
         assert!(
             Instant::now() < end,
-            "gave up waiting {secs} s for {what}; device {:?}, notices {notices:?}, playing {}, at {:.2} s, {} blocks pulled",
+            "gave up waiting {secs} s for {what}; device {:?}, notices {notices:?}, playing {}, at {:.2} s",
             s.player.device_state(),
             s.is_playing(),
-            s.position_s(),
-            s.player.transport.pulls()
+            s.position_s()
         );
         std::thread::sleep(Duration::from_millis(50));
     }

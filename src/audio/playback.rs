@@ -35,8 +35,6 @@ pub struct Transport {
     practice_available: AtomicBool,
     /// Bumped whenever a new track is attached: older sources end themselves.
     generation: AtomicU64,
-    /// Blocks the device has asked for (playing or not): shows the stream is alive.
-    pulls: AtomicU64,
     /// Frames of the attached track that are decoded so far.
     ended: AtomicBool,
 }
@@ -57,7 +55,6 @@ impl Default for Transport {
             loop_passes: AtomicU64::new(0),
             practice_available: AtomicBool::new(true),
             generation: AtomicU64::new(0),
-            pulls: AtomicU64::new(0),
             ended: AtomicBool::new(false),
         }
     }
@@ -112,11 +109,6 @@ impl Transport {
         self.volume_bits.store(v.to_bits(), Ordering::Relaxed);
     }
     /// Complete passes through the loop since it was set (wraps from its end to its start).
-    /// Blocks the output device has asked for since the start (a stream that is alive asks
-    /// several times a second, playing or not).
-    pub fn pulls(&self) -> u64 {
-        self.pulls.load(Ordering::Relaxed)
-    }
     pub fn loop_passes(&self) -> u64 {
         self.loop_passes.load(Ordering::Acquire)
     }
@@ -292,7 +284,6 @@ impl StoreSource {
     /// Renders the next block: picks up seeks, pause, loop and practice changes.
     fn fill(&mut self) {
         self.idx = 0;
-        self.t.pulls.fetch_add(1, Ordering::Relaxed);
         let seek = self.t.seek_to.swap(NO_SEEK, Ordering::AcqRel);
         if seek != NO_SEEK {
             self.pos = seek;
@@ -490,7 +481,9 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
     // Each stream gets a flag of its own: a stream that died can go on reporting errors from
     // its thread for a while, and must not fail the one opened after it.
     let mut failed = Arc::new(AtomicBool::new(false));
-    let open = |failed: &mut Arc<AtomicBool>| -> Option<rodio::MixerDeviceSink> {
+    // Opens the default device (the state says Ready), or says why it could not; the caller
+    // decides which sentence the user reads then.
+    let open = |failed: &mut Arc<AtomicBool>| -> Result<rodio::MixerDeviceSink, String> {
         *failed = Arc::new(AtomicBool::new(false));
         let f2 = failed.clone();
         let builder = rodio::DeviceSinkBuilder::from_default_device().map(|b| {
@@ -515,20 +508,15 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                         cfg.channel_count()
                     )),
                 );
-                Some(sink)
+                Ok(sink)
             }
-            Err(e) => {
-                set_state(
-                    &state,
-                    DeviceState::Unavailable(format!(
-                        "No audio output device could be opened ({e}); everything but sound still works."
-                    )),
-                );
-                None
-            }
+            Err(e) => Err(format!(
+                "No audio output device could be opened ({e}); everything but sound still works."
+            )),
         }
     };
-    let mut sink = open(&mut failed);
+    let unavailable = |why: String| set_state(&state, DeviceState::Unavailable(why));
+    let mut sink = open(&mut failed).map_err(unavailable).ok();
     let mut current: Option<Arc<PcmStore>> = None;
     // While there is no device, it is tried again after a pause that doubles up to a limit, so
     // that sound comes back by itself when the device (or the sound server) does.
@@ -551,7 +539,7 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
             }
             Ok(Msg::Reopen) => {
                 drop(sink.take());
-                sink = open(&mut failed);
+                sink = open(&mut failed).map_err(unavailable).ok();
                 feed(&sink, &current);
                 retry_in = RETRY_FIRST;
                 next_try = std::time::Instant::now() + retry_in;
@@ -562,11 +550,11 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                     // still starting reports some) goes unnoticed and playback carries on;
                     // only a device that cannot be opened counts as lost.
                     drop(sink.take());
-                    sink = open(&mut failed);
+                    sink = open(&mut failed).ok();
                     feed(&sink, &current);
                     if sink.is_none() {
                         t.set_playing(false);
-                        set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
+                        unavailable(DEVICE_LOST.into());
                         retry_in = RETRY_FIRST;
                         next_try = std::time::Instant::now() + retry_in;
                     }
@@ -575,12 +563,16 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                         .lock()
                         .map(|s| matches!(*s, DeviceState::Unavailable(ref m) if m == DEVICE_LOST))
                         .unwrap_or(false);
-                    sink = open(&mut failed);
+                    // After a loss the sentence that says what happened stays, not the open error.
+                    sink = match open(&mut failed) {
+                        Ok(s) => Some(s),
+                        Err(why) if !lost => {
+                            unavailable(why);
+                            None
+                        }
+                        Err(_) => None,
+                    };
                     feed(&sink, &current);
-                    if sink.is_none() && lost {
-                        // Keep the sentence that says what happened, not the open error.
-                        set_state(&state, DeviceState::Unavailable(DEVICE_LOST.into()));
-                    }
                     retry_in = (retry_in * 2).min(RETRY_MAX);
                     next_try = std::time::Instant::now() + retry_in;
                 }
