@@ -182,8 +182,13 @@ fn autocorr(x: &[f32], var: f32, lag: usize) -> f32 {
 
 /// Vibrato of a cents curve sampled every `HOP_S`; `None` when there is none.
 pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
+    vibrato_at(c, HOP_S)
+}
+
+/// Vibrato of a cents curve sampled every `hop_s` seconds (at least 0.3 s and 20 values).
+pub fn vibrato_at(c: &[f32], hop_s: f64) -> Option<Vibrato> {
     let n = c.len();
-    if n < 30 {
+    if n < 20 || (n as f64) * hop_s < 0.3 - 1e-9 {
         return None;
     }
     let r = detrend(c);
@@ -192,7 +197,7 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
         return None; // under ±3 cents: no vibrato
     }
     // Autocorrelation between 2.5 and 9 Hz.
-    let fps = 1.0 / HOP_S as f32;
+    let fps = 1.0 / hop_s as f32;
     let (lag_lo, lag_hi) = (
         (fps / 9.0).floor() as usize,
         ((fps / 2.5).ceil() as usize).min(n - 10),
@@ -219,7 +224,7 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     let off = parabolic_offset(acs[l - 1], acs[l], acs[l + 1]);
     let rate = fps / (l as f32 + off);
     // Least-squares sinusoid at that rate (on the detrended curve).
-    let w = 2.0 * std::f32::consts::PI * rate * HOP_S as f32;
+    let w = 2.0 * std::f32::consts::PI * rate * hop_s as f32;
     let (mut ss, mut cc, mut sc, mut ys, mut yc) = (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
     for (i, v) in r.iter().enumerate() {
         let (si, co) = (w * i as f32).sin_cos();
@@ -242,7 +247,7 @@ pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     }
     Some(Vibrato {
         start_s: 0.0,
-        end_s: n as f64 * HOP_S,
+        end_s: n as f64 * hop_s,
         rate_hz: rate,
         extent_cents: extent,
         regularity: explained,
@@ -570,6 +575,21 @@ pub struct Pumping {
     pub periodicity: f32,
     /// Share of the window the level stays within 6 dB of its top (sustained, not drum hits).
     pub sustain: f32,
+    /// How much faster the level falls than it rises (95th percentile of the frame-to-frame
+    /// falls over that of the rises): above 1 for a sidechain's sudden duck and slow
+    /// release, below 1 for notes that strike and die away.
+    pub fall_rise: f32,
+}
+
+/// [`Pumping::fall_rise`] of a level curve.
+fn fall_rise(level: &[f32]) -> f32 {
+    let d: Vec<f32> = level.windows(2).map(|w| w[1] - w[0]).collect();
+    let falls: Vec<f32> = d.iter().filter(|v| **v < 0.0).map(|v| -v).collect();
+    let rises: Vec<f32> = d.iter().copied().filter(|v| *v > 0.0).collect();
+    if falls.len() < 5 || rises.len() < 5 {
+        return 1.0;
+    }
+    percentile(&falls, 0.95) / percentile(&rises, 0.95).max(1e-3)
 }
 
 /// Level of the 200 Hz–4 kHz region (where pads live), dB per frame.
@@ -624,6 +644,55 @@ pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
         depth_db: depth,
         periodicity: v.max(0.0),
         sustain,
+        fall_rise: fall_rise(level),
+    })
+}
+
+/// Pumping of `level` (dB per frame) at a known period of `lag` frames (the beat): the level
+/// minus its moving average over one period, autocorrelated at that lag. Steps and slow
+/// swells cancel out; only a swing that repeats every beat remains.
+pub fn pumping_at(level: &[f32], lag: usize) -> Option<Pumping> {
+    let n = level.len();
+    if lag < 15 || n < 3 * lag {
+        return None;
+    }
+    let top = percentile(level, 0.95);
+    if top < -60.0 {
+        return None;
+    }
+    let depth = top - percentile(level, 0.03);
+    let sustain = level.iter().filter(|v| **v > top - 6.0).count() as f32 / n as f32;
+    let clamped: Vec<f32> = level.iter().map(|v| v.max(top - 40.0)).collect();
+    let mut acc = 0.0f32;
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0.0f32);
+    for v in &clamped {
+        acc += v;
+        prefix.push(acc);
+    }
+    let half = lag / 2;
+    let x: Vec<f32> = (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(half), (i + lag - half).min(n));
+            clamped[i] - (prefix[b] - prefix[a]) / (b - a) as f32
+        })
+        .collect();
+    let e: f32 = x.iter().map(|v| v * v).sum::<f32>() / n as f32;
+    if e <= 1e-6 {
+        return None;
+    }
+    // The best of the lags within ±3 % of the period (tempo estimates are not exact).
+    let reach = (lag / 33).max(1);
+    let v = (lag - reach..=lag + reach)
+        .filter(|&l| l < n)
+        .map(|l| autocorr(&x, e, l))
+        .fold(f32::MIN, f32::max);
+    Some(Pumping {
+        period_s: lag as f32 * HOP_S as f32,
+        depth_db: depth,
+        periodicity: v.max(0.0),
+        sustain,
+        fall_rise: fall_rise(&clamped),
     })
 }
 

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use super::partials::{Partial, Tracker};
 use crate::audio::PcmStore;
 use crate::audio::store::CHUNK_FRAMES;
 
@@ -72,6 +73,13 @@ pub struct Features {
     pub harmonicity: Vec<f32>,
     /// Fundamental frequency where the frame is voiced.
     pub f0_hz: Vec<Option<f32>>,
+    /// Held and vibrating partials (see [`super::partials`]), in order of start.
+    pub partials: Vec<Partial>,
+    /// Power of every partial that lasted 0.3 s, of the held ones and of the vibrating
+    /// ones, dB (−120: none).
+    pub partial_db: Vec<f32>,
+    pub held_db: Vec<f32>,
+    pub vibrato_db: Vec<f32>,
 }
 
 impl Features {
@@ -226,7 +234,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
 }
 
-fn db(p: f32) -> f32 {
+pub(crate) fn db(p: f32) -> f32 {
     10.0 * p.max(1e-12).log10()
 }
 
@@ -243,7 +251,13 @@ pub(crate) fn parabolic_offset(p: f32, q: f32, r: f32) -> f32 {
 
 /// Whether frame `i` (centred at `rate`) can be measured from `len` samples when it needs
 /// `reach` samples past its centre; once the track is complete (`n_frames`), every frame is.
-fn frame_ready(i: usize, rate: f32, reach: isize, len: usize, n_frames: Option<usize>) -> bool {
+pub(crate) fn frame_ready(
+    i: usize,
+    rate: f32,
+    reach: isize,
+    len: usize,
+    n_frames: Option<usize>,
+) -> bool {
     match n_frames {
         Some(end) => i < end,
         None => centre(i, rate) + reach <= len as isize,
@@ -251,7 +265,7 @@ fn frame_ready(i: usize, rate: f32, reach: isize, len: usize, n_frames: Option<u
 }
 
 /// Centre (in samples at `rate`) of feature frame `i`.
-fn centre(i: usize, rate: f32) -> isize {
+pub(crate) fn centre(i: usize, rate: f32) -> isize {
     (i as f64 * HOP_S * rate as f64).round() as isize
 }
 
@@ -360,6 +374,17 @@ impl Extractor {
         f.f0_hz = f0;
         f.sub_peak_hz = sub;
         f.loudness_lufs = loud;
+        let mut p = self.pitch.partials.out;
+        let to_db = |mut v: Vec<f32>| {
+            v.resize(n, 0.0);
+            v.into_iter()
+                .map(|p| if p > 0.0 { db(p) } else { -120.0 })
+                .collect::<Vec<f32>>()
+        };
+        f.partial_db = to_db(std::mem::take(&mut p.all));
+        f.held_db = to_db(std::mem::take(&mut p.held));
+        f.vibrato_db = to_db(std::mem::take(&mut p.vibrating));
+        f.partials = p.partials;
         f
     }
 }
@@ -438,16 +463,16 @@ impl Loudness {
 }
 
 /// A forward real FFT of size `n` with its buffers and a Hann window.
-struct Hann {
+pub(crate) struct Hann {
     fft: Arc<dyn RealToComplex<f32>>,
     input: Vec<f32>,
-    spec: Vec<Complex<f32>>,
+    pub(crate) spec: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
     window: Vec<f32>,
 }
 
 impl Hann {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
         Self {
             input: fft.make_input_vec(),
@@ -461,13 +486,13 @@ impl Hann {
     }
 
     /// Scale from |X|² to power, so a full-scale sine has power 1 in its bin.
-    fn power_norm(&self) -> f32 {
+    pub(crate) fn power_norm(&self) -> f32 {
         (2.0 / self.window.iter().sum::<f32>()).powi(2)
     }
 
     /// Windows the `n` samples of `x` centred on `c` (silence outside `x`) into the input and
     /// transforms them; returns the frame's sum of squares and peak (before windowing).
-    fn frame(&mut self, x: &[f32], c: isize) -> (f32, f32) {
+    pub(crate) fn frame(&mut self, x: &[f32], c: isize) -> (f32, f32) {
         let n = self.input.len();
         let start = c - n as isize / 2;
         let (mut sum_sq, mut peak) = (0.0f32, 0.0f32);
@@ -689,6 +714,7 @@ struct Pitch {
     harm: Vec<f32>,
     f0: Vec<Option<f32>>,
     sub: Vec<Option<f32>>,
+    partials: Tracker,
 }
 
 impl Pitch {
@@ -705,6 +731,7 @@ impl Pitch {
             harm: Vec::new(),
             f0: Vec::new(),
             sub: Vec::new(),
+            partials: Tracker::new(rate2),
         }
     }
 
@@ -714,6 +741,7 @@ impl Pitch {
             .run(x.len(), done, |s, b| read_slice(x, s, b), &mut self.y);
         self.yin
             .run(&self.y, n_frames, &mut self.harm, &mut self.f0);
+        self.partials.run(&self.y, n_frames);
         let y = &self.y;
         self.to_sub
             .run(y.len(), done, |s, b| read_slice(y, s, b), &mut self.z);

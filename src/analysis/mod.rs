@@ -4,6 +4,7 @@ pub mod cues;
 pub mod features;
 pub mod lens;
 pub mod model;
+pub mod partials;
 pub mod peaks;
 pub mod similar;
 pub mod spectrum;
