@@ -1366,7 +1366,7 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "open work (issue 4): in the dense middle of the demo the haegeum (34–58 s) and the second gayageum entry (44–56 s) are missed, and the pad is found as held partials under the beat for 39 % of its time (synth) and as pumping for 18 %"]
+    #[ignore = "open work (issue 4): in the dense middle of the demo the haegeum (34–58 s) and the second gayageum entry (44–56 s) are missed, and the pad is found as held partials under the beat for 38 % of its time (synth) and as pumping for 18 %"]
     fn the_demo_timeline_is_recovered_by_the_lanes() {
         let x = crate::demo::render();
         let a = analyze(&PcmStore::from_interleaved(crate::demo::SAMPLE_RATE, 2, &x));

@@ -148,14 +148,19 @@ impl Tracker {
     }
 
     fn take_step(&mut self, y: &[f32]) {
-        self.hann.frame(y, centre(self.step * STEP, self.rate));
         let (lo, hi) = (self.lo, self.hi);
+        if lo + 2 > hi {
+            return; // a sample rate too low to hold anything from 120 Hz up
+        }
+        self.hann.frame(y, centre(self.step * STEP, self.rate));
         // Peaks are found on power; only they and their neighbours are turned into dB.
-        for b in lo - 2..=hi + 2 {
+        for b in 1..=hi + 2 {
             self.level[b] = self.hann.spec[b].norm_sqr();
         }
         let l = &self.level;
-        let top = l[lo..=hi].iter().copied().fold(0.0, f32::max);
+        // The range is counted from the frame's strongest bin, below 120 Hz too, so that
+        // the leakage of a strong low tone is not taken for partials.
+        let top = l[1..=hi + 2].iter().copied().fold(0.0, f32::max);
         let floor = (top * 10f32.powf(-RANGE_DB / 10.0)).max(1e-9 / self.norm);
         let bin_hz = self.rate / FFT as f32;
         let to_db = |p: f32| db(p * self.norm);
@@ -332,6 +337,17 @@ mod tests {
                 amp(t) * s
             })
             .collect()
+    }
+
+    #[test]
+    fn a_sample_rate_too_low_for_any_partial_tracks_nothing() {
+        for rate in [100.0f32, 240.0, 500.0] {
+            let y: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.3).sin()).collect();
+            let mut t = super::Tracker::new(rate);
+            t.run(&y, Some(2000 * 100 / rate as usize));
+            assert!(t.out.partials.is_empty());
+            assert!(t.out.all.iter().all(|p| *p == 0.0));
+        }
     }
 
     #[test]
