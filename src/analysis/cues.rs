@@ -152,11 +152,12 @@ pub fn vibratos(f: &Features) -> Vec<Vibrato> {
     out
 }
 
-/// `c` minus its least-squares line.
-pub fn detrend(c: &[f32]) -> Vec<f32> {
+/// Least-squares line through `c` (one value per step): its mean and its slope per step
+/// (0 for fewer than two values).
+pub fn line_fit(c: &[f32]) -> (f32, f32) {
     let n = c.len();
     if n == 0 {
-        return Vec::new();
+        return (0.0, 0.0);
     }
     let tm = (n - 1) as f32 / 2.0;
     let cm = c.iter().sum::<f32>() / n as f32;
@@ -165,7 +166,13 @@ pub fn detrend(c: &[f32]) -> Vec<f32> {
         sxy += (i as f32 - tm) * (v - cm);
         sxx += (i as f32 - tm).powi(2);
     }
-    let slope = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    (cm, if sxx > 0.0 { sxy / sxx } else { 0.0 })
+}
+
+/// `c` minus its least-squares line.
+pub fn detrend(c: &[f32]) -> Vec<f32> {
+    let tm = (c.len().max(1) - 1) as f32 / 2.0;
+    let (cm, slope) = line_fit(c);
     c.iter()
         .enumerate()
         .map(|(i, v)| v - cm - slope * (i as f32 - tm))
@@ -264,7 +271,7 @@ pub struct Bend {
     pub after_ms: f32,
 }
 
-fn median(v: &mut [f32]) -> Option<f32> {
+pub(crate) fn median(v: &mut [f32]) -> Option<f32> {
     if v.is_empty() {
         return None;
     }
@@ -603,18 +610,26 @@ pub fn mid_level(f: &Features) -> Vec<f32> {
         .collect()
 }
 
+/// What every pumping measurement starts from: the level's top (95th percentile), its
+/// depth (top − 3rd percentile) and the share of frames within 6 dB of the top; `None`
+/// when the top is under −60 dB.
+fn level_swing(level: &[f32]) -> Option<(f32, f32, f32)> {
+    let top = percentile(level, 0.95);
+    if top < -60.0 {
+        return None;
+    }
+    let depth = top - percentile(level, 0.03);
+    let sustain =
+        level.iter().filter(|v| **v > top - 6.0).count() as f32 / level.len().max(1) as f32;
+    Some((top, depth, sustain))
+}
+
 pub fn pumping_in(level: &[f32]) -> Option<Pumping> {
     let n = level.len();
     if n < 150 {
         return None;
     }
-    let top = percentile(level, 0.95);
-    let low = percentile(level, 0.03);
-    if top < -60.0 {
-        return None;
-    }
-    let depth = top - low;
-    let sustain = level.iter().filter(|v| **v > top - 6.0).count() as f32 / n as f32;
+    let (_, depth, sustain) = level_swing(level)?;
     let mean = level.iter().sum::<f32>() / n as f32;
     let x: Vec<f32> = level
         .iter()
@@ -656,12 +671,7 @@ pub fn pumping_at(level: &[f32], lag: usize) -> Option<Pumping> {
     if lag < 15 || n < 3 * lag {
         return None;
     }
-    let top = percentile(level, 0.95);
-    if top < -60.0 {
-        return None;
-    }
-    let depth = top - percentile(level, 0.03);
-    let sustain = level.iter().filter(|v| **v > top - 6.0).count() as f32 / n as f32;
+    let (top, depth, sustain) = level_swing(level)?;
     let clamped: Vec<f32> = level.iter().map(|v| v.max(top - 40.0)).collect();
     let mut acc = 0.0f32;
     let mut prefix = Vec::with_capacity(n + 1);

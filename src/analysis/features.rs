@@ -75,11 +75,10 @@ pub struct Features {
     pub f0_hz: Vec<Option<f32>>,
     /// Held and vibrating partials (see [`super::partials`]), in order of start.
     pub partials: Vec<Partial>,
-    /// Power of every partial that lasted 0.3 s, of the held ones and of the vibrating
-    /// ones, dB (−120: none).
-    pub partial_db: Vec<f32>,
-    pub held_db: Vec<f32>,
-    pub vibrato_db: Vec<f32>,
+    /// Power of every partial that lasted 0.3 s, and of the held ones (linear, summed; a
+    /// full-scale sine is 1).
+    pub partial_power: Vec<f32>,
+    pub held_power: Vec<f32>,
 }
 
 impl Features {
@@ -375,16 +374,9 @@ impl Extractor {
         f.sub_peak_hz = sub;
         f.loudness_lufs = loud;
         let mut p = self.pitch.partials.out;
-        let to_db = |mut v: Vec<f32>| {
-            v.resize(n, 0.0);
-            v.into_iter()
-                .map(|p| if p > 0.0 { db(p) } else { -120.0 })
-                .collect::<Vec<f32>>()
-        };
-        f.partial_db = to_db(std::mem::take(&mut p.all));
-        f.held_db = to_db(std::mem::take(&mut p.held));
-        f.vibrato_db = to_db(std::mem::take(&mut p.vibrating));
-        f.partials = p.partials;
+        p.all.resize(n, 0.0);
+        p.held.resize(n, 0.0);
+        (f.partial_power, f.held_power, f.partials) = (p.all, p.held, p.partials);
         f
     }
 }

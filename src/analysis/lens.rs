@@ -10,7 +10,6 @@ use serde::Serialize;
 use super::cues::{self, Bend, Glide, Grid, Onset, Pumping, Vibrato};
 use super::features::{self, Features, HOP_S, TIMBRE_BANDS};
 use super::model::{self as lens_model, Kind, Model};
-use super::partials::Partial;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -242,11 +241,6 @@ pub struct BlockCues {
     pub held_share: f32,
     /// Number of held partials around.
     pub held_partials: usize,
-    /// Share of the tracked partials' power in partials with a regular vibrato.
-    pub vib_share: f32,
-    /// Median vibrato of those partials (0 when none).
-    pub partial_vib_rate: f32,
-    pub partial_vib_extent: f32,
     /// Pumping of the 200 Hz–4 kHz level measured at the beat's period.
     pub beat_pumping: Option<Pumping>,
 }
@@ -347,22 +341,6 @@ pub fn block_cues(
         .map(|i| db_sum(&f.bands[i][5..7]) - total_db[i])
         .collect();
     let spreads = pitch_spreads(f);
-    let power = |v: &[f32]| -> Vec<f32> {
-        v.iter()
-            .map(|d| {
-                if *d > -119.0 {
-                    10f32.powf(d / 10.0)
-                } else {
-                    0.0
-                }
-            })
-            .collect()
-    };
-    let (partial_pow, held_pow, vib_pow) = (
-        power(&f.partial_db),
-        power(&f.held_db),
-        power(&f.vibrato_db),
-    );
     let longest = f
         .partials
         .iter()
@@ -539,27 +517,17 @@ pub fn block_cues(
             0.5,
         );
         let sum = |v: &[f32]| v.get(lo..hi).map_or(0.0, |w| w.iter().sum::<f32>());
-        let all = sum(&partial_pow);
+        let all = sum(&f.partial_power);
         if all > 0.0 {
-            c.held_share = sum(&held_pow) / all;
-            c.vib_share = sum(&vib_pow) / all;
+            c.held_share = sum(&f.held_power) / all;
         }
         {
             let first = f.partials.partition_point(|p| p.start_s < t_lo - longest);
             let last = f.partials.partition_point(|p| p.start_s < t_hi);
-            let around: Vec<&Partial> = f.partials[first..last.max(first)]
+            c.held_partials = f.partials[first..last.max(first)]
                 .iter()
-                .filter(|p| p.end_s > t_lo)
-                .collect();
-            c.held_partials = around.iter().filter(|p| p.held()).count();
-            let vib: Vec<(f32, f32)> = around
-                .iter()
-                .filter_map(|p| p.vibrato.filter(|_| p.vibrating()))
-                .collect();
-            if !vib.is_empty() {
-                c.partial_vib_rate = pct(&mut vib.iter().map(|v| v.0).collect(), 0.5);
-                c.partial_vib_extent = pct(&mut vib.iter().map(|v| v.1).collect(), 0.5);
-            }
+                .filter(|p| p.end_s > t_lo && p.held())
+                .count();
         }
         c.pulse = pulses
             .get((c0 as f64 * HOP_S / 2.0) as usize)

@@ -9,7 +9,7 @@
 //! (≈ 10.8 Hz bins, 93 ms Hann window), every [`STEP`] feature frames; a peak continues the
 //! track whose last pitch lies nearest within [`MATCH_CENTS`], strongest peaks first.
 
-use super::cues::{cents, detrend, vibrato_at};
+use super::cues::{cents, detrend, line_fit, median, vibrato_at};
 use super::features::{HOP_S, Hann, centre, db, frame_ready};
 
 /// Feature frames per tracking step (40 ms).
@@ -78,13 +78,12 @@ struct Live {
 }
 
 /// The tracker's output: the held and vibrating partials, and per feature frame the power
-/// of all kept partials, of the held ones and of the vibrating ones (linear, summed).
+/// of all kept partials and of the held ones (linear, summed; a full-scale sine is 1).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PartialsOut {
     pub partials: Vec<Partial>,
     pub all: Vec<f32>,
     pub held: Vec<f32>,
-    pub vibrating: Vec<f32>,
 }
 
 pub(crate) struct Tracker {
@@ -140,7 +139,7 @@ impl Tracker {
                 self.close(t);
             }
             let out = &mut self.out;
-            for v in [&mut out.all, &mut out.held, &mut out.vibrating] {
+            for v in [&mut out.all, &mut out.held] {
                 v.resize(n, 0.0);
             }
             out.partials.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
@@ -247,20 +246,9 @@ impl Tracker {
             return;
         }
         let hop = STEP as f64 * HOP_S;
-        let mut sorted = t.cents.clone();
-        sorted.sort_by(f32::total_cmp);
-        let median_cents = sorted[n / 2];
+        let median_cents = median(&mut t.cents.clone()).unwrap_or(0.0);
         let spread = (detrend(&t.cents).iter().map(|v| v * v).sum::<f32>() / n as f32).sqrt();
-        let slope = {
-            let tm = (n - 1) as f32 / 2.0;
-            let dm = t.db.iter().sum::<f32>() / n as f32;
-            let (mut sxy, mut sxx) = (0.0f32, 0.0f32);
-            for (i, v) in t.db.iter().enumerate() {
-                sxy += (i as f32 - tm) * (v - dm);
-                sxx += (i as f32 - tm).powi(2);
-            }
-            sxy / sxx.max(1e-9) / hop as f32
-        };
+        let slope = line_fit(&t.db).1 / hop as f32;
         let window = (1.0 / hop) as usize;
         let mut below: Vec<f32> = (0..n)
             .map(|i| {
@@ -271,8 +259,7 @@ impl Tracker {
                 t.db[i] - recent
             })
             .collect();
-        below.sort_by(f32::total_cmp);
-        let sustain_db = below[n / 2];
+        let sustain_db = median(&mut below).unwrap_or(0.0);
         // Sampled every 40 ms through a 93 ms window, a vibrato up to about 6 Hz reads true;
         // a faster one reads narrower (−18 % at 6.5 Hz).
         let vibrato = vibrato_at(&t.cents, hop).map(|v| (v.rate_hz, v.extent_cents));
@@ -289,7 +276,7 @@ impl Tracker {
         let (held, vibrating) = (p.held(), p.vibrating());
         let out = &mut self.out;
         let end = (t.first + n) * STEP;
-        for v in [&mut out.all, &mut out.held, &mut out.vibrating] {
+        for v in [&mut out.all, &mut out.held] {
             if v.len() < end {
                 v.resize(end, 0.0);
             }
@@ -300,9 +287,6 @@ impl Tracker {
                 out.all[f] += power;
                 if held {
                     out.held[f] += power;
-                }
-                if vibrating {
-                    out.vibrating[f] += power;
                 }
             }
         }
@@ -371,13 +355,8 @@ mod tests {
         }
         assert!(f.partials.iter().all(|p| !p.vibrating()));
         // In the middle, nearly all the tracked power is held.
-        let lin = |v: &[f32]| {
-            v[100..200]
-                .iter()
-                .map(|d| 10f32.powf(d / 10.0))
-                .sum::<f32>()
-        };
-        assert!(lin(&f.held_db) > 0.9 * lin(&f.partial_db));
+        let sum = |v: &[f32]| v[100..200].iter().sum::<f32>();
+        assert!(sum(&f.held_power) > 0.9 * sum(&f.partial_power));
     }
 
     #[test]
@@ -427,7 +406,7 @@ mod tests {
         let f = partials_of(&x);
         assert!(f.partials.is_empty(), "{:?}", f.partials);
         assert!(
-            f.partial_db.iter().any(|d| *d > -60.0),
+            f.partial_power.iter().any(|p| *p > 1e-6), // −60 dB
             "the plucks are tracked"
         );
     }
