@@ -17,7 +17,18 @@ pub struct Onset {
 }
 
 fn percentile(v: &[f32], q: f32) -> f32 {
-    let mut s: Vec<f32> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    percentile_of(
+        &mut v
+            .iter()
+            .copied()
+            .filter(|x| x.is_finite())
+            .collect::<Vec<_>>(),
+        q,
+    )
+}
+
+/// [`percentile`] of values already known to be finite, reordering them in place.
+fn percentile_of(s: &mut [f32], q: f32) -> f32 {
     if s.is_empty() {
         return 0.0;
     }
@@ -590,13 +601,25 @@ pub struct Pumping {
 
 /// [`Pumping::fall_rise`] of a level curve.
 fn fall_rise(level: &[f32]) -> f32 {
-    let d: Vec<f32> = level.windows(2).map(|w| w[1] - w[0]).collect();
-    let falls: Vec<f32> = d.iter().filter(|v| **v < 0.0).map(|v| -v).collect();
-    let rises: Vec<f32> = d.iter().copied().filter(|v| *v > 0.0).collect();
-    if falls.len() < 5 || rises.len() < 5 {
+    // One buffer: the falls fill it from the front, the rises from the back.
+    let mut d = vec![0.0f32; level.len().saturating_sub(1)];
+    let (mut falls, mut rises) = (0, d.len());
+    for w in level.windows(2) {
+        let v = w[1] - w[0];
+        if v < 0.0 && v.is_finite() {
+            d[falls] = -v;
+            falls += 1;
+        } else if v > 0.0 && v.is_finite() {
+            rises -= 1;
+            d[rises] = v;
+        }
+    }
+    let n_rises = d.len() - rises;
+    if falls < 5 || n_rises < 5 {
         return 1.0;
     }
-    percentile(&falls, 0.95) / percentile(&rises, 0.95).max(1e-3)
+    let (f, rest) = d.split_at_mut(falls);
+    percentile_of(f, 0.95) / percentile_of(&mut rest[rises - falls..], 0.95).max(1e-3)
 }
 
 /// Level of the 200 Hz–4 kHz region (where pads live), dB per frame.
@@ -614,11 +637,20 @@ pub fn mid_level(f: &Features) -> Vec<f32> {
 /// depth (top − 3rd percentile) and the share of frames within 6 dB of the top; `None`
 /// when the top is under −60 dB.
 fn level_swing(level: &[f32]) -> Option<(f32, f32, f32)> {
-    let top = percentile(level, 0.95);
+    let mut s: Vec<f32> = level.iter().copied().filter(|x| x.is_finite()).collect();
+    let top = percentile_of(&mut s, 0.95);
     if top < -60.0 {
         return None;
     }
-    let depth = top - percentile(level, 0.03);
+    // Selecting the 95th percentile put every smaller value before it, the 3rd's too.
+    let rank = |q: f32| (s.len().saturating_sub(1) as f32 * q).round() as usize;
+    let (hi, lo) = (rank(0.95), rank(0.03));
+    let bottom = if lo < hi {
+        *s[..hi].select_nth_unstable_by(lo, |a, b| a.total_cmp(b)).1
+    } else {
+        top
+    };
+    let depth = top - bottom;
     let sustain =
         level.iter().filter(|v| **v > top - 6.0).count() as f32 / level.len().max(1) as f32;
     Some((top, depth, sustain))

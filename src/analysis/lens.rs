@@ -254,6 +254,83 @@ fn pct(v: &mut Vec<f32>, q: f32) -> f32 {
     *v.select_nth_unstable_by(k, |a, b| a.total_cmp(b)).1
 }
 
+/// The finite values of one per-frame measurement over a window of frames, kept sorted so
+/// that the window can slide by a block at a time and any percentile is read off directly
+/// (the same value as [`pct`] over the window's values).
+#[derive(Default)]
+struct Sorted(Vec<f32>);
+
+impl Sorted {
+    fn insert(&mut self, x: f32) {
+        if x.is_finite() {
+            let i = self.0.partition_point(|a| a.total_cmp(&x).is_lt());
+            self.0.insert(i, x);
+        }
+    }
+
+    fn remove(&mut self, x: f32) {
+        if x.is_finite() {
+            let i = self.0.partition_point(|a| a.total_cmp(&x).is_lt());
+            if self.0.get(i).is_some_and(|a| a.total_cmp(&x).is_eq()) {
+                self.0.remove(i);
+            }
+        }
+    }
+
+    fn pct(&self, q: f32) -> f32 {
+        match self.0.len() {
+            0 => f32::NAN,
+            len => self.0[((len - 1) as f32 * q).round() as usize],
+        }
+    }
+}
+
+/// Several measurements' [`Sorted`] windows over the same frames, slid together.
+struct Sliding<F: Fn(usize, usize) -> f32, I: Fn(usize) -> bool> {
+    cols: Vec<Sorted>,
+    /// Measurement `k` of frame `i`.
+    value: F,
+    /// Whether frame `i` counts.
+    include: I,
+    lo: usize,
+    hi: usize,
+}
+
+impl<F: Fn(usize, usize) -> f32, I: Fn(usize) -> bool> Sliding<F, I> {
+    fn new(cols: usize, value: F, include: I) -> Self {
+        Self {
+            cols: (0..cols).map(|_| Sorted::default()).collect(),
+            value,
+            include,
+            lo: 0,
+            hi: 0,
+        }
+    }
+
+    /// Makes the window frames `lo..hi`; both ends only move forward.
+    fn slide(&mut self, lo: usize, hi: usize) {
+        if lo >= self.hi {
+            self.cols.iter_mut().for_each(|c| c.0.clear());
+            (self.lo, self.hi) = (lo, lo);
+        }
+        for i in self.hi..hi {
+            if (self.include)(i) {
+                for (k, c) in self.cols.iter_mut().enumerate() {
+                    c.insert((self.value)(k, i));
+                }
+            }
+        }
+        for i in self.lo..lo.min(hi) {
+            if (self.include)(i) {
+                for (k, c) in self.cols.iter_mut().enumerate() {
+                    c.remove((self.value)(k, i));
+                }
+            }
+        }
+        (self.lo, self.hi) = (lo, hi.max(self.hi));
+    }
+}
+
 fn db_sum(ds: &[f32]) -> f32 {
     10.0 * ds
         .iter()
@@ -369,7 +446,43 @@ pub fn block_cues(
         );
         v
     });
-    let block = |b: usize| -> BlockCues {
+    // The measurements whose medians (and spreads) the blocks read, over the active frames.
+    const HIGH_FLAT: usize = 0;
+    const AIR: usize = 1;
+    const PRESENCE: usize = 2;
+    const SUB_REL: usize = 3;
+    const SUB: usize = 4;
+    const FLAT: usize = 5;
+    const CENTROID: usize = 6;
+    const TIMBRE_CHANGE: usize = 7;
+    const CREST: usize = 8;
+    const ROLLOFF: usize = 9;
+    const HARM: usize = 10;
+    const FLUX_HIGH: usize = 11;
+    const SHAPE: usize = 12;
+    let value = |k: usize, i: usize| -> f32 {
+        match k {
+            HIGH_FLAT => f.high_flatness[i],
+            AIR => air[i],
+            PRESENCE => presence[i],
+            SUB_REL => f.bands[i][0] - total_db[i],
+            SUB => f.bands[i][0],
+            FLAT => f.flatness[i],
+            CENTROID => f.centroid_hz[i],
+            TIMBRE_CHANGE if i > 0 => {
+                let (a, p) = (&f.timbre[i], &f.timbre[i - 1]);
+                a.iter().zip(p).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32
+            }
+            TIMBRE_CHANGE => f32::NAN,
+            CREST => f.crest_db[i],
+            ROLLOFF => f.rolloff_hz[i],
+            HARM => f.harmonicity[i],
+            FLUX_HIGH => f.flux_high[i] / (f.flux[i] + 1e-6),
+            _ => (f.timbre[i][k - SHAPE] - total_db[i]).clamp(-60.0, 0.0),
+        }
+    };
+    let include = |i: usize| f.rms_db[i] > floor;
+    let block = |b: usize, sl: &mut Sliding<_, _>| -> BlockCues {
         let c0 = b * FRAMES_PER_BLOCK;
         let (lo, hi) = (c0.saturating_sub(80), (c0 + FRAMES_PER_BLOCK + 80).min(n));
         let (t_lo, t_hi) = (lo as f64 * HOP_S, hi as f64 * HOP_S);
@@ -398,19 +511,15 @@ pub fn block_cues(
             &mut voiced.iter().filter_map(|&i| f.f0_hz[i]).collect(),
             0.5,
         );
-        c.high_flat = pct(&mut act.iter().map(|&i| f.high_flatness[i]).collect(), 0.5);
-        c.air_db = pct(&mut act.iter().map(|&i| air[i]).collect(), 0.5);
-        c.presence_db = pct(&mut act.iter().map(|&i| presence[i]).collect(), 0.5);
-        c.sub_db = pct(
-            &mut act.iter().map(|&i| f.bands[i][0] - total_db[i]).collect(),
-            0.5,
-        );
-        {
-            let mut sub: Vec<f32> = act.iter().map(|&i| f.bands[i][0]).collect();
-            c.sub_fall_db = pct(&mut sub.clone(), 0.95) - pct(&mut sub, 0.5);
-        }
-        c.flatness = pct(&mut act.iter().map(|&i| f.flatness[i]).collect(), 0.5);
-        c.centroid_hz = pct(&mut act.iter().map(|&i| f.centroid_hz[i]).collect(), 0.5);
+        sl.slide(lo, hi);
+        let med = |k: usize| sl.cols[k].pct(0.5);
+        c.high_flat = med(HIGH_FLAT);
+        c.air_db = med(AIR);
+        c.presence_db = med(PRESENCE);
+        c.sub_db = med(SUB_REL);
+        c.sub_fall_db = sl.cols[SUB].pct(0.95) - med(SUB);
+        c.flatness = med(FLAT);
+        c.centroid_hz = med(CENTROID);
         c.inharmonic = act
             .iter()
             .filter(|&&i| f.flatness[i] < 0.05 && f.harmonicity[i] < 0.6)
@@ -475,17 +584,7 @@ pub fn block_cues(
             .iter()
             .filter(|g| g.end_s > t_lo && g.start_s < t_hi)
             .count();
-        c.timbre_change_db = pct(
-            &mut act
-                .iter()
-                .filter(|&&i| i > 0)
-                .map(|&i| {
-                    let (a, p) = (&f.timbre[i], &f.timbre[i - 1]);
-                    a.iter().zip(p).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32
-                })
-                .collect(),
-            0.5,
-        );
+        c.timbre_change_db = med(TIMBRE_CHANGE);
         c.level_swing_db = {
             let mut v: Vec<f32> = voiced.iter().map(|&i| f.rms_db[i]).collect();
             if v.len() > 20 {
@@ -494,28 +593,11 @@ pub fn block_cues(
                 0.0
             }
         };
-        for k in 0..TIMBRE_BANDS {
-            c.shape[k] = pct(
-                &mut act
-                    .iter()
-                    .map(|&i| (f.timbre[i][k] - total_db[i]).clamp(-60.0, 0.0))
-                    .collect(),
-                0.5,
-            );
-        }
-        c.crest_db = pct(&mut act.iter().map(|&i| f.crest_db[i]).collect(), 0.5);
-        c.rolloff_hz = pct(&mut act.iter().map(|&i| f.rolloff_hz[i]).collect(), 0.5);
-        {
-            let mut h: Vec<f32> = act.iter().map(|&i| f.harmonicity[i]).collect();
-            c.harm_spread = pct(&mut h.clone(), 0.9) - pct(&mut h, 0.1);
-        }
-        c.flux_high_ratio = pct(
-            &mut act
-                .iter()
-                .map(|&i| f.flux_high[i] / (f.flux[i] + 1e-6))
-                .collect(),
-            0.5,
-        );
+        c.shape = std::array::from_fn(|k| med(SHAPE + k));
+        c.crest_db = med(CREST);
+        c.rolloff_hz = med(ROLLOFF);
+        c.harm_spread = sl.cols[HARM].pct(0.9) - sl.cols[HARM].pct(0.1);
+        c.flux_high_ratio = med(FLUX_HIGH);
         let sum = |v: &[f32]| v.get(lo..hi).map_or(0.0, |w| w.iter().sum::<f32>());
         let all = sum(&f.partial_power);
         if all > 0.0 {
@@ -570,13 +652,17 @@ pub fn block_cues(
         c
     };
     // Blocks are independent: both halves of the track at once.
+    let blocks = |r: std::ops::Range<usize>| {
+        let mut sl = Sliding::new(SHAPE + TIMBRE_BANDS, &value, &include);
+        r.map(|b| block(b, &mut sl)).collect::<Vec<_>>()
+    };
     let half = n_blocks / 2;
     std::thread::scope(|s| {
-        let second = s.spawn(|| (half..n_blocks).map(block).collect::<Vec<_>>());
-        let mut out: Vec<BlockCues> = (0..half).map(block).collect();
+        let second = s.spawn(|| blocks(half..n_blocks));
+        let mut out = blocks(0..half);
         match second.join() {
             Ok(v) => out.extend(v),
-            Err(_) => out.extend((half..n_blocks).map(block)),
+            Err(_) => out.extend(blocks(half..n_blocks)),
         }
         out
     })
@@ -1088,6 +1174,51 @@ mod tests {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn sliding_percentiles_match_a_fresh_sort_of_each_window() {
+        // Two measurements with repeated values, NaNs and excluded frames; windows that
+        // overlap, jump past the last one, shrink at the end and stand empty.
+        let mut seed = 7u64;
+        let vals: Vec<[f32; 2]> = (0..600)
+            .map(|i| {
+                let a = (noise(&mut seed) * 8.0).round();
+                let b = if i % 17 == 0 {
+                    f32::NAN
+                } else {
+                    noise(&mut seed)
+                };
+                [a, b]
+            })
+            .collect();
+        let include = |i: usize| i % 5 != 3;
+        let mut sl = Sliding::new(2, |k, i| vals[i][k], include);
+        let windows = [
+            (0, 0),
+            (0, 40),
+            (10, 60),
+            (30, 90),
+            (200, 260),
+            (250, 300),
+            (590, 600),
+        ];
+        for (lo, hi) in windows {
+            sl.slide(lo, hi);
+            for (k, col) in sl.cols.iter().enumerate() {
+                for q in [0.03, 0.1, 0.5, 0.9, 0.95] {
+                    let mut fresh: Vec<f32> = (lo..hi)
+                        .filter(|&i| include(i))
+                        .map(|i| vals[i][k])
+                        .collect();
+                    let (want, got) = (pct(&mut fresh, q), col.pct(q));
+                    assert!(
+                        want.to_bits() == got.to_bits() || (want.is_nan() && got.is_nan()),
+                        "window {lo}..{hi}, column {k}, q {q}: {got} vs {want}"
+                    );
+                }
+            }
+        }
     }
 
     /// Plucked notes (decaying harmonics) every 0.6 s; `bend` cents reached 200 ms after the attack.
