@@ -11,6 +11,7 @@
 
 use super::cues::{cents, detrend, line_fit, median, vibrato_at};
 use super::features::{HOP_S, Hann, centre, db, frame_ready};
+use realfft::num_complex::Complex;
 
 /// Feature frames per tracking step (40 ms).
 pub const STEP: usize = 4;
@@ -44,7 +45,17 @@ pub struct Partial {
     pub spread_cents: f32,
     /// Vibrato rate (Hz) and extent (± cents), when its pitch swings regularly.
     pub vibrato: Option<(f32, f32)>,
+    /// For a partial between [`UPPER_FROM_HZ`] and [`UPPER_TO_HZ`], taken as the fundamental of
+    /// a tone: the median power around its 2nd–4th harmonics over that around itself, dB
+    /// (each within ±100 cents, which holds a vibrato's smear). Above 0 the upper partials
+    /// carry more than the fundamental, as in a nasal bowed or reed tone; a sine or flute is
+    /// far below, a sawtooth about −3 dB.
+    pub upper_db: Option<f32>,
 }
+
+/// Range of the partials whose harmonics [`Partial::upper_db`] measures, Hz.
+pub const UPPER_FROM_HZ: f32 = 150.0;
+pub const UPPER_TO_HZ: f32 = 1300.0;
 
 impl Partial {
     pub fn duration_s(&self) -> f64 {
@@ -73,8 +84,33 @@ struct Live {
     first: usize,
     cents: Vec<f32>,
     db: Vec<f32>,
+    /// [`Partial::upper_db`] of each matched step where it was measured.
+    upper: Vec<f32>,
     /// Steps since the last matched peak (the last values are repeated meanwhile).
     missed: usize,
+}
+
+/// Power of `spec` (bins of `bin_hz`) within ±100 cents of `hz`; `None` past the top bin.
+fn power_around(spec: &[Complex<f32>], hz: f32, bin_hz: f32) -> Option<f32> {
+    const SEMI: f32 = 1.059_463_1;
+    let (a, b) = (
+        (hz / SEMI / bin_hz).floor() as usize,
+        (hz * SEMI / bin_hz).ceil() as usize,
+    );
+    spec.get(a.max(1)..=b)
+        .map(|r| r.iter().map(|c| c.norm_sqr()).sum())
+}
+
+/// [`Partial::upper_db`] of one step, for a partial at `hz`.
+fn upper_db(spec: &[Complex<f32>], hz: f32, bin_hz: f32) -> Option<f32> {
+    if !(UPPER_FROM_HZ..=UPPER_TO_HZ).contains(&hz) {
+        return None;
+    }
+    let own = power_around(spec, hz, bin_hz)?;
+    let upper: f32 = (2..=4)
+        .filter_map(|k| power_around(spec, k as f32 * hz, bin_hz))
+        .sum();
+    (own > 0.0 && upper > 0.0).then(|| 10.0 * (upper / own).log10())
 }
 
 /// The tracker's output: the held and vibrating partials, and per feature frame the power
@@ -193,7 +229,9 @@ impl Tracker {
             match best {
                 Some((k, _)) => {
                     self.claimed[k] = true;
+                    let up = upper_db(&self.hann.spec, 440.0 * 2f32.powf(c / 1200.0), bin_hz);
                     let t = &mut self.live[k];
+                    t.upper.extend(up);
                     // Replace the values repeated while the track was missed.
                     let keep = t.cents.len() - t.missed;
                     t.cents.truncate(keep);
@@ -210,6 +248,9 @@ impl Tracker {
                     first: self.step,
                     cents: vec![c],
                     db: vec![v],
+                    upper: upper_db(&self.hann.spec, 440.0 * 2f32.powf(c / 1200.0), bin_hz)
+                        .into_iter()
+                        .collect(),
                     missed: 0,
                 }),
             }
@@ -272,6 +313,7 @@ impl Tracker {
             sustain_db,
             spread_cents: spread,
             vibrato,
+            upper_db: median(&mut t.upper),
         };
         let (held, vibrating) = (p.held(), p.vibrating());
         let out = &mut self.out;
@@ -321,6 +363,27 @@ mod tests {
                 amp(t) * s
             })
             .collect()
+    }
+
+    #[test]
+    fn the_harmonics_over_the_fundamental_are_measured() {
+        // Harmonics 1–6 at 1/h: the 2nd–4th together carry 1/4 + 1/9 + 1/16 of the
+        // fundamental's power, −3.7 dB.
+        let f = partials_of(&tone(3.0, |_| 440.0, |_| 0.3));
+        let p = f
+            .partials
+            .iter()
+            .find(|p| (p.hz - 440.0).abs() < 5.0)
+            .expect("the fundamental is held");
+        let u = p.upper_db.expect("measured");
+        assert!((u + 3.7).abs() < 1.0, "{u} dB");
+        // A partial above the range is not taken for a fundamental.
+        let high = f
+            .partials
+            .iter()
+            .find(|p| p.hz > 1700.0)
+            .expect("the 4th harmonic");
+        assert_eq!(high.upper_db, None);
     }
 
     #[test]
