@@ -1147,6 +1147,7 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
         .map(|c| {
             let mut r = lane_scores(c);
             if let Some(m) = model {
+                let act = ramp(c.active, 0.1, 0.4);
                 let mut k = model_scores(m, c);
                 // Nonghyeon, the bend after a pluck, is the plucked lane's own idiom: where
                 // it is measured on real plucks (the rule's decay and onset checks), the
@@ -1156,7 +1157,7 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
                 }
                 // So is a bowed vibrato heard under the mix, which the block's own cues,
                 // measured on the mix as a whole, cannot show the weights.
-                k[1] = k[1].max(bowed_layer(c) * ramp(c.active, 0.1, 0.4));
+                k[1] = k[1].max(bowed_layer(c) * act);
                 r[..5].copy_from_slice(&k);
                 // A sound the Korean lanes explain is not also counted as its pop look-alike:
                 // a held gayageum, haegeum or daegeum note is not a synth, a janggu's low
@@ -1167,11 +1168,10 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
                 r[6] *= 1.0 - struck;
                 // Partials held at a steady pitch and level under a programmed beat are
                 // none of those: a plucked or bowed note's partials fall or waver.
-                r[7] = (r[7] * (1.0 - melodic)).max(held_layer(c) * ramp(c.active, 0.1, 0.4));
+                r[7] = (r[7] * (1.0 - melodic)).max(held_layer(c) * act);
                 r[8] *= 1.0 - melodic;
                 // A ducked pad's own band dipping on the beat is no melodic line's doing;
                 // the level of the whole mid range may be.
-                let act = ramp(c.active, 0.1, 0.4);
                 let whole = [c.pumping, c.beat_pumping]
                     .into_iter()
                     .flatten()
