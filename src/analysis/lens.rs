@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::cues::{self, Bend, Glide, Grid, Onset, Pumping, Vibrato};
 use super::features::{self, Features, HOP_S, TIMBRE_BANDS};
 use super::model::{self as lens_model, Kind, Model};
-use super::partials::Partial;
+use super::partials::{self, Partial};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -626,7 +626,7 @@ pub fn block_cues(
                 p.end_s > t_lo
                     && p.vibrating()
                     && p.sustain_db >= -4.0
-                    && BOWED_LINE_HZ.contains(&p.hz)
+                    && partials::FUNDAMENTAL_HZ.contains(&p.hz)
             })
             .max_by(|a, b| a.peak_db.total_cmp(&b.peak_db))
             .copied();
@@ -833,7 +833,7 @@ fn held_layer(c: &BlockCues) -> f32 {
 /// 4 kHz. The mono pitch track hears only the loudest voice of a dense mix; the partials
 /// see this one under the others.
 fn bowed_layer(c: &BlockCues) -> f32 {
-    // (The partial is one of `BOWED_LINE_HZ`: a vibrato's higher harmonics move too fast
+    // (The partial lies in `partials::FUNDAMENTAL_HZ`: a vibrato's higher harmonics move too fast
     // for the tracker's window, so what it follows of a bowed line is its fundamental.)
     c.vib_partial
         .and_then(|p| p.vibrato.map(|v| (p, v)))
@@ -846,9 +846,6 @@ fn bowed_layer(c: &BlockCues) -> f32 {
                 * (1.0 - ramp(c.air_db, -25.0, -12.0))
         })
 }
-
-/// Where the fundamental of a haegeum or ajaeng line lies, Hz (about E♭3 to E♭6).
-const BOWED_LINE_HZ: std::ops::RangeInclusive<f32> = 150.0..=1300.0;
 
 /// Scores of every lane for one block, with the cue values the evidence quotes.
 pub fn lane_scores(c: &BlockCues) -> [f32; 10] {

@@ -45,7 +45,7 @@ pub struct Partial {
     pub spread_cents: f32,
     /// Vibrato rate (Hz) and extent (± cents), when its pitch swings regularly.
     pub vibrato: Option<(f32, f32)>,
-    /// For a partial between [`UPPER_FROM_HZ`] and [`UPPER_TO_HZ`], taken as the fundamental of
+    /// For a partial in [`FUNDAMENTAL_HZ`], taken as the fundamental of
     /// a tone: the median power around its 2nd–4th harmonics over that around itself, dB
     /// (each within ±100 cents, which holds a vibrato's smear). Above 0 the upper partials
     /// carry more than the fundamental, as in a nasal bowed or reed tone; a sine or flute is
@@ -53,9 +53,9 @@ pub struct Partial {
     pub upper_db: Option<f32>,
 }
 
-/// Range of the partials whose harmonics [`Partial::upper_db`] measures, Hz.
-pub const UPPER_FROM_HZ: f32 = 150.0;
-pub const UPPER_TO_HZ: f32 = 1300.0;
+/// Range of the partials whose harmonics [`Partial::upper_db`] measures, Hz: where the
+/// fundamental of a melodic line (a haegeum's or ajaeng's among them) lies, about E♭3 to E♭6.
+pub const FUNDAMENTAL_HZ: std::ops::RangeInclusive<f32> = 150.0..=1300.0;
 
 impl Partial {
     pub fn duration_s(&self) -> f64 {
@@ -103,7 +103,7 @@ fn power_around(spec: &[Complex<f32>], hz: f32, bin_hz: f32) -> Option<f32> {
 
 /// [`Partial::upper_db`] of one step, for a partial at `hz`.
 fn upper_db(spec: &[Complex<f32>], hz: f32, bin_hz: f32) -> Option<f32> {
-    if !(UPPER_FROM_HZ..=UPPER_TO_HZ).contains(&hz) {
+    if !FUNDAMENTAL_HZ.contains(&hz) {
         return None;
     }
     let own = power_around(spec, hz, bin_hz)?;
@@ -226,10 +226,10 @@ impl Tracker {
                     best = Some((k, d));
                 }
             }
+            let up = upper_db(&self.hann.spec, 440.0 * 2f32.powf(c / 1200.0), bin_hz);
             match best {
                 Some((k, _)) => {
                     self.claimed[k] = true;
-                    let up = upper_db(&self.hann.spec, 440.0 * 2f32.powf(c / 1200.0), bin_hz);
                     let t = &mut self.live[k];
                     t.upper.extend(up);
                     // Replace the values repeated while the track was missed.
@@ -248,9 +248,7 @@ impl Tracker {
                     first: self.step,
                     cents: vec![c],
                     db: vec![v],
-                    upper: upper_db(&self.hann.spec, 440.0 * 2f32.powf(c / 1200.0), bin_hz)
-                        .into_iter()
-                        .collect(),
+                    upper: up.into_iter().collect(),
                     missed: 0,
                 }),
             }
