@@ -28,7 +28,7 @@ fn render_per_note_writes_one_slide_per_note_and_the_notes_lane_in_category_colo
     let main = dir.join("demo.png");
     let notes_file = dir.join("demo.sori.toml");
     std::fs::write(&notes_file, sori::session::notes_state::DEMO_NOTES).expect("write notes");
-    let st = run_ok(
+    run_ok(
         sori()
             .args([
                 "render",
@@ -123,7 +123,7 @@ fn render_writes_a_png_of_the_requested_size() {
         &support::tone(44100, 2, 3.0),
     );
     let out = dir.join("tone.png");
-    let st = run_ok(
+    run_ok(
         sori()
             .args(["render"])
             .arg(&wav)

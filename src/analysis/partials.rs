@@ -51,6 +51,11 @@ pub struct Partial {
     /// carry more than the fundamental, as in a nasal bowed or reed tone; a sine or flute is
     /// far below, a sawtooth about −3 dB.
     pub upper_db: Option<f32>,
+    /// For a plucked partial (its level peaks within the first 120 ms and then falls by
+    /// 10 dB/s or more): how far its pitch moves from the attack (the first 120 ms from the
+    /// peak) to 160–360 ms after it, cents. A gayageum's nonghyeon drops or raises the note
+    /// there; a fixed-pitch pluck stays within a few cents.
+    pub bend_cents: Option<f32>,
 }
 
 /// Range of the partials whose harmonics [`Partial::upper_db`] measures, Hz: where the
@@ -71,6 +76,11 @@ impl Partial {
             && self.spread_cents <= 12.0
             && self.slope_db_s > -5.0
             && self.sustain_db >= -6.0
+    }
+
+    /// Plucked or struck: its level peaks at the start and dies away (see [`Partial::bend_cents`]).
+    pub fn plucked(&self) -> bool {
+        self.bend_cents.is_some()
     }
 
     /// A regular vibrato of 3–9 Hz and at least ±25 cents.
@@ -111,6 +121,33 @@ fn upper_db(spec: &[Complex<f32>], hz: f32, bin_hz: f32) -> Option<f32> {
         .filter_map(|k| power_around(spec, k as f32 * hz, bin_hz))
         .sum();
     (own > 0.0 && upper > 0.0).then(|| 10.0 * (upper / own).log10())
+}
+
+/// [`Partial::bend_cents`] of a track (pitch in cents and level in dB per step of `hop` s),
+/// `None` unless it is plucked.
+fn pluck_bend(cents: &[f32], db: &[f32], hop: f32) -> Option<f32> {
+    let peak = (0..db.len().min(3)).max_by(|a, b| db[*a].total_cmp(&db[*b]))?;
+    let after = db.get(peak..(peak + 16).min(db.len()))?;
+    let steps = |s: f32| (s / hop).round() as usize;
+    if after.len() < steps(0.32) || after.iter().any(|v| *v > db[peak] + 1.0) {
+        return None;
+    }
+    // A string rings on: it falls 10–60 dB/s, where a drum's partials are gone in a
+    // fraction of a second.
+    if !(-60.0..=-10.0).contains(&(line_fit(after).1 / hop)) {
+        return None;
+    }
+    // Its pitch holds through the attack (a drum's or a synth's pitch sweep already moves).
+    let attack = cents.get(peak..peak + steps(0.12))?;
+    let (lo, hi) = attack
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), c| (a.min(*c), b.max(*c)));
+    if hi - lo > 20.0 {
+        return None;
+    }
+    let attack = median(&mut attack.to_vec())?;
+    let later = cents.get(peak + steps(0.16)..(peak + steps(0.36)).min(cents.len()))?;
+    Some(median(&mut later.to_vec())? - attack)
 }
 
 /// The tracker's output: the held and vibrating partials, and per feature frame the power
@@ -312,6 +349,7 @@ impl Tracker {
             spread_cents: spread,
             vibrato,
             upper_db: median(&mut t.upper),
+            bend_cents: pluck_bend(&t.cents, &t.db, hop as f32),
         };
         let (held, vibrating) = (p.held(), p.vibrating());
         let out = &mut self.out;
@@ -330,7 +368,7 @@ impl Tracker {
                 }
             }
         }
-        if held || vibrating {
+        if held || vibrating || p.plucked() {
             out.partials.push(p);
         }
     }
@@ -457,6 +495,33 @@ mod tests {
     }
 
     #[test]
+    fn the_bend_after_a_pluck_is_measured_and_a_fixed_pluck_reads_flat() {
+        // One pluck falling 20 dB/s that drops `bend` cents from 150 to 270 ms after it.
+        for bend in [-40.0f32, 0.0, 60.0] {
+            let mut x = vec![0.0f32; RATE as usize / 5];
+            x.extend(tone(
+                2.0,
+                |t| {
+                    let u = ((t - 0.15) / 0.12).clamp(0.0, 1.0);
+                    330.0 * 2f32.powf(bend * u * u * (3.0 - 2.0 * u) / 1200.0)
+                },
+                |t| 0.3 * 10f32.powf(-20.0 * t / 20.0) * (t / 0.003).min(1.0),
+            ));
+            let f = partials_of(&x);
+            let p = f
+                .partials
+                .iter()
+                .find(|p| (p.hz / 330.0 - 1.0).abs() < 0.05)
+                .unwrap_or_else(|| panic!("the fundamental is kept: {:?}", f.partials));
+            let b = p.bend_cents.expect("plucked");
+            assert!((b - bend).abs() < 8.0, "{b} cents for {bend}");
+        }
+        // A held tone is not plucked.
+        let f = partials_of(&tone(3.0, |_| 330.0, |_| 0.3));
+        assert!(f.partials.iter().all(|p| !p.plucked()), "{:?}", f.partials);
+    }
+
+    #[test]
     fn a_plucked_note_that_dies_away_is_neither_held_nor_vibrating() {
         // Re-plucked every second, falling 30 dB/s.
         let x = tone(
@@ -465,7 +530,20 @@ mod tests {
             |t| 0.3 * 10f32.powf(-30.0 * (t % 1.0) / 20.0),
         );
         let f = partials_of(&x);
-        assert!(f.partials.is_empty(), "{:?}", f.partials);
+        assert!(
+            f.partials.iter().all(|p| !p.held() && !p.vibrating()),
+            "{:?}",
+            f.partials
+        );
+        // Kept as plucked, at a fixed pitch.
+        assert!(f.partials.iter().any(|p| p.hz > 320.0 && p.hz < 340.0));
+        assert!(
+            f.partials
+                .iter()
+                .all(|p| p.bend_cents.is_some_and(|b| b.abs() < 5.0)),
+            "{:?}",
+            f.partials
+        );
         assert!(
             f.partial_power.iter().any(|p| *p > 1e-6), // −60 dB
             "the plucks are tracked"
