@@ -45,24 +45,38 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
     let target = dir.join("target.sori.toml");
     std::fs::write(&target, native::to_string(&a)).expect("seed target");
 
+    let writer = |src: &std::path::Path| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sori"));
+        c.args(["notes", "convert"])
+            .arg(src)
+            .arg(&target)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    // Kill times are drawn over twice what a whole save of the larger source takes on this
+    // machine now (a loaded machine is slower), so that they straddle the save.
+    let mut full: Vec<Duration> = (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = writer(&src_b).status().expect("run writer").success();
+            assert!(ok, "a complete save succeeds");
+            t.elapsed()
+        })
+        .collect();
+    full.sort();
+    let span_us = (full[1].as_micros() as u64 * 2).max(1);
     let mut seed = 12345u64;
     let mut saw_new = 0;
     let mut saw_old = 0;
     for i in 0..100 {
         let src = if i % 2 == 0 { &src_b } else { &src_a };
         let before = native::read(&target).expect("target parses").notes.len();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sori"))
-            .args(["notes", "convert"])
-            .arg(src)
-            .arg(&target)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn writer");
+        let mut child = writer(src).spawn().expect("spawn writer");
         seed = seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let wait = Duration::from_micros((seed >> 33) % 120_000);
+        let wait = Duration::from_micros((seed >> 33) % span_us);
         let t = Instant::now();
         while t.elapsed() < wait {
             if let Ok(Some(_)) = child.try_wait() {
