@@ -1253,7 +1253,8 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
         .collect();
     let raw: Vec<[f32; 10]> = blocks
         .iter()
-        .map(|c| {
+        .zip(&under)
+        .map(|(c, u)| {
             let mut r = lane_scores(c);
             if let Some(m) = model {
                 let act = ramp(c.active, 0.1, 0.4);
@@ -1266,8 +1267,8 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
                 }
                 // So is a bowed vibrato heard under the mix, which the block's own cues,
                 // measured on the mix as a whole, cannot show the weights.
-                k[1] = k[1].max(bowed_layer(c) * act);
-                k[0] = k[0].max(plucked_layer(c) * act);
+                k[0] = k[0].max(u[0]);
+                k[1] = k[1].max(u[1]);
                 r[..5].copy_from_slice(&k);
                 // A sound the Korean lanes explain is not also counted as its pop look-alike:
                 // a held gayageum, haegeum or daegeum note is not a synth, a janggu's low
@@ -1293,26 +1294,9 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
             r
         })
         .collect();
-    // Every lane smoothed over ±0.3 s.
-    let n = raw.len();
-    let smooth: Vec<[f32; 10]> = (0..n)
-        .map(|i| {
-            let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
-            let mut m = [0.0f32; 10];
-            for r in &raw[a..b] {
-                for (acc, v) in m.iter_mut().zip(r) {
-                    *acc += v;
-                }
-            }
-            m.map(|v| v / (b - a) as f32)
-        })
-        .collect();
-    let under: Vec<[f32; 2]> = (0..n)
-        .map(|i| {
-            let w = &under[i.saturating_sub(3)..(i + 4).min(n)];
-            [0, 1].map(|k| w.iter().map(|u| u[k]).sum::<f32>() / w.len() as f32)
-        })
-        .collect();
+    // Every lane, and the layers, smoothed over ±0.3 s.
+    let smooth = smoothed(&raw);
+    let under = smoothed(&under);
     // Per block: the Korean lanes together, and the likeliest of them.
     let korean: Vec<(f32, usize)> = smooth
         .iter()
@@ -1373,6 +1357,23 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
                 scores,
                 segments,
             }
+        })
+        .collect()
+}
+
+/// Each column's mean over the blocks within ±0.3 s.
+fn smoothed<const N: usize>(rows: &[[f32; N]]) -> Vec<[f32; N]> {
+    let n = rows.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (i.saturating_sub(3), (i + 4).min(n));
+            let mut m = [0.0f32; N];
+            for r in &rows[a..b] {
+                for (acc, v) in m.iter_mut().zip(r) {
+                    *acc += v;
+                }
+            }
+            m.map(|v| v / (b - a) as f32)
         })
         .collect()
 }
