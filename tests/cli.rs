@@ -266,6 +266,22 @@ fn analyze_writes_the_lane_json_of_the_design_and_csv_segments() {
         );
         assert!(lane["family"] == "korean" || lane["family"] == "pop");
     }
+    // The tagger's strongest classes: one window for 3 s, five classes, strongest first; a
+    // pure tone is heard as one.
+    let tags = v["tags"].as_array().expect("tags");
+    assert_eq!(tags.len(), 1);
+    assert_eq!(tags[0]["start_s"], 0.0);
+    assert!((tags[0]["end_s"].as_f64().unwrap_or(0.0) - 3.0).abs() < 0.01);
+    let top = tags[0]["top"].as_array().expect("top");
+    assert_eq!(top.len(), 5);
+    let scores: Vec<f64> = top.iter().filter_map(|t| t["score"].as_f64()).collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]) && scores.iter().all(|s| (0.0..=1.0).contains(s))
+    );
+    assert!(top.iter().any(|t| t["label"] == "Sine wave"), "{top:?}");
+    let st = run_ok(sori().arg("analyze").arg(&wav).arg("--no-tagger"));
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).expect("JSON on stdout");
+    assert!(v.get("tags").is_none() && v.get("lanes").is_some());
 
     // Two files: a JSON array; CSV: the segment header.
     let out = dir.join("both.json");

@@ -8,3 +8,4 @@ pub mod partials;
 pub mod peaks;
 pub mod similar;
 pub mod spectrum;
+pub mod tagger;

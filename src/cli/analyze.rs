@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::analysis::features::HOP_S;
 use crate::analysis::lens::{Analysis, Lane, analyze_file};
+use crate::analysis::tagger::{self, Tagger, WindowTags};
 use crate::audio::PcmStore;
 
 #[derive(Debug, Args)]
@@ -27,6 +28,44 @@ pub struct AnalyzeArgs {
     /// Write here instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Leave out the AudioSet tagger (its per-window top classes, `tags` in the JSON).
+    #[arg(long)]
+    pub no_tagger: bool,
+}
+
+/// How many of a window's strongest AudioSet classes the JSON lists.
+const TOP_TAGS: usize = 5;
+
+#[derive(Serialize)]
+struct TagOut {
+    index: usize,
+    label: String,
+    score: f32,
+}
+
+#[derive(Serialize)]
+struct TagWindowOut {
+    start_s: f64,
+    end_s: f64,
+    top: Vec<TagOut>,
+}
+
+fn tags_out(w: &[WindowTags]) -> Vec<TagWindowOut> {
+    let names = tagger::labels();
+    w.iter()
+        .map(|w| TagWindowOut {
+            start_s: (w.start_s * 1000.0).round() / 1000.0,
+            end_s: (w.end_s * 1000.0).round() / 1000.0,
+            top: tagger::top(&w.scores, TOP_TAGS)
+                .into_iter()
+                .map(|(index, score)| TagOut {
+                    index,
+                    label: names.get(index).cloned().unwrap_or_default(),
+                    score: (score * 10_000.0).round() / 10_000.0,
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Values rounded for output (keeps a 4-minute track's JSON small without losing meaning).
@@ -73,9 +112,17 @@ struct FileOut<'a> {
     features: FeaturesOut,
     onsets: Vec<OnsetOut>,
     lanes: &'a [Lane],
+    /// The AudioSet tagger's strongest classes per window (absent with `--no-tagger`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<TagWindowOut>>,
 }
 
-fn to_json<'a>(file: &Path, store: &PcmStore, a: &'a Analysis) -> FileOut<'a> {
+fn to_json<'a>(
+    file: &Path,
+    store: &PcmStore,
+    a: &'a Analysis,
+    tags: Option<&[WindowTags]>,
+) -> FileOut<'a> {
     let f = &a.features;
     let m = |v: &[f32], r: fn(f32) -> f32| v.iter().map(|x| r(*x)).collect::<Vec<f32>>();
     FileOut {
@@ -115,6 +162,7 @@ fn to_json<'a>(file: &Path, store: &PcmStore, a: &'a Analysis) -> FileOut<'a> {
             })
             .collect(),
         lanes: &a.lanes,
+        tags: tags.map(tags_out),
     }
 }
 
@@ -167,8 +215,23 @@ fn csv_field(s: &str) -> String {
 pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let total = a.files.len();
     let done = AtomicUsize::new(0);
+    // One tagger for every file; without it the rest of the analysis still stands.
+    let tagger = if a.no_tagger || a.csv {
+        None
+    } else {
+        Tagger::new()
+            .map_err(|e| eprintln!("warning: {e}; the tagger is left out"))
+            .ok()
+    };
     let results = parallel_map(&a.files, |_, path| {
-        let r = load_and_analyze(path);
+        let r = load_and_analyze(path).map(|(store, an)| {
+            let tags = tagger.as_ref().and_then(|t| {
+                t.tag_track(&store, |_, _| {}, || true)
+                    .map_err(|e| eprintln!("warning: {}: {e}", path.display()))
+                    .ok()
+            });
+            (store, an, tags)
+        });
         let k = done.fetch_add(1, Ordering::Relaxed) + 1;
         // Progress for several files; one file's only stderr line is its error, if any.
         if total > 1 {
@@ -204,7 +267,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     }
     let text = if a.csv {
         let mut s = String::from("file,lane,start_s,end_s,score,evidence\n");
-        for (path, (_, an)) in &ok {
+        for (path, (_, an, _)) in &ok {
             for lane in &an.lanes {
                 for seg in &lane.segments {
                     s.push_str(&format!(
@@ -221,7 +284,10 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         }
         s
     } else {
-        let outs: Vec<FileOut> = ok.iter().map(|(p, (st, an))| to_json(p, st, an)).collect();
+        let outs: Vec<FileOut> = ok
+            .iter()
+            .map(|(p, (st, an, tags))| to_json(p, st, an, tags.as_deref()))
+            .collect();
         let v = if outs.len() == 1 {
             serde_json::to_string(&outs[0])
         } else {

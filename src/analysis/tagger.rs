@@ -1,0 +1,440 @@
+//! A second opinion from a trained tagger: CED-Tiny, an AudioSet classifier (527 classes),
+//! run with `tract` (pure Rust, no native runtime). See `assets/models/NOTICE.md`.
+//!
+//! The model takes a 16 kHz mono waveform of 0.15–10.23 s and gives 527 scores already in
+//! [0, 1]. A track is tagged window by window ([`WINDOW_S`] long, every [`HOP_S`]), each
+//! window at its true length (zero padding would change the scores). Optimising the graph for
+//! one input length takes a few hundred milliseconds, so a plan is kept per length: a track
+//! needs two (full windows and its last one).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+
+use crate::audio::PcmStore;
+
+/// The model file, as published (see `assets/models/NOTICE.md`).
+static MODEL: &[u8] = include_bytes!("../../assets/models/ced-tiny.onnx");
+/// `index,mid,display_name` of the 527 AudioSet classes, in the model's output order.
+static LABELS: &str = include_str!("../../assets/models/audioset_labels.csv");
+
+/// The model's sample rate.
+pub const RATE: u32 = 16_000;
+/// Number of classes.
+pub const CLASSES: usize = 527;
+/// Window length and hop, seconds.
+pub const WINDOW_S: f64 = 10.0;
+pub const HOP_S: f64 = 5.0;
+/// Shortest and longest input the model takes, samples at [`RATE`].
+pub const MIN_SAMPLES: usize = 2_400;
+pub const MAX_SAMPLES: usize = 163_680;
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// The loaded tagger. Cheap to share between threads; plans are built on first use of a length.
+pub struct Tagger {
+    proto: pb::ModelProto,
+    plans: Mutex<HashMap<usize, Plan>>,
+}
+
+/// Scores of one window of a track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowTags {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub scores: Vec<f32>,
+}
+
+/// What went wrong, in a sentence for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum TaggerError {
+    #[error("the tagger's model could not be loaded: {0}")]
+    Load(String),
+    #[error("the tagger could not run: {0}")]
+    Run(String),
+    #[error("a tagger window must last 0.15–10.23 s at 16 kHz (got {0} samples)")]
+    Length(usize),
+}
+
+impl Tagger {
+    /// Parses the built-in model and prepares its graph for tract.
+    pub fn new() -> Result<Self, TaggerError> {
+        let load = |e: TractError| TaggerError::Load(format!("{e:#}"));
+        let onnx = tract_onnx::onnx().with_ignore_value_info(true);
+        let mut proto = onnx.proto_model_for_read(&mut &MODEL[..]).map_err(load)?;
+        unsqueeze_stft_signal(&mut proto)?;
+        Ok(Self {
+            proto,
+            plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn plan(&self, len: usize) -> Result<Plan, TaggerError> {
+        if let Some(p) = self.plans.lock().ok().and_then(|m| m.get(&len).cloned()) {
+            return Ok(p);
+        }
+        let load = |e: TractError| TaggerError::Load(format!("{e:#}"));
+        let plan = tract_onnx::onnx()
+            .with_ignore_value_info(true)
+            .model_for_proto_model(&self.proto)
+            .map_err(load)?
+            .with_input_fact(0, f32::fact([1, len]).into())
+            .map_err(load)?
+            .into_optimized()
+            .map_err(load)?
+            .into_runnable()
+            .map_err(load)?;
+        if let Ok(mut m) = self.plans.lock() {
+            m.insert(len, plan.clone());
+        }
+        Ok(plan)
+    }
+
+    /// The 527 scores of one window of 16 kHz mono samples.
+    pub fn scores(&self, x: &[f32]) -> Result<Vec<f32>, TaggerError> {
+        if !(MIN_SAMPLES..=MAX_SAMPLES).contains(&x.len()) {
+            return Err(TaggerError::Length(x.len()));
+        }
+        let run = |e: TractError| TaggerError::Run(format!("{e:#}"));
+        let plan = self.plan(x.len())?;
+        let input = tract_ndarray::Array2::from_shape_vec((1, x.len()), x.to_vec())
+            .map_err(|e| TaggerError::Run(e.to_string()))?
+            .into_tensor();
+        let out = plan.run(tvec!(input.into())).map_err(run)?;
+        let y = out
+            .first()
+            .ok_or_else(|| TaggerError::Run("no output".into()))?
+            .to_plain_array_view::<f32>()
+            .map_err(run)?;
+        let scores: Vec<f32> = y.iter().copied().collect();
+        if scores.len() != CLASSES {
+            return Err(TaggerError::Run(format!(
+                "{} scores instead of {CLASSES}",
+                scores.len()
+            )));
+        }
+        Ok(scores)
+    }
+
+    /// Tags a whole track, window by window (see [`windows`]), on every core.
+    /// `progress(done, total)` is called after each window (from the worker threads);
+    /// once `keep_going` returns `false` no further window is started.
+    pub fn tag_track(
+        &self,
+        store: &PcmStore,
+        progress: impl Fn(usize, usize) + Sync,
+        keep_going: impl Fn() -> bool + Sync,
+    ) -> Result<Vec<WindowTags>, TaggerError> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let wins = windows(store.duration_s());
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .min(wins.len().max(1));
+        let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let results: Mutex<Vec<Option<Result<Vec<f32>, TaggerError>>>> =
+            Mutex::new((0..wins.len()).map(|_| None).collect());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    while keep_going() {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(&(a, b)) = wins.get(k) else { break };
+                        let r = self.scores(&mono_16k(store, a, b));
+                        if let Ok(mut v) = results.lock() {
+                            v[k] = Some(r);
+                        }
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wins.len());
+                    }
+                });
+            }
+        });
+        let results = results
+            .into_inner()
+            .map_err(|_| TaggerError::Run("a tagger thread failed".into()))?;
+        let mut out = Vec::with_capacity(wins.len());
+        // In order; a stop leaves the windows done before the first one not done.
+        for (&(a, b), r) in wins.iter().zip(results) {
+            let Some(r) = r else { break };
+            out.push(WindowTags {
+                start_s: a,
+                end_s: b,
+                scores: r?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The exporter feeds `STFT` a 2-D signal (batch, samples); ONNX and tract want
+/// (batch, samples, 1). One `Unsqueeze` on the last axis goes in before it.
+fn unsqueeze_stft_signal(proto: &mut pb::ModelProto) -> Result<(), TaggerError> {
+    let bad = |what: &str| TaggerError::Load(what.to_string());
+    let g = proto.graph.as_mut().ok_or_else(|| bad("no graph"))?;
+    let i = g
+        .node
+        .iter()
+        .position(|n| n.op_type == "STFT")
+        .ok_or_else(|| bad("no STFT node"))?;
+    let signal = g.node[i]
+        .input
+        .first()
+        .cloned()
+        .ok_or_else(|| bad("STFT without input"))?;
+    let axes = "sori_last_axis".to_string();
+    let unsqueezed = format!("{signal}_sori_unsqueezed");
+    g.initializer.push(pb::TensorProto {
+        name: axes.clone(),
+        dims: vec![1],
+        data_type: 7, // INT64
+        raw_data: (-1i64).to_le_bytes().to_vec(),
+        ..Default::default()
+    });
+    g.node.insert(
+        i,
+        pb::NodeProto {
+            name: "sori_unsqueeze_stft_signal".into(),
+            op_type: "Unsqueeze".into(),
+            input: vec![signal, axes],
+            output: vec![unsqueezed.clone()],
+            ..Default::default()
+        },
+    );
+    g.node[i + 1].input[0] = unsqueezed;
+    Ok(())
+}
+
+/// Windows of a track of `duration_s`: [`WINDOW_S`] long every [`HOP_S`], the last one
+/// ending with the track (at its true length, if at least 0.15 s).
+pub fn windows(duration_s: f64) -> Vec<(f64, f64)> {
+    if !duration_s.is_finite() || duration_s * (RATE as f64) < MIN_SAMPLES as f64 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut a = 0.0;
+    while a + WINDOW_S < duration_s {
+        out.push((a, a + WINDOW_S));
+        a += HOP_S;
+    }
+    out.push(((duration_s - WINDOW_S).max(0.0), duration_s));
+    out
+}
+
+/// The mono mix of `store` from `a` to `b` s at 16 kHz.
+pub fn mono_16k(store: &PcmStore, a: f64, b: f64) -> Vec<f32> {
+    let rate = store.sample_rate().max(1);
+    let want = (((b - a) * RATE as f64).round() as usize).clamp(MIN_SAMPLES, MAX_SAMPLES);
+    if rate == RATE {
+        let mut x = vec![0.0; want];
+        store.read_mono((a * rate as f64).round() as i64, &mut x);
+        return x;
+    }
+    // 50 ms either side so that the resampler's edges fall outside the window.
+    let margin = (0.05 * rate as f64) as usize;
+    let start = (a * rate as f64).round() as i64 - margin as i64;
+    let n = ((b - a) * rate as f64).round() as usize + 2 * margin;
+    let mut x = vec![0.0; n];
+    store.read_mono(start, &mut x);
+    let resampled = resample(&x, rate, RATE);
+    let skip = (margin as f64 * RATE as f64 / rate as f64).round() as usize;
+    let mut y: Vec<f32> = resampled.into_iter().skip(skip).take(want).collect();
+    y.resize(want, 0.0);
+    y
+}
+
+/// `x` at `from` Hz resampled to `to` Hz (band-limited, FFT-based), the resampler's delay
+/// removed.
+fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
+    let Ok(mut r) = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input) else {
+        return Vec::new();
+    };
+    let Ok(input) = InterleavedSlice::new(x, 1, x.len()) else {
+        return Vec::new();
+    };
+    r.process_all(&input, x.len(), None)
+        .map(|o| o.take_data())
+        .unwrap_or_default()
+}
+
+/// The display names of the 527 classes, in output order.
+pub fn labels() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        LABELS
+            .lines()
+            .skip(1)
+            .map(|l| {
+                // index,mid,"display name" (the name may hold commas)
+                let name = l.splitn(3, ',').nth(2).unwrap_or("");
+                name.trim().trim_matches('"').to_string()
+            })
+            .collect()
+    })
+}
+
+/// The `k` strongest classes of `scores`: (index, score), strongest first.
+pub fn top(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
+    let mut idx: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
+    idx.sort_by(|a, b| b.1.total_cmp(&a.1));
+    idx.truncate(k);
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generated signals of `scripts/tagger_reference.py`, built the same way (float64,
+    /// rounded to float32).
+    fn lcg(seed: u64, n: usize) -> Vec<f64> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((state >> 40) as f64 / (1u64 << 24) as f64) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    fn reference_signal(name: &str) -> Vec<f32> {
+        use std::f64::consts::PI;
+        let r = RATE as usize;
+        let x: Vec<f64> = match name {
+            "noise" => lcg(12345, r).iter().map(|v| 0.05 * v).collect(),
+            "chirp" => {
+                let noise = lcg(7, 2 * r);
+                (0..2 * r)
+                    .map(|i| {
+                        let t = i as f64 / r as f64;
+                        0.3 * (2.0 * PI * (200.0 * t + 0.5 * 1400.0 * t * t)).sin()
+                            + 0.01 * noise[i]
+                    })
+                    .collect()
+            }
+            "clicks" => {
+                let noise = lcg(99, 3 * r / 2);
+                (0..3 * r / 2)
+                    .map(|i| if i % 2000 == 0 { 0.9 } else { 0.0 } + 0.005 * noise[i])
+                    .collect()
+            }
+            "harmonic" => {
+                let noise = lcg(3, 3 * r);
+                (0..3 * r)
+                    .map(|i| {
+                        0.2 * (1..9)
+                            .map(|h| {
+                                (2.0 * PI * 220.0 * h as f64 * i as f64 / r as f64).sin() / h as f64
+                            })
+                            .sum::<f64>()
+                            + 0.005 * noise[i]
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        x.into_iter().map(|v| v as f32).collect()
+    }
+
+    #[test]
+    fn scores_match_the_reference_runtime_within_1e4() {
+        #[derive(serde::Deserialize)]
+        struct Reference {
+            signals: std::collections::BTreeMap<String, Vec<f32>>,
+        }
+        let r: Reference =
+            serde_json::from_str(include_str!("../../tests/data/ced_tiny_reference.json"))
+                .expect("reference file parses");
+        assert_eq!(r.signals.len(), 4);
+        let tagger = Tagger::new().expect("the built-in model loads");
+        for (name, want) in &r.signals {
+            let x = reference_signal(name);
+            assert!(!x.is_empty(), "unknown signal {name}");
+            let got = tagger.scores(&x).expect("runs");
+            assert_eq!(got.len(), want.len());
+            let (k, d) = got
+                .iter()
+                .zip(want)
+                .map(|(g, w)| (g - w).abs())
+                .enumerate()
+                .fold((0, 0.0f32), |m, (k, d)| if d > m.1 { (k, d) } else { m });
+            assert!(
+                d <= 1e-4,
+                "{name}: class {k} ({}) {} against {}",
+                labels()[k],
+                got[k],
+                want[k]
+            );
+        }
+        // Outside the lengths the model takes: a clear error, no panic.
+        assert!(matches!(
+            tagger.scores(&[0.0; 100]),
+            Err(TaggerError::Length(100))
+        ));
+    }
+
+    #[test]
+    fn labels_are_the_527_audioset_classes_in_order() {
+        let l = labels();
+        assert_eq!(l.len(), CLASSES);
+        assert_eq!(l[0], "Speech");
+        assert_eq!(l[1], "Male speech, man speaking");
+        assert!(l.iter().any(|n| n == "Zither"));
+        assert!(l.iter().any(|n| n == "Gong"));
+    }
+
+    #[test]
+    fn windows_cover_the_track_at_true_lengths() {
+        assert!(windows(0.1).is_empty());
+        assert_eq!(windows(0.2), vec![(0.0, 0.2)]);
+        assert_eq!(windows(10.0), vec![(0.0, 10.0)]);
+        assert_eq!(windows(12.0), vec![(0.0, 10.0), (2.0, 12.0)]);
+        let w = windows(23.0);
+        assert_eq!(
+            w,
+            vec![(0.0, 10.0), (5.0, 15.0), (10.0, 20.0), (13.0, 23.0)]
+        );
+        for p in w.windows(2) {
+            assert!(p[1].0 <= p[0].1, "gap between {p:?}");
+        }
+        for (a, b) in windows(600.3) {
+            let n = ((b - a) * RATE as f64).round() as usize;
+            assert!((MIN_SAMPLES..=MAX_SAMPLES).contains(&n), "{a}–{b}");
+        }
+    }
+
+    #[test]
+    fn resampling_to_16_khz_keeps_a_tone_and_its_timing() {
+        // 1 kHz at 44.1 kHz, starting at 0.5 s: at 16 kHz the tone is there from 0.5 s.
+        let rate = 44_100u32;
+        let x: Vec<f32> = (0..rate as usize * 2)
+            .map(|i| {
+                let t = i as f32 / rate as f32;
+                if t >= 0.5 {
+                    (2.0 * std::f32::consts::PI * 1000.0 * t).sin() * 0.5
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let store = PcmStore::from_interleaved(rate, 1, &x);
+        let y = mono_16k(&store, 0.0, 2.0);
+        assert_eq!(y.len(), 32_000);
+        let rms = |a: usize, b: usize| {
+            (y[a..b].iter().map(|v| v * v).sum::<f32>() / (b - a) as f32).sqrt()
+        };
+        assert!(rms(0, 7_800) < 0.01, "{}", rms(0, 7_800));
+        assert!((rms(8_200, 31_000) - 0.5 / 2f32.sqrt()).abs() < 0.01);
+        // Its frequency: zero crossings over a second.
+        let crossings = y[10_000..26_000]
+            .windows(2)
+            .filter(|w| w[0] <= 0.0 && w[1] > 0.0)
+            .count();
+        assert!((crossings as i32 - 1000).abs() <= 2, "{crossings}");
+    }
+}
