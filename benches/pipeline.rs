@@ -52,7 +52,11 @@ fn song(rate: u32, secs: f64) -> Vec<f32> {
 
 fn load(path: &Path) -> (Duration, Duration) {
     let t0 = Instant::now();
-    let job = LoadJob::start(Source::File(path.to_path_buf()), SpecParams::default());
+    let job = LoadJob::start(
+        Source::File(path.to_path_buf()),
+        SpecParams::default(),
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
     let status = job.wait();
     let total = t0.elapsed();
     if let LoadStatus::Failed(e) = status {
@@ -126,6 +130,30 @@ fn rows(label: &str, path: &Path) {
     println!(
         "  ratio to decode alone                                {:.2}x",
         analyze.as_secs_f64() / decode.as_secs_f64()
+    );
+    // The same with the AudioSet tagger beside the lens (its plan built once beforehand, as
+    // in the app, where one tagger serves every track).
+    let Ok(tagger) = sori::analysis::tagger::Tagger::new() else {
+        println!("  (the tagger could not be loaded)");
+        return;
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let tagged = |_| {
+        let t = Instant::now();
+        let (_, _, lens, tags) =
+            sori::analysis::lens::analyze_file_tagged(path, &tagger, threads).expect("analyze");
+        std::hint::black_box((lens, tags.expect("tagged")));
+        t.elapsed()
+    };
+    tagged(0);
+    let with_tagger = median((0..RUNS).map(tagged).collect());
+    println!(
+        "  the same with the tagger (median of {RUNS})            {}",
+        ms(with_tagger)
+    );
+    println!(
+        "  ratio to decode alone                                {:.2}x",
+        with_tagger.as_secs_f64() / decode.as_secs_f64()
     );
 }
 

@@ -12,8 +12,13 @@ use sori::audio::playback::Player;
 use sori::gui::SoriApp;
 use sori::session::Settings;
 
+/// The app on its demo, the tagger off so that the lanes stay as the lens first measured
+/// them (the tagger's own test turns it on).
 fn harness() -> Harness<'static, SoriApp> {
-    harness_with(Settings::default())
+    harness_with(Settings {
+        tagger: false,
+        ..Settings::default()
+    })
 }
 
 fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
@@ -778,4 +783,62 @@ fn the_presentation_card_body_is_at_least_28_pixels_at_1280x720() {
             "at text scale {scale} the body line is {line_px} px"
         );
     }
+}
+
+#[test]
+fn the_tagger_strip_shows_the_top_tags_and_the_lens_menu_turns_the_tagger_off() {
+    let mut h = harness_with(Settings::default());
+    wait_for_lens(&mut h);
+    let start = Instant::now();
+    let tags = loop {
+        h.step();
+        if let Some(t) = h.state().session.track.as_ref().and_then(|t| t.tags()) {
+            break t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the tagger did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    h.step();
+    // The demo is 72 s: eight windows, and the strip names the first one's five classes.
+    assert_eq!(tags.len(), 8);
+    h.get_by_label_contains("Top AudioSet tags 0:00");
+    let names = sori::analysis::tagger::labels();
+    for (i, score) in sori::analysis::tagger::top(&tags[0].scores, 5) {
+        h.get_by_label(&format!("{} {score:.2}", names[i]));
+    }
+    // The lanes took the tagger's opinion: a segment's evidence says what it heard.
+    let evidence = |h: &Harness<'_, SoriApp>| -> Vec<String> {
+        let lens = h.state().session.track.as_ref().and_then(|t| t.lens());
+        lens.expect("lens")
+            .lanes
+            .iter()
+            .flat_map(|l| l.segments.iter().map(|s| s.evidence.clone()))
+            .collect()
+    };
+    let ev = evidence(&h);
+    assert!(!ev.is_empty());
+    assert!(ev.iter().all(|e| e.starts_with("tagger: ")), "{ev:?}");
+
+    // Lens → off: the strip says so and the lanes go back to the signal cues alone.
+    h.get_by_label("Lens").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Second opinion from the AudioSet tagger")
+        .click();
+    h.step();
+    h.step();
+    assert!(!h.state().session.settings.tagger);
+    h.get_by_label("AudioSet tagger off (Lens menu)");
+    assert!(evidence(&h).iter().all(|e| !e.contains("tagger:")));
+    assert!(
+        h.state()
+            .session
+            .track
+            .as_ref()
+            .is_some_and(|t| t.tags().is_none())
+    );
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::features::TIMBRE_BANDS;
 use super::lens::BlockCues;
+use super::tagger;
 
 /// The classes a block is sorted into: nothing Korean, or one Korean family.
 pub const CLASSES: [&str; 6] = [
@@ -24,8 +25,9 @@ pub const CLASSES: [&str; 6] = [
 pub const N_CLASSES: usize = CLASSES.len();
 
 const BASE_FEATURES: usize = 29;
-/// Length of a cue vector.
-pub const N_FEATURES: usize = BASE_FEATURES + TIMBRE_BANDS;
+const TAG_FEATURES: usize = BASE_FEATURES + TIMBRE_BANDS;
+/// Length of a cue vector: the signal cues, then the tagger's class groups.
+pub const N_FEATURES: usize = TAG_FEATURES + tagger::N_GROUPS;
 
 /// Whether a cue describes timbre (spectrum, attack, decay) or only pitch behaviour.
 /// A Korean segment needs timbral support, never pitch alone (DESIGN.md section 4).
@@ -34,17 +36,22 @@ pub enum Kind {
     Timbre,
     Pitch,
     Rhythm,
+    /// A class group of the AudioSet tagger (a trained judgement of the sound as a whole).
+    Tagger,
 }
 
 /// Kind of cue `i` (the spectral envelope bands are timbre).
 pub fn feature_kind(i: usize) -> Kind {
-    BASE.get(i).map_or(Kind::Timbre, |b| b.1)
+    feature_info(i).1
 }
 
 /// Name (as the evidence says it) and kind of every cue, in vector order.
 pub fn feature_info(i: usize) -> (String, Kind) {
     if i < BASE_FEATURES {
         (BASE[i].0.to_string(), BASE[i].1)
+    } else if i >= TAG_FEATURES {
+        let g = &tagger::GROUPS[(i - TAG_FEATURES).min(tagger::N_GROUPS - 1)];
+        (format!("tagger: {}", g.name), Kind::Tagger)
     } else {
         let k = i - BASE_FEATURES;
         let (lo, hi) = timbre_band_hz(k);
@@ -147,6 +154,14 @@ pub fn vector(c: &BlockCues) -> [f32; N_FEATURES] {
     for k in 0..TIMBRE_BANDS {
         v[BASE_FEATURES + k] = fin(c.shape[k], -60.0) / 20.0;
     }
+    // The tagger's scores on a log scale, 0 (1e-3 or less) to 1: its "absent" classes sit
+    // at 1e-3–1e-2, and a class heard at 0.05 differs from one at 0.005. Untagged blocks
+    // leave them at 0, which the model fitted without the tagger never weighs.
+    if c.tagged {
+        for (g, &(_, s)) in c.tags.iter().enumerate() {
+            v[TAG_FEATURES + g] = (fin(s, 0.0).max(1e-3).log10() + 3.0) / 3.0;
+        }
+    }
     v
 }
 
@@ -172,12 +187,22 @@ pub struct Example {
 }
 
 impl Model {
-    /// The model shipped with Sori (`assets/lens_model.json`), if it matches this build's cues.
-    pub fn builtin() -> Option<&'static Model> {
-        static MODEL: std::sync::OnceLock<Option<Model>> = std::sync::OnceLock::new();
-        MODEL
-            .get_or_init(|| Self::from_json(include_str!("../../assets/lens_model.json")))
-            .as_ref()
+    /// The model shipped with Sori for tracks the tagger heard (`assets/lens_model_tagged.json`)
+    /// or did not (`assets/lens_model.json`), if it matches this build's cues.
+    pub fn builtin_for(tagged: bool) -> Option<&'static Model> {
+        static PLAIN: std::sync::OnceLock<Option<Model>> = std::sync::OnceLock::new();
+        static TAGGED: std::sync::OnceLock<Option<Model>> = std::sync::OnceLock::new();
+        if tagged {
+            TAGGED
+                .get_or_init(|| {
+                    Self::from_json(include_str!("../../assets/lens_model_tagged.json"))
+                })
+                .as_ref()
+        } else {
+            PLAIN
+                .get_or_init(|| Self::from_json(include_str!("../../assets/lens_model.json")))
+                .as_ref()
+        }
     }
 
     /// Parses a model; `None` if it is malformed or was fitted on other cues or classes.
@@ -356,10 +381,14 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_model_fits_these_cues() {
+    fn the_shipped_models_fit_these_cues() {
         assert!(
-            Model::builtin().is_some(),
-            "assets/lens_model.json is missing or was fitted on other cues: run `sori train`"
+            Model::builtin_for(false).is_some(),
+            "assets/lens_model.json is missing or was fitted on other cues: run `sori train --no-tagger`"
+        );
+        assert!(
+            Model::builtin_for(true).is_some(),
+            "assets/lens_model_tagged.json is missing or was fitted on other cues: run `sori train`"
         );
     }
 }

@@ -5,7 +5,12 @@
 //! [0, 1]. A track is tagged window by window ([`WINDOW_S`] long, every [`HOP_S`]), each
 //! window at its true length (zero padding would change the scores). Optimising the graph for
 //! one input length takes a few hundred milliseconds, so a plan is kept per length: a track
-//! needs two (full windows and its last one).
+//! longer than one window needs one (its last window ends at the track's end at full length).
+//!
+//! The windows tile the track without overlap: the model costs about 7 ms of one core per
+//! second of audio, whatever the window length, so a 5 s hop would double it for a finer
+//! time grid than the lanes take from the tagger (they weigh its classes over the window
+//! around each block; the signal cues locate a sound within it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,10 +33,12 @@ pub const RATE: u32 = 16_000;
 pub const CLASSES: usize = 527;
 /// Window length and hop, seconds.
 pub const WINDOW_S: f64 = 10.0;
-pub const HOP_S: f64 = 5.0;
+pub const HOP_S: f64 = 10.0;
 /// Shortest and longest input the model takes, samples at [`RATE`].
 pub const MIN_SAMPLES: usize = 2_400;
-pub const MAX_SAMPLES: usize = 163_680;
+/// (163 680 samples, 1024 frames of the model's front end, makes one patch more than its
+/// position table holds.)
+pub const MAX_SAMPLES: usize = 163_679;
 
 type Plan = Arc<TypedRunnableModel>;
 
@@ -120,21 +127,19 @@ impl Tagger {
         Ok(scores)
     }
 
-    /// Tags a whole track, window by window (see [`windows`]), on every core.
+    /// Tags a whole track, window by window (see [`windows`]), on `threads` threads.
     /// `progress(done, total)` is called after each window (from the worker threads);
     /// once `keep_going` returns `false` no further window is started.
     pub fn tag_track(
         &self,
         store: &PcmStore,
+        threads: usize,
         progress: impl Fn(usize, usize) + Sync,
         keep_going: impl Fn() -> bool + Sync,
     ) -> Result<Vec<WindowTags>, TaggerError> {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let wins = windows(store.duration_s());
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(wins.len().max(1));
+        let workers = threads.clamp(1, wins.len().max(1));
         let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let results: Mutex<Vec<Option<Result<Vec<f32>, TaggerError>>>> =
             Mutex::new((0..wins.len()).map(|_| None).collect());
@@ -276,6 +281,174 @@ pub fn labels() -> &'static [String] {
     })
 }
 
+/// A group of AudioSet classes that speaks to one kind of sound the lens looks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ClassGroup {
+    /// As the evidence and the model's cue list name it.
+    pub name: &'static str,
+    /// AudioSet display names, as in `assets/models/audioset_labels.csv`.
+    pub classes: &'static [&'static str],
+}
+
+/// The groups of classes the lens reads from the tagger, in the order of the model's cues.
+/// Which of them weigh for which lane, and how much, is fitted by `sori train`.
+pub const GROUPS: [ClassGroup; 12] = [
+    ClassGroup {
+        name: "plucked strings",
+        classes: &[
+            "Plucked string instrument",
+            "Zither",
+            "Pizzicato",
+            "Harp",
+            "Sitar",
+            "Banjo",
+            "Mandolin",
+            "Ukulele",
+        ],
+    },
+    ClassGroup {
+        name: "guitar",
+        classes: &[
+            "Guitar",
+            "Electric guitar",
+            "Acoustic guitar",
+            "Steel guitar, slide guitar",
+            "Tapping (guitar technique)",
+        ],
+    },
+    ClassGroup {
+        name: "bowed strings",
+        classes: &[
+            "Bowed string instrument",
+            "Violin, fiddle",
+            "Cello",
+            "String section",
+            "Double bass",
+        ],
+    },
+    ClassGroup {
+        name: "winds and whistle-like tones",
+        classes: &[
+            "Whistle",
+            "Theremin",
+            "Harmonica",
+            "Wind instrument, woodwind instrument",
+            "Flute",
+            "Clarinet",
+            "Saxophone",
+            "Bagpipes",
+            "Didgeridoo",
+            "Shofar",
+        ],
+    },
+    ClassGroup {
+        name: "drums",
+        classes: &[
+            "Drum",
+            "Percussion",
+            "Drum roll",
+            "Timpani",
+            "Tabla",
+            "Wood block",
+        ],
+    },
+    ClassGroup {
+        name: "drum kit and drum machine",
+        classes: &[
+            "Drum kit",
+            "Snare drum",
+            "Bass drum",
+            "Hi-hat",
+            "Rimshot",
+            "Cymbal",
+            "Drum machine",
+        ],
+    },
+    ClassGroup {
+        name: "gongs and bells",
+        classes: &[
+            "Gong",
+            "Bell",
+            "Tubular bells",
+            "Church bell",
+            "Chime",
+            "Wind chime",
+            "Singing bowl",
+            "Jingle bell",
+            "Cowbell",
+            "Mallet percussion",
+        ],
+    },
+    ClassGroup {
+        name: "synthesizer and electronic music",
+        classes: &[
+            "Synthesizer",
+            "Sampler",
+            "Keyboard (musical)",
+            "Ambient music",
+            "Electronic music",
+            "House music",
+            "Techno",
+            "Dubstep",
+            "Drum and bass",
+            "Electronica",
+            "Electronic dance music",
+            "Trance music",
+        ],
+    },
+    ClassGroup {
+        name: "hip hop, pop and dance music",
+        classes: &["Hip hop music", "Pop music", "Dance music", "Rock music"],
+    },
+    ClassGroup {
+        name: "traditional and Asian music",
+        classes: &["Music of Asia", "Traditional music", "Folk music"],
+    },
+    ClassGroup {
+        name: "singing",
+        classes: &[
+            "Singing",
+            "Male singing",
+            "Female singing",
+            "Vocal music",
+            "Synthetic singing",
+            "Rapping",
+        ],
+    },
+    ClassGroup {
+        name: "bass guitar",
+        classes: &["Bass guitar"],
+    },
+];
+pub const N_GROUPS: usize = GROUPS.len();
+
+/// The class indices of each group (names not in the label list are left out; a test checks
+/// there are none).
+fn group_indices() -> &'static [Vec<usize>; N_GROUPS] {
+    static IDX: std::sync::OnceLock<[Vec<usize>; N_GROUPS]> = std::sync::OnceLock::new();
+    IDX.get_or_init(|| {
+        let names = labels();
+        GROUPS.map(|g| {
+            g.classes
+                .iter()
+                .filter_map(|c| names.iter().position(|n| n == c))
+                .collect()
+        })
+    })
+}
+
+/// The strongest class of each group in one window's scores: (class index, score).
+pub fn group_scores(scores: &[f32]) -> [(usize, f32); N_GROUPS] {
+    let idx = group_indices();
+    std::array::from_fn(|g| {
+        idx[g]
+            .iter()
+            .filter_map(|&i| scores.get(i).map(|&s| (i, s)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or((0, 0.0))
+    })
+}
+
 /// The `k` strongest classes of `scores`: (index, score), strongest first.
 pub fn top(scores: &[f32], k: usize) -> Vec<(usize, f32)> {
     let mut idx: Vec<(usize, f32)> = scores.iter().copied().enumerate().collect();
@@ -386,6 +559,17 @@ mod tests {
         assert_eq!(l[1], "Male speech, man speaking");
         assert!(l.iter().any(|n| n == "Zither"));
         assert!(l.iter().any(|n| n == "Gong"));
+        for g in GROUPS {
+            for c in g.classes {
+                assert!(l.iter().any(|n| n == c), "{c} ({}) is not a class", g.name);
+            }
+        }
+        let mut s = vec![0.0f32; CLASSES];
+        let zither = l.iter().position(|n| n == "Zither").unwrap_or(0);
+        s[zither] = 0.8;
+        s[139] = 0.3;
+        assert_eq!(group_scores(&s)[0], (zither, 0.8));
+        assert_eq!(group_scores(&s)[2].1, 0.0);
     }
 
     #[test]
@@ -394,10 +578,10 @@ mod tests {
         assert_eq!(windows(0.2), vec![(0.0, 0.2)]);
         assert_eq!(windows(10.0), vec![(0.0, 10.0)]);
         assert_eq!(windows(12.0), vec![(0.0, 10.0), (2.0, 12.0)]);
-        let w = windows(23.0);
+        let w = windows(33.0);
         assert_eq!(
             w,
-            vec![(0.0, 10.0), (5.0, 15.0), (10.0, 20.0), (13.0, 23.0)]
+            vec![(0.0, 10.0), (10.0, 20.0), (20.0, 30.0), (23.0, 33.0)]
         );
         for p in w.windows(2) {
             assert!(p[1].0 <= p[0].1, "gap between {p:?}");

@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::analysis::features::HOP_S;
-use crate::analysis::lens::{Analysis, Lane, analyze_file};
+use crate::analysis::lens::{Analysis, Lane, analyze_file, analyze_file_tagged};
 use crate::analysis::tagger::{self, Tagger, WindowTags};
 use crate::audio::PcmStore;
 
@@ -28,7 +28,7 @@ pub struct AnalyzeArgs {
     /// Write here instead of standard output.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Leave out the AudioSet tagger (its per-window top classes, `tags` in the JSON).
+    /// Leave out the AudioSet tagger: lanes from the signal cues alone, no `tags` in the JSON.
     #[arg(long)]
     pub no_tagger: bool,
 }
@@ -216,22 +216,35 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let total = a.files.len();
     let done = AtomicUsize::new(0);
     // One tagger for every file; without it the rest of the analysis still stands.
-    let tagger = if a.no_tagger || a.csv {
+    let tagger = if a.no_tagger {
         None
     } else {
         Tagger::new()
             .map_err(|e| eprintln!("warning: {e}; the tagger is left out"))
             .ok()
     };
+    // Several files run one per core, the tagger of each on its own thread; one file's
+    // tagger has every core.
+    let threads = if total > 1 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    };
     let results = parallel_map(&a.files, |_, path| {
-        let r = load_and_analyze(path).map(|(store, an)| {
-            let tags = tagger.as_ref().and_then(|t| {
-                t.tag_track(&store, |_, _| {}, || true)
-                    .map_err(|e| eprintln!("warning: {}: {e}", path.display()))
-                    .ok()
-            });
-            (store, an, tags)
-        });
+        let r = match &tagger {
+            None => load_and_analyze(path).map(|(store, an)| (store, an, None)),
+            Some(t) => analyze_file_tagged(path, t, threads)
+                .map_err(anyhow::Error::from)
+                .map(|(store, outcome, an, tags)| {
+                    if let Some(n) = outcome.notice {
+                        eprintln!("warning: {n}");
+                    }
+                    let tags = tags
+                        .map_err(|e| eprintln!("warning: {}: {e}", path.display()))
+                        .ok();
+                    (store, an, tags)
+                }),
+        };
         let k = done.fetch_add(1, Ordering::Relaxed) + 1;
         // Progress for several files; one file's only stderr line is its error, if any.
         if total > 1 {

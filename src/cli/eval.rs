@@ -16,8 +16,11 @@ use clap::Args;
 
 use super::analyze::parallel_map;
 use crate::analysis::features::mono_decimated;
-use crate::analysis::lens::{Analysis, Family, LANE_HOP_S, LANES, Lane, analyze, score_lanes};
+use crate::analysis::lens::{
+    Analysis, Family, LANE_HOP_S, LANES, Lane, analyze, score_lanes, set_block_tags,
+};
 use crate::analysis::model::{CLASSES, Example, Model, vector};
+use crate::analysis::tagger::Tagger;
 use crate::audio::{PcmStore, decode_file};
 
 #[derive(Debug, Args)]
@@ -43,6 +46,9 @@ pub struct EvalArgs {
     /// Print one line per file with its lane means.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Leave out the AudioSet tagger: the signal cues alone and the model fitted on them.
+    #[arg(long)]
+    pub no_tagger: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -338,16 +344,40 @@ fn wav_16bit(x: &[f32], rate: u32) -> Vec<u8> {
 
 type Loaded = Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>>;
 
-fn load_all(rows: &[Row]) -> Loaded {
+/// The tagger for an evaluation or a fit, unless it is turned off.
+fn tagger_for(off: bool) -> Result<Option<Tagger>> {
+    if off {
+        return Ok(None);
+    }
+    Tagger::new()
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{e} (run with --no-tagger to leave it out)"))
+}
+
+/// Analyses `store`; with a tagger, its windows go on the blocks (one thread: the callers
+/// already run one file per core).
+fn analyze_tagged(store: &PcmStore, tagger: Option<&Tagger>) -> Result<Analysis> {
+    let mut an = analyze(store);
+    if let Some(t) = tagger {
+        let w = t.tag_track(store, 1, |_, _| {}, || true)?;
+        set_block_tags(&mut an.blocks, &w);
+    }
+    Ok(an)
+}
+
+fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
     let total = rows.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     eprintln!("analysing {total} files…");
     parallel_map(rows, |_, r| {
         let out = match decode_file(&r.file) {
-            Ok((s, _)) => {
-                let an = analyze(&s);
-                Some((s, an))
-            }
+            Ok((s, _)) => match analyze_tagged(&s, tagger) {
+                Ok(an) => Some((s, an)),
+                Err(e) => {
+                    eprintln!("skipped: {}: {e}", r.file.display());
+                    None
+                }
+            },
             Err(e) => {
                 eprintln!("skipped: {e}");
                 None
@@ -374,6 +404,7 @@ fn mixtures(
     shift: usize,
     gains: &[f32],
     write: Option<&Path>,
+    tagger: Option<&Tagger>,
 ) -> Result<Vec<Mix>> {
     let beds: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].family == "pop" && loaded[i].is_some())
@@ -417,12 +448,12 @@ fn mixtures(
             }
         }
         let store = PcmStore::from_interleaved(22_050, 1, &mix);
-        Some(Ok(Mix {
+        Some(analyze_tagged(&store, tagger).map(|an| Mix {
             clip: c,
             bed: b,
             lane: rows[c].lane.clone(),
             truth,
-            an: analyze(&store),
+            an,
         }))
     })
     .into_iter()
@@ -587,7 +618,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
         None => None,
     };
-    let loaded = load_all(&rows);
+    let tagger = tagger_for(a.no_tagger)?;
+    let loaded = load_all(&rows, tagger.as_ref());
     let mixes = mixtures(
         &rows,
         &loaded,
@@ -595,6 +627,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         0,
         &[a.mix_gain_db],
         a.write_mixtures.as_deref(),
+        tagger.as_ref(),
     )?;
     if let Some(dir) = &a.write_mixtures {
         eprintln!("wrote {} mixtures to {}", mixes.len(), dir.display());
@@ -602,7 +635,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let model = if a.rules {
         None
     } else {
-        custom.as_ref().or(Model::builtin())
+        custom.as_ref().or(Model::builtin_for(false))
     };
     let mut report = Report::default();
     for (r, res) in rows.iter().zip(&loaded) {
@@ -631,10 +664,18 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         (false, true) => "Korean lanes: the shipped model (figures on files it was fitted on)",
         (false, false) => "Korean lanes: hand-set rules (no usable shipped model)",
     };
-    report.print(&format!("{what}; mix gain {:+.0} dB", a.mix_gain_db));
+    let source = if tagger.is_some() {
+        "signal cues and the AudioSet tagger"
+    } else {
+        "signal cues alone (no tagger)"
+    };
+    report.print(&format!(
+        "{what}; {source}; mix gain {:+.0} dB",
+        a.mix_gain_db
+    ));
 
     if let Some(k) = a.cv.filter(|k| *k >= 2) {
-        let train_mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS, None)?;
+        let train_mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS, None, tagger.as_ref())?;
         let mut groups: Vec<String> = rows.iter().map(group_of).collect();
         groups.sort();
         groups.dedup();
@@ -775,7 +816,7 @@ const TRAIN_L2: f32 = 0.01;
 pub struct TrainArgs {
     /// Manifest CSV (columns of shared/testdata/labels.csv).
     pub manifest: PathBuf,
-    /// Where to write the model (Sori ships `assets/lens_model.json`).
+    /// Where to write the model.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Weight of "no Korean timbre" blocks against each Korean family (higher: fewer false alarms).
@@ -784,6 +825,10 @@ pub struct TrainArgs {
     /// L2 shrinkage of the weights.
     #[arg(long, default_value_t = TRAIN_L2)]
     pub l2: f32,
+    /// Fit on the signal cues alone (Sori ships this fit as `assets/lens_model.json` and the
+    /// one with the tagger's classes as `assets/lens_model_tagged.json`).
+    #[arg(long)]
+    pub no_tagger: bool,
 }
 
 /// Settings of a fit.
@@ -811,8 +856,9 @@ pub fn train(a: &TrainArgs) -> Result<()> {
             a.manifest.display()
         );
     }
-    let loaded = load_all(&rows);
-    let mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS, None)?;
+    let tagger = tagger_for(a.no_tagger)?;
+    let loaded = load_all(&rows, tagger.as_ref());
+    let mixes = mixtures(&rows, &loaded, 7, 3, &TRAIN_GAINS, None, tagger.as_ref())?;
     let set = FitSettings {
         none_weight: a.none_weight,
         l2: a.l2,

@@ -694,6 +694,9 @@ impl SoriApp {
             egui::Panel::top("notices").show(ui, |ui| self.notices(ui));
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
+        if self.session.track.is_some() {
+            egui::Panel::bottom("tags").show(ui, |ui| self.tags_strip(ui));
+        }
         egui::Panel::right("notes")
             .default_size(300.0)
             .show(ui, |ui| self.notes_panel(ui));
@@ -890,6 +893,18 @@ impl SoriApp {
                 }
             });
             ui.menu_button("Lens", |ui| {
+                let mut on = self.session.settings.tagger;
+                if ui
+                    .checkbox(&mut on, "Second opinion from the AudioSet tagger")
+                    .on_hover_text(
+                        "CED-Tiny listens to the track in 10-second windows in the background; the lanes \
+                         weigh its classes with the signal measurements. Off: signal measurements alone.",
+                    )
+                    .changed()
+                {
+                    self.session.apply(Command::SetTagger(on));
+                }
+                ui.separator();
                 if ui.button("Find similar to the selection  (Ctrl+F)").clicked() {
                     self.session.apply(Command::FindSimilar);
                 }
@@ -1124,6 +1139,66 @@ impl SoriApp {
                     ));
                 }
             });
+        });
+    }
+
+    /// The AudioSet tagger's five strongest classes in the window under the playhead, or
+    /// what the tagger is doing.
+    fn tags_strip(&mut self, ui: &mut egui::Ui) {
+        let Some(track) = self.session.track.clone() else {
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            let weak = ui.visuals().weak_text_color();
+            if !self.session.settings.tagger {
+                ui.label(RichText::new("AudioSet tagger off (Lens menu)").color(weak));
+                return;
+            }
+            if let Some(e) = track.tag_error() {
+                ui.label(format!("The AudioSet tagger could not run: {e}."));
+                return;
+            }
+            if let Some((done, total)) = track.tag_progress() {
+                ui.spinner();
+                ui.label(format!(
+                    "AudioSet tagger listening: window {done} of {total} (the lanes take its opinion when it is done)"
+                ));
+                return;
+            }
+            let Some(tags) = track.tags() else {
+                ui.label(RichText::new("AudioSet tagger: waiting for the fusion lens…").color(weak));
+                return;
+            };
+            let now = self.session.position_s();
+            let Some(w) = tags
+                .iter()
+                .rev()
+                .find(|w| w.start_s <= now)
+                .or_else(|| tags.first())
+            else {
+                return;
+            };
+            ui.label(
+                RichText::new(format!(
+                    "Top AudioSet tags {}–{}:",
+                    format_time(w.start_s, 1.0),
+                    format_time(w.end_s, 1.0)
+                ))
+                .strong(),
+            )
+            .on_hover_text(
+                "What CED-Tiny, a model trained on Google's AudioSet, hears in this 10-second window: \
+                 its five strongest of 527 classes, each scored 0–1. A second opinion: the lanes weigh \
+                 it with the signal measurements.",
+            );
+            let names = crate::analysis::tagger::labels();
+            for (n, (i, score)) in crate::analysis::tagger::top(&w.scores, 5).into_iter().enumerate() {
+                if n > 0 {
+                    ui.label(RichText::new("·").color(weak));
+                }
+                let name = names.get(i).map_or("?", |n| n.as_str());
+                ui.label(format!("{name} {score:.2}"));
+            }
         });
     }
 

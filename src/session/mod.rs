@@ -39,6 +39,8 @@ pub struct Settings {
     pub theme: Theme,
     /// In presentation, playback pauses when the current note's region ends.
     pub pause_at_note_end: bool,
+    /// A second opinion from the AudioSet tagger, run in the background after the lens.
+    pub tagger: bool,
 }
 
 /// Colour themes: dark, light, and a high-contrast one for washed-out projectors.
@@ -78,6 +80,7 @@ impl Default for Settings {
             text_scale: 1.0,
             theme: Theme::Dark,
             pause_at_note_end: true,
+            tagger: true,
         }
     }
 }
@@ -208,6 +211,8 @@ pub enum Command {
     LoopNote,
     /// Multiply the text scale (1 resets it).
     ScaleText(f32),
+    /// Turn the AudioSet tagger on or off (off: the lanes from the signal cues alone).
+    SetTagger(bool),
 }
 
 pub struct Session {
@@ -236,6 +241,8 @@ pub struct Session {
     /// Notices from worker threads (an export finished or failed), shown at the next poll.
     notice_tx: std::sync::mpsc::Sender<(String, bool)>,
     notice_rx: std::sync::mpsc::Receiver<(String, bool)>,
+    /// `settings.tagger`, as the loading and tagging threads read it.
+    tagger_on: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Shortest visible range: a few dozen samples across the screen.
@@ -251,7 +258,9 @@ impl Session {
             settings.text_scale = 1.0;
         }
         let (notice_tx, notice_rx) = std::sync::mpsc::channel();
+        let tagger_on = Arc::new(std::sync::atomic::AtomicBool::new(settings.tagger));
         Self {
+            tagger_on,
             notice_tx,
             notice_rx,
             player,
@@ -333,7 +342,11 @@ impl Session {
             job.cancel();
         }
         self.player.transport.set_playing(false);
-        self.job = Some(LoadJob::start(source, self.settings.spec_params()));
+        self.job = Some(LoadJob::start(
+            source,
+            self.settings.spec_params(),
+            self.tagger_on.clone(),
+        ));
     }
 
     pub fn apply(&mut self, cmd: Command) {
@@ -456,6 +469,28 @@ impl Session {
                 if WINDOW_SIZES.contains(&w) && w != self.settings.window {
                     self.settings.window = w;
                     self.rebuild_overview();
+                }
+            }
+            Command::SetTagger(on) => {
+                self.settings.tagger = on;
+                self.tagger_on
+                    .store(on, std::sync::atomic::Ordering::Relaxed);
+                match (&self.track, on) {
+                    (Some(t), false) => t.clear_tags(),
+                    // A track opened with the tagger off is tagged now, in the background.
+                    (Some(t), true) if t.lens().is_some() && t.tags().is_none() => {
+                        let (t, flag) = (t.clone(), self.tagger_on.clone());
+                        let spawned = std::thread::Builder::new()
+                            .name("sori-tagger".into())
+                            .spawn(move || t.run_tagger(&flag, &|| false));
+                        if let Err(e) = spawned {
+                            self.notices.push(Notice {
+                                text: format!("The tagger could not start ({e})."),
+                                error: true,
+                            });
+                        }
+                    }
+                    _ => {}
                 }
             }
             Command::RetryAudio => {
@@ -841,7 +876,10 @@ impl Session {
     /// True while background work runs that the GUI should repaint for.
     pub fn busy(&self) -> bool {
         self.is_loading()
-            || self.track.as_ref().is_some_and(|t| t.lens_busy())
+            || self
+                .track
+                .as_ref()
+                .is_some_and(|t| t.lens_busy() || t.tag_progress().is_some())
             || self
                 .rebuild_overview
                 .as_ref()

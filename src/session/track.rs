@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::analysis::lens::{Analysis, analyze};
+use crate::analysis::lens::{Analysis, add_tags, analyze, remove_tags};
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
+use crate::analysis::tagger::{Tagger, WindowTags};
 use crate::audio::{Decoder, PcmStore, Progress, StoreWriter};
 use crate::demo;
 
@@ -45,6 +46,23 @@ pub struct Track {
     /// The fusion lens, once computed (after decoding, on the loading thread); see [`Track::lens`].
     lens: RwLock<Option<Arc<Analysis>>>,
     lens_busy: std::sync::atomic::AtomicBool,
+    /// The AudioSet tagger's windows, once it has heard the whole track.
+    tags: RwLock<Option<Arc<Vec<WindowTags>>>>,
+    tagging: std::sync::atomic::AtomicBool,
+    /// Windows tagged so far, of how many.
+    tag_done: std::sync::atomic::AtomicUsize,
+    tag_total: std::sync::atomic::AtomicUsize,
+    tag_error: Mutex<Option<String>>,
+}
+
+/// The tagger every track shares (its plans per window length are kept between tracks);
+/// the error, in a sentence, if its model cannot be loaded.
+pub fn shared_tagger() -> Result<&'static Tagger, String> {
+    static TAGGER: std::sync::OnceLock<Result<Tagger, String>> = std::sync::OnceLock::new();
+    TAGGER
+        .get_or_init(|| Tagger::new().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| e.clone())
 }
 
 impl std::fmt::Debug for Track {
@@ -70,6 +88,97 @@ impl Track {
             analysis_done: std::sync::atomic::AtomicBool::new(false),
             lens: RwLock::new(None),
             lens_busy: std::sync::atomic::AtomicBool::new(true),
+            tags: RwLock::new(None),
+            tagging: std::sync::atomic::AtomicBool::new(false),
+            tag_done: std::sync::atomic::AtomicUsize::new(0),
+            tag_total: std::sync::atomic::AtomicUsize::new(0),
+            tag_error: Mutex::new(None),
+        }
+    }
+
+    /// The tagger's windows, once the whole track is tagged.
+    pub fn tags(&self) -> Option<Arc<Vec<WindowTags>>> {
+        self.tags.read().ok().and_then(|t| t.clone())
+    }
+    /// While the tagger runs: windows done and in all.
+    pub fn tag_progress(&self) -> Option<(usize, usize)> {
+        self.tagging.load(Ordering::Acquire).then(|| {
+            (
+                self.tag_done.load(Ordering::Relaxed),
+                self.tag_total.load(Ordering::Relaxed),
+            )
+        })
+    }
+    /// Why the tagger could not hear this track, if it could not.
+    pub fn tag_error(&self) -> Option<String> {
+        self.tag_error.lock().ok().and_then(|e| e.clone())
+    }
+
+    /// Tags the decoded track window by window while `on` stays true, then scores the
+    /// lanes again with the tagger's classes. Runs on the calling (worker) thread; a second
+    /// call while one runs, or once the track is tagged, does nothing.
+    pub fn run_tagger(
+        &self,
+        on: &std::sync::atomic::AtomicBool,
+        cancelled: &(dyn Fn() -> bool + Sync),
+    ) {
+        if self.tags().is_some() || self.tagging.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let keep_going = || on.load(Ordering::Relaxed) && !cancelled();
+        if keep_going() && self.store.is_complete() {
+            let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+            self.tag_done.store(0, Ordering::Relaxed);
+            let result = shared_tagger().and_then(|t| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    t.tag_track(
+                        &self.store,
+                        threads,
+                        |done, total| {
+                            self.tag_done.store(done, Ordering::Relaxed);
+                            self.tag_total.store(total, Ordering::Relaxed);
+                        },
+                        keep_going,
+                    )
+                }))
+                .map_err(|_| "the tagger failed on this track".to_string())?
+                .map_err(|e| e.to_string())
+            });
+            let total = crate::analysis::tagger::windows(self.store.duration_s()).len();
+            match result {
+                // Stopped part way (turned off, or another file opened): nothing is kept.
+                Ok(w) if w.len() < total || !keep_going() => {}
+                Ok(w) => {
+                    if let Some(lens) = self.lens() {
+                        let mut a = (*lens).clone();
+                        add_tags(&mut a, &w);
+                        if let Ok(mut l) = self.lens.write() {
+                            *l = Some(Arc::new(a));
+                        }
+                    }
+                    if let Ok(mut t) = self.tags.write() {
+                        *t = Some(Arc::new(w));
+                    }
+                }
+                Err(e) => {
+                    if let Ok(mut m) = self.tag_error.lock() {
+                        *m = Some(e);
+                    }
+                }
+            }
+        }
+        self.tagging.store(false, Ordering::Release);
+    }
+
+    /// Drops the tagger's judgement: the lanes go back to the signal cues alone.
+    pub fn clear_tags(&self) {
+        let had = self.tags.write().ok().and_then(|mut t| t.take()).is_some();
+        if had && let Some(lens) = self.lens() {
+            let mut a = (*lens).clone();
+            remove_tags(&mut a);
+            if let Ok(mut l) = self.lens.write() {
+                *l = Some(Arc::new(a));
+            }
         }
     }
 
@@ -148,8 +257,13 @@ pub struct LoadJob {
 }
 
 impl LoadJob {
-    /// Starts loading `source` on a worker thread.
-    pub fn start(source: Source, params: SpecParams) -> Self {
+    /// Starts loading `source` on a worker thread; after the lens, the tagger runs there too
+    /// while `tagger_on` is true.
+    pub fn start(
+        source: Source,
+        params: SpecParams,
+        tagger_on: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
         let job = LoadJob {
             source: source.clone(),
             progress: Arc::new(Progress::default()),
@@ -189,6 +303,9 @@ impl LoadJob {
             // The track is usable now; the fusion lens follows on this thread.
             if let Some(t) = track.lock().ok().and_then(|t| t.clone()) {
                 t.run_lens(!ok || progress.cancelled());
+                if ok && t.lens().is_some() {
+                    t.run_tagger(&tagger_on, &|| progress.cancelled());
+                }
             }
         };
         if let Err(e) = std::thread::Builder::new()
