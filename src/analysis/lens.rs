@@ -371,38 +371,34 @@ pub fn analyze(store: &PcmStore) -> Analysis {
 
 /// Decodes `path` and analyses it, the features being measured while the file decodes.
 pub fn analyze_file(path: &Path) -> Result<(Arc<PcmStore>, Outcome, Analysis), AudioError> {
-    let (store, outcome, features) = decode_following(path, features::compute_following)?;
-    let features = features.unwrap_or_else(|| features::compute(&store));
-    Ok((store, outcome, analyze_features(features)))
+    let (store, outcome, an, _) = analyze_file_tagged(path, None, 1)?;
+    Ok((store, outcome, an))
 }
 
-/// [`analyze_file`] with the tagger's judgement added ([`add_tags`]): the tagger runs on
-/// `threads` threads beside the lens once the file is decoded. The windows come back with
-/// the analysis; a tagger error leaves the signal analysis standing, with the error.
+/// The tagger's windows of a track, or why it could not hear it.
+pub type TagResult = Result<Vec<WindowTags>, tagger::TaggerError>;
+
+/// [`analyze_file`], with `tagger` (if any) running on `threads` threads beside the lens once
+/// the file is decoded, its judgement added to the lanes ([`add_tags`]). Its windows come
+/// back with the analysis; a tagger error leaves the signal analysis standing.
 pub fn analyze_file_tagged(
     path: &Path,
-    tagger: &tagger::Tagger,
+    tagger: Option<&tagger::Tagger>,
     threads: usize,
-) -> Result<
-    (
-        Arc<PcmStore>,
-        Outcome,
-        Analysis,
-        Result<Vec<WindowTags>, tagger::TaggerError>,
-    ),
-    AudioError,
-> {
+) -> Result<(Arc<PcmStore>, Outcome, Analysis, Option<TagResult>), AudioError> {
     let (store, outcome, features) = decode_following(path, features::compute_following)?;
     let (mut an, tags) = std::thread::scope(|s| {
-        let tags = s.spawn(|| tagger.tag_track(&store, threads, |_, _| {}, || true));
+        let tags = tagger.map(|t| s.spawn(|| t.tag_track(&store, threads, |_, _| {}, || true)));
         let features = features.unwrap_or_else(|| features::compute(&store));
         let an = analyze_features(features);
-        let tags = tags
-            .join()
-            .unwrap_or_else(|_| Err(tagger::TaggerError::Run("the tagger thread failed".into())));
+        let tags = tags.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(tagger::TaggerError::Run("the tagger thread failed".into()))
+            })
+        });
         (an, tags)
     });
-    if let Ok(w) = &tags {
+    if let Some(Ok(w)) = &tags {
         add_tags(&mut an, w);
     }
     Ok((store, outcome, an, tags))
@@ -1277,8 +1273,8 @@ pub fn model_scores(m: &Model, c: &BlockCues) -> [f32; 5] {
     if c.active < 0.1 {
         return out;
     }
+    let x = lens_model::vector(c);
     let korean = |m: &Model| {
-        let x = lens_model::vector(c);
         let p = m.probs(&x);
         let mut neutral = x;
         for (i, v) in neutral.iter_mut().enumerate() {

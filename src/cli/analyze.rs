@@ -10,7 +10,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::analysis::features::HOP_S;
-use crate::analysis::lens::{Analysis, Lane, analyze_file, analyze_file_tagged};
+use crate::analysis::lens::{Analysis, Lane, analyze_file_tagged};
 use crate::analysis::tagger::{self, Tagger, WindowTags};
 use crate::audio::PcmStore;
 
@@ -195,13 +195,22 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R 
         .unwrap_or_default()
 }
 
-/// Decodes and analyses one file (the calling thread plus the analysis's own helpers).
-pub fn load_and_analyze(path: &Path) -> Result<(std::sync::Arc<PcmStore>, Analysis)> {
-    let (store, outcome, a) = analyze_file(path)?;
+/// Decodes and analyses one file (the calling thread plus the analysis's own helpers), with
+/// `tagger` on `threads` threads beside the lens; a tagger error is a warning.
+fn load_and_analyze(
+    path: &Path,
+    tagger: Option<&Tagger>,
+    threads: usize,
+) -> Result<(std::sync::Arc<PcmStore>, Analysis, Option<Vec<WindowTags>>)> {
+    let (store, outcome, a, tags) = analyze_file_tagged(path, tagger, threads)?;
     if let Some(n) = outcome.notice {
         eprintln!("warning: {n}");
     }
-    Ok((store, a))
+    let tags = tags.and_then(|t| {
+        t.map_err(|e| eprintln!("warning: {}: {e}", path.display()))
+            .ok()
+    });
+    Ok((store, a, tags))
 }
 
 fn csv_field(s: &str) -> String {
@@ -231,20 +240,7 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     };
     let results = parallel_map(&a.files, |_, path| {
-        let r = match &tagger {
-            None => load_and_analyze(path).map(|(store, an)| (store, an, None)),
-            Some(t) => analyze_file_tagged(path, t, threads)
-                .map_err(anyhow::Error::from)
-                .map(|(store, outcome, an, tags)| {
-                    if let Some(n) = outcome.notice {
-                        eprintln!("warning: {n}");
-                    }
-                    let tags = tags
-                        .map_err(|e| eprintln!("warning: {}: {e}", path.display()))
-                        .ok();
-                    (store, an, tags)
-                }),
-        };
+        let r = load_and_analyze(path, tagger.as_ref(), threads);
         let k = done.fetch_add(1, Ordering::Relaxed) + 1;
         // Progress for several files; one file's only stderr line is its error, if any.
         if total > 1 {
