@@ -4,8 +4,9 @@
 run: deps-run
 	cargo run --release --
 
+# Release profile: the tests build the same dependencies the app and the .deb use, once.
 test: deps-test
-	cargo test
+	cargo test --release
 
 # Every fuzz target for FUZZ_SECONDS (default 600) each; see scripts/fuzz.sh.
 fuzz: deps-build
