@@ -4,10 +4,13 @@
 //!   loads a file, and vs `sori analyze` (features measured while decoding, then the lens),
 //!   for a 4-minute 44.1 kHz stereo MP3 made here with LAME;
 //! * time from "open" to the first waveform (the first decoded chunk folded into the peaks);
-//! * peak RSS of a process that opens and analyses a 60-minute 44.1 kHz stereo file.
+//! * for a 3-hour 44.1 kHz stereo WAV made here: open → first waveform, and the peak RSS of
+//!   a process that decodes it, and of one that opens and analyses it as the app does.
 //!
 //! `BENCH_FILE=song.mp3 make bench` adds the same rows for your own file; `BENCH_QUICK=1` skips
-//! the 60-minute rows.
+//! the 3-hour rows; `BENCH_KEEP=1` keeps the 3-hour WAV (and its notes) to open in the app;
+//! `BENCH_FRAMES=file.wav` runs only the GUI frame-time rows on that file (making the 3-hour
+//! WAV and its notes there first if it does not exist).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,27 +33,71 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// A 4-minute "song": a few tones, a noise burst pattern and silence gaps, stereo.
-fn song(rate: u32, secs: f64) -> Vec<f32> {
-    let frames = (rate as f64 * secs) as usize;
-    let mut seed = 1u64;
-    let mut v = Vec::with_capacity(frames * 2);
-    for i in 0..frames {
-        let t = i as f64 / rate as f64;
-        seed = seed
+/// The bench's "song": a few tones, a noise burst pattern and silence gaps, stereo, one frame
+/// at a time (so that hours of it never sit in memory).
+struct Song {
+    rate: u32,
+    i: u64,
+    seed: u64,
+}
+
+impl Song {
+    fn new(rate: u32) -> Self {
+        Self {
+            rate,
+            i: 0,
+            seed: 1,
+        }
+    }
+}
+
+impl Iterator for Song {
+    type Item = (f32, f32);
+    fn next(&mut self) -> Option<(f32, f32)> {
+        let t = self.i as f64 / self.rate as f64;
+        self.i += 1;
+        self.seed = self
+            .seed
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let noise = ((seed >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.2;
+        let noise = ((self.seed >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.2;
         let beat = (-(t % 0.5) / 0.05).exp();
         let f = 220.0 * 2f64.powf(((t / 2.0) as i64 % 12) as f64 / 12.0);
         let s = 0.3 * (2.0 * std::f64::consts::PI * f * t).sin() + noise * beat;
-        v.push(s as f32);
-        v.push((s * 0.8) as f32);
+        Some((s as f32, (s * 0.8) as f32))
     }
-    v
 }
 
-fn load(path: &Path) -> (Duration, Duration) {
+fn song(rate: u32, secs: f64) -> Vec<f32> {
+    let frames = (rate as f64 * secs) as usize;
+    Song::new(rate)
+        .take(frames)
+        .flat_map(|(l, r)| [l, r])
+        .collect()
+}
+
+/// Writes `secs` of the song as a 16-bit stereo WAV, streamed to disk.
+fn long_wav(path: &Path, rate: u32, secs: f64) {
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("bench WAV");
+    for (l, r) in Song::new(rate).take((rate as f64 * secs) as usize) {
+        for x in [l, r] {
+            w.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+                .expect("bench WAV");
+        }
+    }
+    w.finalize().expect("bench WAV");
+}
+
+/// Opens `path` as the app does. Returns the times until the decoded store, peaks and
+/// overview spectrogram are complete; until the first waveform data; until the lens's
+/// features are measured too; and until the fusion lens is done.
+fn load(path: &Path) -> (Duration, Duration, Duration, Duration) {
     let t0 = Instant::now();
     let job = LoadJob::start(
         Source::File(path.to_path_buf()),
@@ -68,13 +115,18 @@ fn load(path: &Path) -> (Duration, Duration) {
         .ok()
         .and_then(|f| *f)
         .unwrap_or(total);
-    // The lens follows on the loading thread: let it finish before the next run starts.
+    let (mut features, mut lens) = (total, total);
     if let Some(t) = job.track() {
-        while t.lens_busy() {
-            std::thread::sleep(Duration::from_millis(2));
+        while !t.features_measured() {
+            std::thread::sleep(Duration::from_millis(1));
         }
+        features = t0.elapsed();
+        while t.lens_busy() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lens = t0.elapsed();
     }
-    (total, first)
+    (total, first, features, lens)
 }
 
 fn rows(label: &str, path: &Path) {
@@ -87,15 +139,17 @@ fn rows(label: &str, path: &Path) {
             })
             .collect(),
     );
-    let mut totals = Vec::new();
-    let mut firsts = Vec::new();
+    let (mut totals, mut firsts, mut feats, mut lenses) = (vec![], vec![], vec![], vec![]);
     for _ in 0..RUNS {
-        let (t, f) = load(path);
+        let (t, f, fe, l) = load(path);
         totals.push(t);
         firsts.push(f);
+        feats.push(fe);
+        lenses.push(l);
     }
-    let total = median(totals);
-    let first = median(firsts);
+    let (total, first) = (median(totals), median(firsts));
+    let (feats, lenses) = (median(feats), median(lenses));
+    let ratio = |d: Duration| d.as_secs_f64() / decode.as_secs_f64();
     println!("{label}");
     println!(
         "  decode alone (median of {RUNS})                       {}",
@@ -107,7 +161,17 @@ fn rows(label: &str, path: &Path) {
     );
     println!(
         "  ratio to decode alone                                {:.2}x",
-        total.as_secs_f64() / decode.as_secs_f64()
+        ratio(total)
+    );
+    println!(
+        "  ... + the lens's frame features, as the app opens it  {} ({:.2}x decode alone)",
+        ms(feats),
+        ratio(feats)
+    );
+    println!(
+        "  ... + the fusion lens, as the app opens it            {} ({:.2}x decode alone)",
+        ms(lenses),
+        ratio(lenses)
     );
     println!(
         "  open -> first waveform data (median of {RUNS})        {}",
@@ -158,6 +222,190 @@ fn rows(label: &str, path: &Path) {
     );
 }
 
+/// GUI frame times with `path` open, on a bare `egui::Context` (CPU only: layout, our drawing
+/// code and tessellation; no GPU), 1600×1000, spectrogram + lanes + notes, while a script
+/// zooms from the whole track to one second and back, scrolls, and plays (the playhead is
+/// moved every frame, as playback moves it). Returns the median, the 95th percentile and
+/// the number of frames, and whether the app stops asking for frames once it is idle.
+fn frame_times(path: &Path) -> FrameTimes {
+    use eframe::egui;
+    use sori::session::Command;
+    let settings = sori::session::Settings {
+        tagger: false,
+        ..Default::default()
+    };
+    let mut app = sori::gui::SoriApp::new(
+        settings,
+        sori::audio::playback::Player::silent(),
+        Some(path.to_path_buf()),
+    );
+    let ctx = egui::Context::default();
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
+    let mut time = 0.0;
+    let mut frame = |app: &mut sori::gui::SoriApp| -> (Duration, Duration) {
+        time += 1.0 / 60.0;
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            time: Some(time),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let out = ctx.run_ui(input, |ui| app.show(ui));
+        std::hint::black_box(ctx.tessellate(out.shapes, out.pixels_per_point));
+        let spent = t.elapsed();
+        let next = out
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map_or(Duration::MAX, |v| v.repaint_delay);
+        (spent, next)
+    };
+    // Open and analyse (the GUI keeps drawing meanwhile, as in the app).
+    loop {
+        frame(&mut app);
+        let s = &app.session;
+        let done = s
+            .track
+            .as_ref()
+            .is_some_and(|t| t.analysis_done() && !t.lens_busy())
+            && !s.is_loading();
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let total = app.session.total_s();
+    let mut times = Vec::new();
+    let mut run = |app: &mut sori::gui::SoriApp, cmd: Command, times: &mut Vec<Duration>| {
+        app.session.apply(cmd);
+        times.push(frame(app).0);
+    };
+    run(&mut app, Command::ZoomToFit, &mut times);
+    // Zoom in on the last minutes, 5 % a frame, down to one second in view.
+    let anchor = total - 30.0;
+    for _ in 0..400 {
+        if app.session.view.len_s <= 1.0 {
+            break;
+        }
+        run(
+            &mut app,
+            Command::Zoom {
+                factor: 1.05,
+                anchor_s: anchor,
+            },
+            &mut times,
+        );
+    }
+    // Scroll back and forth at that zoom, and then a minute in view.
+    for k in 0..120 {
+        let start = anchor - 0.05 * k as f64;
+        run(&mut app, Command::ScrollTo(start), &mut times);
+    }
+    for _ in 0..200 {
+        if app.session.view.len_s >= 60.0 {
+            break;
+        }
+        run(
+            &mut app,
+            Command::Zoom {
+                factor: 0.95,
+                anchor_s: anchor,
+            },
+            &mut times,
+        );
+    }
+    for k in 0..120 {
+        run(
+            &mut app,
+            Command::ScrollTo(anchor - 60.0 - 2.0 * k as f64),
+            &mut times,
+        );
+    }
+    // Play: the playhead moves a frame's worth at a time.
+    let mut at = anchor - 300.0;
+    for _ in 0..300 {
+        at += 1.0 / 60.0;
+        run(&mut app, Command::Seek(at), &mut times);
+    }
+    // Back out to the whole track.
+    for _ in 0..200 {
+        if app.session.view.len_s >= total * 0.999 {
+            break;
+        }
+        run(
+            &mut app,
+            Command::Zoom {
+                factor: 0.9,
+                anchor_s: anchor,
+            },
+            &mut times,
+        );
+    }
+    // Idle: paused, no input. Frames go on only while the app asks for them (tiles being
+    // computed); then it must ask for none.
+    let mut settle = 0;
+    let idle = loop {
+        let (_, next) = frame(&mut app);
+        settle += 1;
+        if next >= Duration::from_secs(1) || settle >= 500 {
+            break next;
+        }
+        std::thread::sleep(next.min(Duration::from_millis(20)));
+    };
+    let n = times.len();
+    times.sort();
+    FrameTimes {
+        p50: times[n / 2],
+        p95: times[(n * 95 / 100).min(n - 1)],
+        frames: n,
+        settle,
+        idle_next: idle,
+    }
+}
+
+struct FrameTimes {
+    p50: Duration,
+    p95: Duration,
+    frames: usize,
+    /// Frames until the app stopped asking for the next one, and what it asked for then.
+    settle: usize,
+    idle_next: Duration,
+}
+
+fn frame_rows(path: &Path) {
+    let f = frame_times(path);
+    println!(
+        "  GUI frame time, 1600x1000, zoom/scroll/play script ({} frames): median {}, p95 {}",
+        f.frames,
+        ms(f.p50),
+        ms(f.p95)
+    );
+    let idle = if f.idle_next == Duration::MAX {
+        "none".to_string()
+    } else {
+        format!("one in {}", ms(f.idle_next))
+    };
+    println!(
+        "  paused and idle: {} frames to settle, then next frame asked for: {idle}",
+        f.settle
+    );
+}
+
+/// A notes file beside `audio` with a note every `every_s` seconds.
+fn sidecar_notes(audio: &Path, secs: f64, every_s: f64) {
+    let mut doc = String::from("version = 1\ntitle = \"Benchmark notes\"\n");
+    let mut t = 1.0;
+    let mut k = 0;
+    while t < secs {
+        doc.push_str(&format!(
+            "\n[[note]]\nstart = \"{}\"\ntitle = \"Note {k}\"\nbody = \"A note on the phrase at this point, a line or two long.\"\n",
+            sori::notes::time::format(t)
+        ));
+        t += every_s;
+        k += 1;
+    }
+    std::fs::write(sori::notes::native::sidecar_for(audio), doc).expect("bench notes");
+}
+
 fn peak_rss_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     s.lines()
@@ -169,22 +417,58 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 fn main() {
-    // Child mode: open one file like the app does and report the peak RSS.
+    // Child mode: open one file like the app does and report the peak RSS (KiB) and the time.
     if let Ok(p) = std::env::var("SORI_BENCH_RSS_CHILD") {
-        if std::env::var("SORI_BENCH_DECODE_ONLY").is_ok() {
-            let t = Instant::now();
-            let kept = decode_file(Path::new(&p))
-                .map(|(s, _)| s.frames())
-                .unwrap_or(0);
-            println!(
-                "{} {} {kept}",
-                peak_rss_kib().unwrap_or(0),
-                t.elapsed().as_millis()
-            );
-            return;
+        let path = Path::new(&p);
+        let mode = std::env::var("SORI_BENCH_MODE").unwrap_or_default();
+        let t = Instant::now();
+        match mode.as_str() {
+            "decode" => {
+                let _kept = decode_file(path).map(|(s, _)| s.frames());
+            }
+            "first" => {
+                // Time to the first waveform data, in microseconds; then stop the load.
+                let job = LoadJob::start(
+                    Source::File(path.to_path_buf()),
+                    SpecParams::default(),
+                    std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+                );
+                let first = loop {
+                    if let Some(f) = job.first_audio.lock().ok().and_then(|f| *f) {
+                        break f;
+                    }
+                    if job.status() != LoadStatus::Loading {
+                        break t.elapsed();
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                };
+                job.cancel();
+                println!("{}", first.as_micros());
+                return;
+            }
+            _ => {
+                load(path);
+            }
         }
-        let (t, _) = load(Path::new(&p));
-        println!("{} {}", peak_rss_kib().unwrap_or(0), t.as_millis());
+        println!(
+            "{} {}",
+            peak_rss_kib().unwrap_or(0),
+            t.elapsed().as_millis()
+        );
+        return;
+    }
+    if let Ok(p) = std::env::var("BENCH_FRAMES") {
+        let path = PathBuf::from(p);
+        if !path.exists() {
+            eprintln!(
+                "making a 3-hour 44.1 kHz stereo WAV (1.9 GB) and its notes at {}…",
+                path.display()
+            );
+            long_wav(&path, 44100, 3.0 * 3600.0);
+            sidecar_notes(&path, 3.0 * 3600.0, 30.0);
+        }
+        println!("{}", path.display());
+        frame_rows(&path);
         return;
     }
     let dir = std::env::temp_dir().join(format!("sori-bench-{}", std::process::id()));
@@ -203,43 +487,50 @@ fn main() {
         return;
     }
 
-    eprintln!("making a 60-minute 44.1 kHz stereo WAV…");
-    let wav = dir.join("sixty-minutes.wav");
-    support::wav(
-        &wav,
-        44100,
-        2,
-        support::WavFmt::I16,
-        false,
-        &song(44100, 3600.0),
-    );
+    eprintln!("making a 3-hour 44.1 kHz stereo WAV (1.9 GB, in a temporary folder)…");
+    let wav = dir.join("three-hours.wav");
+    long_wav(&wav, 44100, 3.0 * 3600.0);
     let exe = std::env::current_exe().expect("bench exe");
-    let child = |decode_only: bool| -> (u64, u64) {
-        let mut cmd = std::process::Command::new(&exe);
-        cmd.env("SORI_BENCH_RSS_CHILD", &wav);
-        if decode_only {
-            cmd.env("SORI_BENCH_DECODE_ONLY", "1");
-        }
-        let out = cmd.output().expect("child");
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let mut it = text
+    let child = |mode: &str| -> Vec<u64> {
+        let out = std::process::Command::new(&exe)
+            .env("SORI_BENCH_RSS_CHILD", &wav)
+            .env("SORI_BENCH_MODE", mode)
+            .output()
+            .expect("child");
+        String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
-            .map(|s| s.parse::<u64>().unwrap_or(0));
-        (it.next().unwrap_or(0), it.next().unwrap_or(0))
+            .map(|s| s.parse::<u64>().unwrap_or(0))
+            .collect()
     };
-    let (rss_dec, t_dec) = child(true);
-    let (rss, t) = child(false);
+    let firsts: Vec<Duration> = (0..RUNS)
+        .map(|_| Duration::from_micros(child("first").first().copied().unwrap_or(0)))
+        .collect();
+    let dec = child("decode");
+    let full = child("open");
+    let at = |v: &Vec<u64>, i: usize| v.get(i).copied().unwrap_or(0);
     println!(
-        "60-minute 44.1 kHz stereo WAV (f32 PCM alone is {:.0} MiB)",
-        3600.0 * 44100.0 * 2.0 * 4.0 / 1048576.0
+        "3-hour 44.1 kHz stereo WAV (f32 PCM alone is {:.0} MiB)",
+        3.0 * 3600.0 * 44100.0 * 2.0 * 4.0 / 1048576.0
     );
     println!(
-        "  decoded alone in {t_dec} ms, peak RSS                  {:.0} MiB",
-        rss_dec as f64 / 1024.0
+        "  open -> first waveform data (median of {RUNS})        {}",
+        ms(median(firsts))
     );
     println!(
-        "  opened and analysed in {t} ms, peak RSS             {:.0} MiB",
-        rss as f64 / 1024.0
+        "  decoded into the store in {} ms, peak RSS            {:.0} MiB",
+        at(&dec, 1),
+        at(&dec, 0) as f64 / 1024.0
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "  opened and analysed (peaks, spectrogram, lens) in {} ms, peak RSS {:.0} MiB",
+        at(&full, 1),
+        at(&full, 0) as f64 / 1024.0
+    );
+    sidecar_notes(&wav, 3.0 * 3600.0, 30.0);
+    frame_rows(&wav);
+    if std::env::var("BENCH_KEEP").is_ok() {
+        println!("(kept for you: {})", wav.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -12,7 +12,9 @@ ARCH=$(dpkg --print-architecture)
 OUT=target/debian
 ROOT=$OUT/root
 
-cargo build --release --locked
+# Built as `make test` builds it (release, with the test targets' features), so the binary
+# packed is the one the tests ran, and a tested tree is not compiled a second time.
+cargo test --release --locked --no-run
 
 rm -rf "$ROOT"
 mkdir -p "$ROOT/DEBIAN"

@@ -99,14 +99,14 @@ impl Features {
 pub fn mono_decimated(store: &PcmStore, target: f32) -> (Vec<f32>, f32) {
     let sr = store.sample_rate() as f32;
     let mut d = Decimator::new(factor_for(sr, target));
-    let mut out = Vec::new();
+    let mut out = Signal::default();
     d.run(
         store.frames() as usize,
         true,
         |s, b| store.read_mono(s, b),
         &mut out,
     );
-    (out, sr / d.factor as f32)
+    (out.into_vec(), sr / d.factor as f32)
 }
 
 /// The integer decimation factor that brings `rate` to at most about `target`.
@@ -172,7 +172,7 @@ impl Decimator {
         len: usize,
         done: bool,
         mut read: impl FnMut(i64, &mut [f32]),
-        out: &mut Vec<f32>,
+        out: &mut Signal,
     ) {
         let (f, taps) = (self.factor, self.h.len());
         let half = taps / 2;
@@ -190,12 +190,68 @@ impl Decimator {
             self.buf.resize(n, 0.0);
             read((o0 * f) as i64 - half as i64, &mut self.buf[..n]);
             if f == 1 {
-                out.extend_from_slice(&self.buf[..n]);
+                out.data.extend_from_slice(&self.buf[..n]);
             } else {
-                out.extend((0..o1 - o0).map(|o| dot(&self.h, &self.buf[o * f..o * f + taps])));
+                out.data
+                    .extend((0..o1 - o0).map(|o| dot(&self.h, &self.buf[o * f..o * f + taps])));
             }
             self.next = o1;
         }
+    }
+}
+
+/// A signal that grows at its end and forgets its start: samples keep their absolute index
+/// (`len` counts the forgotten ones too), so the measurements that follow it need not know
+/// how much of it is still held. Hours of audio are measured in a few seconds of memory.
+#[derive(Debug, Default)]
+pub(crate) struct Signal {
+    data: Vec<f32>,
+    /// Absolute index of `data[0]`.
+    offset: usize,
+}
+
+impl Signal {
+    pub(crate) fn from_vec(data: Vec<f32>) -> Self {
+        Self { data, offset: 0 }
+    }
+
+    /// Samples so far, forgotten ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.offset + self.data.len()
+    }
+
+    /// `x[start..start + n]`, if all of it is held.
+    pub(crate) fn slice(&self, start: isize, n: usize) -> Option<&[f32]> {
+        let a = usize::try_from(start).ok()?.checked_sub(self.offset)?;
+        self.data.get(a..a + n)
+    }
+
+    /// Sample `j`; silence outside the signal (and in its forgotten start).
+    pub(crate) fn at(&self, j: isize) -> f32 {
+        usize::try_from(j)
+            .ok()
+            .and_then(|j| j.checked_sub(self.offset))
+            .and_then(|j| self.data.get(j))
+            .copied()
+            .unwrap_or(0.0)
+    }
+
+    /// Fills `buf` with `x[start..]`, silence outside what is held.
+    fn read(&self, start: i64, buf: &mut [f32]) {
+        read_slice(&self.data, start - self.offset as i64, buf);
+    }
+
+    /// Forgets all but the last `keep` samples (in batches, so that it costs little).
+    fn forget_all_but(&mut self, keep: usize) {
+        if self.data.len() > 2 * keep.max(1) {
+            let drop = self.data.len() - keep;
+            self.data.drain(..drop);
+            self.offset += drop;
+        }
+    }
+
+    fn into_vec(self) -> Vec<f32> {
+        self.data
     }
 }
 
@@ -210,12 +266,21 @@ fn read_slice(x: &[f32], start: i64, buf: &mut [f32]) {
     }
 }
 
+/// How much of each intermediate signal a growing analysis keeps: more than any window,
+/// filter or step that reads back from the newest sample.
+const KEEP_S: f32 = 2.0;
+
+/// [`KEEP_S`] in samples at `rate`.
+fn keep(rate: f32) -> usize {
+    (KEEP_S * rate) as usize
+}
+
 /// [`lowpass`] then keep every `factor`-th sample of a complete signal.
 pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
     let mut d = Decimator::new(factor);
-    let mut out = Vec::with_capacity(x.len().div_ceil(factor.max(1)));
+    let mut out = Signal::default();
     d.run(x.len(), true, |s, b| read_slice(x, s, b), &mut out);
-    out
+    out.into_vec()
 }
 
 /// Dot product in eight lanes (the shape the compiler turns into SIMD).
@@ -308,16 +373,25 @@ fn frame_count(duration_s: f64) -> usize {
 /// Computes every feature of a completely decoded store.
 pub fn compute(store: &PcmStore) -> Features {
     let mut s = Extractor::new(store);
-    s.advance(store, store.frames(), true);
+    let total = store.frames();
+    // In steps, as while decoding, so that the mix never holds the whole track.
+    let mut at = STEP;
+    while at < total {
+        s.advance(store, at, false);
+        at += STEP;
+    }
+    s.advance(store, total, true);
     s.finish()
 }
+
+/// Frames of audio per step of the growing analysis: enough to keep the per-step overhead
+/// small (a few seconds).
+const STEP: u64 = 4 * CHUNK_FRAMES as u64;
 
 /// Computes every feature while `store` is still being decoded, following it as it grows, so
 /// the analysis runs alongside the decoder instead of after it. Ends when the store is
 /// complete or `over` is set (the decoder stopped, e.g. on an error), with what was decoded.
 pub fn compute_following(store: &PcmStore, over: &AtomicBool) -> Features {
-    // Work in steps of a few seconds of audio: enough to keep the per-step overhead small.
-    const STEP: u64 = 4 * CHUNK_FRAMES as u64;
     let mut s = Extractor::new(store);
     let mut seen = 0u64;
     loop {
@@ -342,7 +416,9 @@ pub fn compute_following(store: &PcmStore, over: &AtomicBool) -> Features {
 struct Extractor {
     sample_rate: u32,
     mono: Decimator,
-    x: Vec<f32>,
+    /// The mono mix at ~22 kHz, and its rate.
+    x: Signal,
+    mix_rate: f32,
     spectral: Spectral,
     pitch: Pitch,
     loudness: Loudness,
@@ -357,7 +433,8 @@ impl Extractor {
         Self {
             sample_rate: store.sample_rate(),
             mono: Decimator::new(factor),
-            x: Vec::new(),
+            x: Signal::default(),
+            mix_rate: rate,
             spectral: Spectral::new(rate),
             pitch: Pitch::new(rate),
             loudness: Loudness::new(rate, store.channels()),
@@ -375,7 +452,7 @@ impl Extractor {
             &mut self.x,
         );
         let n_frames = done.then(|| frame_count(frames as f64 / self.sample_rate as f64));
-        let x = &self.x[..];
+        let x = &self.x;
         let (spectral, pitch, loudness) = (&mut self.spectral, &mut self.pitch, &mut self.loudness);
         std::thread::scope(|s| {
             let p = s.spawn(|| pitch.run(x, n_frames));
@@ -384,6 +461,10 @@ impl Extractor {
             // A stage that panicked leaves its measurement empty; the others stand.
             let _ = (p.join(), l.join());
         });
+        // Every stage has measured all it can: what it has read it needs no more.
+        if !done {
+            self.x.forget_all_but(keep(self.mix_rate));
+        }
     }
 
     fn finish(self) -> Features {
@@ -454,12 +535,14 @@ impl Loudness {
     }
 
     /// Measures every whole 100 ms block of `x` not yet measured.
-    fn run(&mut self, x: &[f32]) {
+    fn run(&mut self, x: &Signal) {
         let Some(meter) = self.meter.as_mut() else {
             return;
         };
         while (self.step + 1) * self.block <= x.len() {
-            let chunk = &x[self.step * self.block..(self.step + 1) * self.block];
+            let Some(chunk) = x.slice((self.step * self.block) as isize, self.block) else {
+                return;
+            };
             if meter.add_frames_f32(chunk).is_err() {
                 self.meter = None;
                 return;
@@ -516,12 +599,11 @@ impl Hann {
 
     /// Windows the `n` samples of `x` centred on `c` (silence outside `x`) into the input and
     /// transforms them; returns the frame's sum of squares and peak (before windowing).
-    pub(crate) fn frame(&mut self, x: &[f32], c: isize) -> (f32, f32) {
+    pub(crate) fn frame(&mut self, x: &Signal, c: isize) -> (f32, f32) {
         let n = self.input.len();
         let start = c - n as isize / 2;
         let (mut sum_sq, mut peak) = (0.0f32, 0.0f32);
-        if start >= 0 && start as usize + n <= x.len() {
-            let seg = &x[start as usize..start as usize + n];
+        if let Some(seg) = x.slice(start, n) {
             for ((v, s), w) in self.input.iter_mut().zip(seg).zip(&self.window) {
                 *v = s * w;
             }
@@ -529,12 +611,7 @@ impl Hann {
             peak = seg.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         } else {
             for (k, v) in self.input.iter_mut().enumerate() {
-                let j = start + k as isize;
-                let s = if j >= 0 && (j as usize) < x.len() {
-                    x[j as usize]
-                } else {
-                    0.0
-                };
+                let s = x.at(start + k as isize);
                 sum_sq += s * s;
                 peak = peak.max(s.abs());
                 *v = s * self.window[k];
@@ -633,7 +710,7 @@ impl Spectral {
 
     /// Measures the frames of `x` not yet measured whose window `x` holds (`n_frames`: the
     /// track is complete and has that many frames; they are all measured).
-    fn run(&mut self, x: &[f32], n_frames: Option<usize>) {
+    fn run(&mut self, x: &Signal, n_frames: Option<usize>) {
         let n = self.hann.input.len();
         let rate = self.bin_hz * n as f32;
         while frame_ready(self.next, rate, (n / 2) as isize, x.len(), n_frames) {
@@ -730,10 +807,10 @@ fn flatness_of(p: &[f32], ln_p: &[f32]) -> f32 {
 /// sub-bass peak.
 struct Pitch {
     to_11k: Decimator,
-    y: Vec<f32>,
+    y: Signal,
     yin: Yin,
     to_sub: Decimator,
-    z: Vec<f32>,
+    z: Signal,
     subs: SubPeaks,
     harm: Vec<f32>,
     f0: Vec<Option<f32>>,
@@ -747,10 +824,10 @@ impl Pitch {
         let rate2 = rate / f2 as f32;
         Self {
             to_11k: Decimator::new(f2),
-            y: Vec::new(),
+            y: Signal::default(),
             yin: Yin::new(rate2),
             to_sub: Decimator::new(4),
-            z: Vec::new(),
+            z: Signal::default(),
             subs: SubPeaks::new(rate2 / 4.0),
             harm: Vec::new(),
             f0: Vec::new(),
@@ -759,17 +836,21 @@ impl Pitch {
         }
     }
 
-    fn run(&mut self, x: &[f32], n_frames: Option<usize>) {
+    fn run(&mut self, x: &Signal, n_frames: Option<usize>) {
         let done = n_frames.is_some();
         self.to_11k
-            .run(x.len(), done, |s, b| read_slice(x, s, b), &mut self.y);
+            .run(x.len(), done, |s, b| x.read(s, b), &mut self.y);
         self.yin
             .run(&self.y, n_frames, &mut self.harm, &mut self.f0);
         self.partials.run(&self.y, n_frames);
         let y = &self.y;
         self.to_sub
-            .run(y.len(), done, |s, b| read_slice(y, s, b), &mut self.z);
+            .run(y.len(), done, |s, b| y.read(s, b), &mut self.z);
         self.subs.run(&self.z, n_frames, &mut self.sub);
+        if !done {
+            self.y.forget_all_but(keep(self.yin.rate));
+            self.z.forget_all_but(keep(self.subs.rate));
+        }
     }
 }
 
@@ -801,7 +882,7 @@ impl SubPeaks {
         }
     }
 
-    fn run(&mut self, z: &[f32], n_frames: Option<usize>, out: &mut Vec<Option<f32>>) {
+    fn run(&mut self, z: &Signal, n_frames: Option<usize>, out: &mut Vec<Option<f32>>) {
         let n = self.hann.input.len();
         let bin_hz = self.rate / n as f32;
         let (lo, hi) = (self.lo, self.hi);
@@ -832,7 +913,8 @@ impl SubPeaks {
 /// difference at the chosen lag) and the f0 where the frame is voiced.
 pub fn pitch_track(y: &[f32], rate: f32, n_frames: usize) -> (Vec<f32>, Vec<Option<f32>>) {
     let (mut harm, mut f0) = (Vec::with_capacity(n_frames), Vec::with_capacity(n_frames));
-    Yin::new(rate).run(y, Some(n_frames), &mut harm, &mut f0);
+    let y = Signal::from_vec(y.to_vec());
+    Yin::new(rate).run(&y, Some(n_frames), &mut harm, &mut f0);
     (harm, f0)
 }
 
@@ -886,7 +968,7 @@ impl Yin {
     /// complete; up to that many frames).
     fn run(
         &mut self,
-        y: &[f32],
+        y: &Signal,
         n_frames: Option<usize>,
         harm: &mut Vec<f32>,
         f0: &mut Vec<Option<f32>>,
@@ -901,17 +983,12 @@ impl Yin {
     }
 
     /// Harmonicity and f0 of the frame starting at `start`.
-    fn frame(&mut self, y: &[f32], start: isize) -> (f32, Option<f32>) {
+    fn frame(&mut self, y: &Signal, start: isize) -> (f32, Option<f32>) {
         let (w, tau_min, tau_max) = (self.w, self.tau_min, self.tau_max);
         let n = self.a.len();
         let seg = &mut self.seg;
         for (k, v) in seg.iter_mut().enumerate() {
-            let j = start + k as isize;
-            *v = if j >= 0 && (j as usize) < y.len() {
-                y[j as usize]
-            } else {
-                0.0
-            };
+            *v = y.at(start + k as isize);
         }
         let energy: f32 = seg[..w].iter().map(|v| v * v).sum();
         if energy / (w as f32) < 1e-7 {
@@ -1094,7 +1171,7 @@ mod tests {
             })
             .collect();
         let mut loudness = Loudness::new(rate, 1);
-        loudness.run(&x);
+        loudness.run(&Signal::from_vec(x.clone()));
         let ours = loudness.out;
         let mut meter = ebur128::EbuR128::new(1, 22_050, ebur128::Mode::S).expect("meter");
         let mut compared = 0;
@@ -1202,6 +1279,35 @@ mod tests {
         assert!(
             followed == whole,
             "features differ when measured while decoding"
+        );
+    }
+
+    #[test]
+    fn measuring_in_steps_forgets_the_mix_it_has_read_and_measures_the_same() {
+        // A long recording is measured a few seconds at a time, forgetting the mix behind
+        // it; every measurement must equal one pass over the whole mix held at once.
+        let rate = 44_100;
+        let x = varied_stereo(rate).repeat(3);
+        let store = PcmStore::from_interleaved(rate, 2, &x);
+        let mut once = Extractor::new(&store);
+        once.advance(&store, store.frames(), true);
+        assert_eq!(once.x.offset, 0, "a single pass holds the whole mix");
+        let mut stepped = Extractor::new(&store);
+        let mut held = 0;
+        let mut at = STEP / 3;
+        while at < store.frames() {
+            stepped.advance(&store, at, false);
+            held = held.max(stepped.x.data.len());
+            at += STEP / 3;
+        }
+        stepped.advance(&store, store.frames(), true);
+        assert!(stepped.x.offset > 0, "the stepped pass forgot nothing");
+        let mix = once.x.len();
+        assert_eq!(stepped.x.len(), mix);
+        assert!(held * 3 < mix, "held {held} samples of a {mix}-sample mix");
+        assert!(
+            stepped.finish() == once.finish(),
+            "features differ when the mix is forgotten behind the analysis"
         );
     }
 

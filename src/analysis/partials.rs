@@ -10,7 +10,7 @@
 //! track whose last pitch lies nearest within [`MATCH_CENTS`], strongest peaks first.
 
 use super::cues::{cents, detrend, line_fit, median, vibrato_at};
-use super::features::{HOP_S, Hann, centre, db, frame_ready};
+use super::features::{HOP_S, Hann, Signal, centre, db, frame_ready};
 use realfft::num_complex::Complex;
 
 /// Feature frames per tracking step (40 ms).
@@ -196,7 +196,7 @@ impl Tracker {
     /// Follows the partials of every step whose window `y` holds (`n_frames`: `y` is
     /// complete and the track has that many feature frames; every step is taken and the
     /// tracks still open are closed).
-    pub(crate) fn run(&mut self, y: &[f32], n_frames: Option<usize>) {
+    pub(crate) fn run(&mut self, y: &Signal, n_frames: Option<usize>) {
         while frame_ready(
             self.step * STEP,
             self.rate,
@@ -219,7 +219,7 @@ impl Tracker {
         }
     }
 
-    fn take_step(&mut self, y: &[f32]) {
+    fn take_step(&mut self, y: &Signal) {
         let (lo, hi) = (self.lo, self.hi);
         if lo + 2 > hi {
             return; // a sample rate too low to hold anything from 120 Hz up
@@ -427,7 +427,10 @@ mod tests {
         for rate in [100.0f32, 240.0, 500.0] {
             let y: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.3).sin()).collect();
             let mut t = super::Tracker::new(rate);
-            t.run(&y, Some(2000 * 100 / rate as usize));
+            t.run(
+                &super::Signal::from_vec(y),
+                Some(2000 * 100 / rate as usize),
+            );
             assert!(t.out.partials.is_empty());
             assert!(t.out.all.iter().all(|p| *p == 0.0));
         }

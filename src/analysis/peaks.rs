@@ -186,10 +186,22 @@ impl PeakPyramid {
         spp: f64,
         n: usize,
     ) -> Vec<Option<MinMax>> {
+        // From a block a column on, column edges move to the nearest block edge (by at most
+        // half a column, so no more than half a pixel on screen), and a column is read from
+        // the pyramid alone: reading the samples at every edge would cost more than the rest
+        // of the frame, and touch a chunk of audio per column (from disk, for a long file).
+        let snap = spp >= BASE as f64;
+        let edge = |x: f64| {
+            if snap {
+                (x / BASE as f64).round() * BASE as f64
+            } else {
+                x
+            }
+        };
         (0..n)
             .map(|i| {
-                let a = start + i as f64 * spp;
-                let b = a + spp;
+                let a = edge(start + i as f64 * spp);
+                let b = edge(start + (i + 1) as f64 * spp);
                 if b <= 0.0 {
                     return None;
                 }
@@ -273,5 +285,60 @@ mod tests {
         assert_eq!(p.covered(), frames as u64);
         let all = p.min_max(&store, 0, 0, frames as u64).expect("whole file");
         assert_eq!(all.max, samples.iter().cloned().fold(f32::MIN, f32::max));
+    }
+
+    #[test]
+    fn zoomed_far_out_columns_come_from_the_pyramid_without_reading_audio() {
+        // Forty chunks of noise in a store that keeps two in memory: the rest is on disk.
+        let mut seed = 11u64;
+        let frames = crate::audio::store::CHUNK_FRAMES * 40 + 999;
+        let samples: Vec<f32> = (0..frames)
+            .map(|_| (lcg(&mut seed) % 20001) as f32 / 10000.0 - 1.0)
+            .collect();
+        let dir = std::env::temp_dir().join(format!("sori-peaks-{}", std::process::id()));
+        let store = PcmStore::with_budget(44100, 1, 2 * crate::audio::store::CHUNK_FRAMES * 4)
+            .spilling_to(dir.clone());
+        let mut w = StoreWriter::new(&store);
+        for part in samples.chunks(70_001) {
+            w.write(&store, part);
+        }
+        w.finish(&store);
+        let mut p = PeakPyramid::new(1);
+        p.update(&store);
+        assert!(store.spill_error().is_none());
+        let before = store.disk_reads();
+        // 2000 columns over 40 chunks: 5.1 blocks of 256 frames a column.
+        let n = 2000;
+        let spp = frames as f64 / n as f64;
+        let cols = p.columns(&store, 0, 0.0, spp, n);
+        // At most the track's last, partial block is read (it is in the newest chunk).
+        assert!(
+            store.disk_reads() <= before + 1,
+            "{} chunks read",
+            store.disk_reads() - before
+        );
+        // Each column holds the samples well inside it, and none from well outside it.
+        let half = BASE as f64 / 2.0;
+        for (i, c) in cols.iter().enumerate() {
+            let c = c.expect("a column of audio");
+            let (a, b) = (i as f64 * spp, (i + 1) as f64 * spp);
+            let range = |x: f64, y: f64| {
+                let (x, y) = (x.max(0.0) as usize, (y.ceil() as usize).min(frames));
+                samples[x..y].iter().fold(MinMax::EMPTY, |mut m, v| {
+                    m.add(*v);
+                    m
+                })
+            };
+            let (inner, outer) = (range(a + half, b - half), range(a - half, b + half));
+            assert!(
+                c.min <= inner.min && c.max >= inner.max,
+                "column {i} misses its middle"
+            );
+            assert!(
+                c.min >= outer.min && c.max <= outer.max,
+                "column {i} reaches too far"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

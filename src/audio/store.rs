@@ -4,9 +4,16 @@
 //! Samples are kept interleaved in fixed-size chunks behind `Arc`s, so a reader clones a
 //! chunk handle under a short read lock and then reads without holding any lock. The
 //! number of published frames is an atomic: readers never see a frame that is not written.
+//!
+//! A long recording does not stay in memory: once the store holds more than its resident
+//! budget ([`RESIDENT_BUDGET`], about 12 minutes of 44.1 kHz stereo), every chunk is also
+//! written to an unnamed cache file (deleted by the OS however the app ends), and the least
+//! recently read chunks are dropped from memory. A chunk read again is read back from the
+//! file. If the file cannot be made or written, the chunks stay in memory as before.
 
+use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// One chunk of interleaved samples. (`Arc<Vec<_>>` rather than `Arc<[_]>`: a full buffer
 /// moves into the Arc without a copy.)
@@ -15,14 +22,50 @@ pub type Chunk = Arc<Vec<f32>>;
 /// Frames per chunk (about 1.5 s at 44.1 kHz).
 pub const CHUNK_FRAMES: usize = 1 << 16;
 
+/// Bytes of samples a store keeps in memory before it spills to its cache file.
+pub const RESIDENT_BUDGET: usize = 256 << 20;
+
+struct Slot {
+    /// The samples, while they are in memory.
+    mem: Option<Chunk>,
+    /// Samples in the chunk (the last one may be short).
+    len: usize,
+    /// Written to the cache file at `index * chunk bytes`.
+    on_disk: bool,
+    /// When it was last read (a store-wide counter), for dropping the stalest first.
+    used: AtomicU64,
+}
+
+struct Slots {
+    list: Vec<Slot>,
+    resident_bytes: usize,
+}
+
 pub struct PcmStore {
     sample_rate: u32,
     channels: usize,
-    chunks: RwLock<Vec<Chunk>>,
+    slots: RwLock<Slots>,
     frames: AtomicU64,
     complete: AtomicBool,
     /// Total frames expected, when the container says so (0 = unknown).
     expected_frames: AtomicU64,
+    budget: usize,
+    tick: AtomicU64,
+    /// Chunks read back from the cache file so far.
+    disk_reads: AtomicU64,
+    /// The cache file, made when the store first outgrows its budget.
+    spill: Mutex<Spill>,
+    /// Where the cache file goes (`None`: the user's cache folder).
+    spill_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Default)]
+enum Spill {
+    #[default]
+    None,
+    File(Arc<File>),
+    /// The file could not be made or written: everything stays in memory.
+    Failed(String),
 }
 
 impl std::fmt::Debug for PcmStore {
@@ -37,14 +80,33 @@ impl std::fmt::Debug for PcmStore {
 
 impl PcmStore {
     pub fn new(sample_rate: u32, channels: usize) -> Self {
+        Self::with_budget(sample_rate, channels, RESIDENT_BUDGET)
+    }
+
+    /// A store that keeps at most about `budget` bytes of samples in memory.
+    pub fn with_budget(sample_rate: u32, channels: usize, budget: usize) -> Self {
         Self {
             sample_rate: sample_rate.max(1),
             channels: channels.max(1),
-            chunks: RwLock::new(Vec::new()),
+            slots: RwLock::new(Slots {
+                list: Vec::new(),
+                resident_bytes: 0,
+            }),
             frames: AtomicU64::new(0),
             complete: AtomicBool::new(false),
             expected_frames: AtomicU64::new(0),
+            budget,
+            tick: AtomicU64::new(0),
+            disk_reads: AtomicU64::new(0),
+            spill: Mutex::new(Spill::None),
+            spill_dir: None,
         }
+    }
+
+    /// The same store with its cache file in `dir` instead of the user's cache folder.
+    pub fn spilling_to(mut self, dir: std::path::PathBuf) -> Self {
+        self.spill_dir = Some(dir);
+        self
     }
 
     /// A store holding the given interleaved samples, marked complete.
@@ -83,10 +145,179 @@ impl PcmStore {
         }
     }
 
-    /// Handle to chunk `i`, if it has been published.
+    /// Handle to chunk `i`, if it has been published (read back from the cache file if it
+    /// is no longer in memory; `None` if that read fails).
     pub fn chunk(&self, i: usize) -> Option<Chunk> {
-        let chunks = self.chunks.read().unwrap_or_else(|e| e.into_inner());
-        chunks.get(i).cloned()
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let len = {
+            let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+            let slot = slots.list.get(i)?;
+            slot.used.store(tick, Ordering::Relaxed);
+            if let Some(m) = &slot.mem {
+                return Some(m.clone());
+            }
+            slot.len
+        };
+        let file = match &*self.spill.lock().unwrap_or_else(|e| e.into_inner()) {
+            Spill::File(f) => f.clone(),
+            _ => return None,
+        };
+        let mut bytes = vec![0u8; len * 4];
+        read_at(&file, &mut bytes, self.offset_of(i)).ok()?;
+        self.disk_reads.fetch_add(1, Ordering::Relaxed);
+        let chunk: Chunk = Arc::new(
+            bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        );
+        let mut slots = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        let slots = &mut *slots;
+        let slot = slots.list.get_mut(i)?;
+        if let Some(m) = &slot.mem {
+            return Some(m.clone()); // another reader brought it back meanwhile
+        }
+        slot.mem = Some(chunk.clone());
+        slots.resident_bytes += len * 4;
+        self.evict(slots, Some(i));
+        Some(chunk)
+    }
+
+    /// Why the store could not spill to disk, if it tried and failed.
+    pub fn spill_error(&self) -> Option<String> {
+        match &*self.spill.lock().unwrap_or_else(|e| e.into_inner()) {
+            Spill::Failed(e) => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Chunks read back from the cache file so far.
+    pub fn disk_reads(&self) -> u64 {
+        self.disk_reads.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of samples held in memory now.
+    pub fn resident_bytes(&self) -> usize {
+        self.slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .resident_bytes
+    }
+
+    fn offset_of(&self, i: usize) -> u64 {
+        (i * CHUNK_FRAMES * self.channels * 4) as u64
+    }
+
+    /// Appends published chunks. Past the budget they go to the cache file first (with any
+    /// older chunk not yet there), outside the lock, so that readers never wait on a write.
+    fn publish(&self, chunks: Vec<Chunk>) {
+        let new_bytes: usize = chunks.iter().map(|c| c.len() * 4).sum();
+        let (first, total) = {
+            let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+            let total: usize = slots.list.iter().map(|s| s.len * 4).sum();
+            (slots.list.len(), total + new_bytes)
+        };
+        let mut written = Vec::new();
+        if total > self.budget
+            && let Some(file) = self.spill_file()
+        {
+            let older: Vec<(usize, Chunk)> = {
+                let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
+                (0..first)
+                    .filter_map(|i| {
+                        let s = &slots.list[i];
+                        (!s.on_disk).then(|| s.mem.clone().map(|m| (i, m)))?
+                    })
+                    .collect()
+            };
+            let all = older.into_iter().chain(
+                chunks
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .map(|(k, c)| (first + k, c)),
+            );
+            let mut bytes = Vec::new();
+            for (i, c) in all {
+                bytes.clear();
+                bytes.extend(c.iter().flat_map(|x| x.to_le_bytes()));
+                if let Err(e) = write_at(&file, &bytes, self.offset_of(i)) {
+                    *self.spill.lock().unwrap_or_else(|e| e.into_inner()) = Spill::Failed(format!(
+                        "the audio cache file could not be written ({e}); the whole recording stays in memory"
+                    ));
+                    break;
+                }
+                written.push(i);
+            }
+        }
+        let added: usize = chunks.iter().map(|c| c.len() / self.channels).sum();
+        let tick = self.tick.fetch_add(1, Ordering::Relaxed);
+        let mut guard = self.slots.write().unwrap_or_else(|e| e.into_inner());
+        let slots = &mut *guard;
+        for c in chunks {
+            slots.resident_bytes += c.len() * 4;
+            slots.list.push(Slot {
+                len: c.len(),
+                mem: Some(c),
+                on_disk: false,
+                used: AtomicU64::new(tick),
+            });
+        }
+        for i in written {
+            slots.list[i].on_disk = true;
+        }
+        // The newest chunk stays: the streaming analysis is about to read it.
+        let newest = slots.list.len().checked_sub(1);
+        self.evict(slots, newest);
+        drop(guard);
+        self.frames.fetch_add(added as u64, Ordering::AcqRel);
+    }
+
+    /// Drops the least recently read chunks that are safe in the cache file until the
+    /// resident bytes fit the budget (`keep` stays).
+    fn evict(&self, slots: &mut Slots, keep: Option<usize>) {
+        while slots.resident_bytes > self.budget {
+            let victim = slots
+                .list
+                .iter()
+                .enumerate()
+                .filter(|(i, s)| s.on_disk && s.mem.is_some() && Some(*i) != keep)
+                .min_by_key(|(_, s)| s.used.load(Ordering::Relaxed))
+                .map(|(i, _)| i);
+            let Some(v) = victim else { break };
+            slots.list[v].mem = None;
+            slots.resident_bytes -= slots.list[v].len * 4;
+        }
+    }
+
+    /// The cache file, made on first use; `None` once making or writing it failed.
+    fn spill_file(&self) -> Option<Arc<File>> {
+        let mut spill = self.spill.lock().unwrap_or_else(|e| e.into_inner());
+        match &*spill {
+            Spill::File(f) => return Some(f.clone()),
+            Spill::Failed(_) => return None,
+            Spill::None => {}
+        }
+        let dir = self.spill_dir.clone().unwrap_or_else(|| {
+            directories::ProjectDirs::from("org", "Sori", "Sori")
+                .map(|p| p.cache_dir().to_path_buf())
+                .unwrap_or_else(std::env::temp_dir)
+        });
+        let made = std::fs::create_dir_all(&dir).and_then(|()| tempfile::tempfile_in(&dir));
+        match made {
+            Ok(f) => {
+                let f = Arc::new(f);
+                *spill = Spill::File(f.clone());
+                Some(f)
+            }
+            Err(e) => {
+                *spill = Spill::Failed(format!(
+                    "no audio cache file could be made in {} ({e}); the whole recording stays in memory",
+                    dir.display()
+                ));
+                None
+            }
+        }
     }
 
     /// Calls `f` with consecutive interleaved slices covering frames `[start, end)`
@@ -180,11 +411,7 @@ impl StoreWriter {
         if chunks.is_empty() {
             return;
         }
-        let added: usize = chunks.iter().map(|c| c.len() / self.channels).sum();
-        let mut list = store.chunks.write().unwrap_or_else(|e| e.into_inner());
-        list.extend(chunks);
-        drop(list);
-        store.frames.fetch_add(added as u64, Ordering::AcqRel);
+        store.publish(chunks);
     }
 
     /// Publishes the last partial chunk and marks the store complete.
@@ -214,6 +441,46 @@ impl StoreWriter {
     }
 }
 
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_at(f: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(f: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_read(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn write_at(f: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_write(buf, offset)? {
+            0 => return Err(std::io::ErrorKind::WriteZero.into()),
+            n => {
+                buf = &buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +506,63 @@ mod tests {
         store.read_mono(n as i64 - 2, &mut mono);
         assert_eq!(mono[2], 0.0, "past the end reads as silence");
         assert_eq!(mono[0], ((n - 2) * 4 + 1) as f32 / 2.0);
+    }
+
+    /// Ten chunks of a recognisable ramp in a store that may hold three in memory.
+    fn spilled(dir: Option<std::path::PathBuf>) -> (PcmStore, Vec<f32>, usize) {
+        let n = CHUNK_FRAMES * 10 + 77;
+        let samples: Vec<f32> = (0..n * 2).map(|i| i as f32).collect();
+        let budget = 3 * CHUNK_FRAMES * 2 * 4;
+        let mut store = PcmStore::with_budget(44100, 2, budget);
+        if let Some(d) = dir {
+            store = store.spilling_to(d);
+        }
+        let mut w = StoreWriter::new(&store);
+        for part in samples.chunks(10_000) {
+            w.write(&store, part);
+        }
+        w.finish(&store);
+        (store, samples, budget)
+    }
+
+    #[test]
+    fn a_long_recording_spills_to_disk_and_reads_back_exactly() {
+        let dir = std::env::temp_dir().join(format!("sori-spill-{}", std::process::id()));
+        let (store, samples, budget) = spilled(Some(dir.clone()));
+        assert_eq!(store.spill_error(), None);
+        assert!(
+            store.resident_bytes() <= budget,
+            "{} bytes in memory for a budget of {budget}",
+            store.resident_bytes()
+        );
+        // Every sample comes back, in order, whichever chunk was dropped from memory.
+        let mut left = Vec::new();
+        store.read_channel(0, 0, store.frames(), &mut left);
+        let want: Vec<f32> = samples.iter().step_by(2).copied().collect();
+        assert_eq!(left.len(), want.len());
+        assert!(left == want, "samples read back from the cache file differ");
+        assert!(
+            store.resident_bytes() <= budget,
+            "reading back keeps to the budget"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn without_a_cache_file_every_sample_stays_in_memory() {
+        // The cache folder is an existing file, so no cache file can be made.
+        let blocker = std::env::temp_dir().join(format!("sori-no-spill-{}", std::process::id()));
+        std::fs::write(&blocker, b"not a folder").expect("temp file");
+        let (store, samples, budget) = spilled(Some(blocker.join("cache")));
+        let why = store.spill_error().unwrap_or_default();
+        assert!(why.contains("stays in memory"), "{why}");
+        assert!(store.resident_bytes() > budget);
+        let mut mono = vec![0.0; samples.len() / 2];
+        store.read_mono(0, &mut mono);
+        assert_eq!(
+            mono[CHUNK_FRAMES * 9 + 3],
+            samples[(CHUNK_FRAMES * 9 + 3) * 2] + 0.5
+        );
+        let _ = std::fs::remove_file(blocker);
     }
 }

@@ -67,62 +67,65 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     let current = s.current_note();
     let playing = s.is_playing();
     let selected = s.notes.selected;
-    let notes = s.notes.doc().notes.clone();
     let list_h = (ui.available_height() * 0.35).max(120.0);
-    egui::ScrollArea::vertical()
+    // One line a note, so only the rows in view are laid out: a long recording may carry
+    // thousands of notes.
+    let row_h = ui.text_style_height(&egui::TextStyle::Body).max(16.0) + 8.0;
+    let pitch = row_h + ui.spacing().item_spacing.y;
+    let mut area = egui::ScrollArea::vertical()
         .id_salt("notes-list")
         .max_height(list_h)
-        .show(ui, |ui| {
-            if notes.is_empty() {
-                ui.label(
-                    "No notes yet: press M to add one at the playhead, or select a region first.",
-                );
-            }
-            for (i, n) in notes.iter().enumerate() {
-                let is_current = current == Some(i);
-                let fill = if is_current {
-                    ui.visuals().selection.bg_fill.gamma_multiply(0.6)
-                } else if selected == Some(i) {
-                    ui.visuals().faint_bg_color
-                } else {
-                    Color32::TRANSPARENT
-                };
-                let resp = egui::Frame::new()
-                    .fill(fill)
-                    .inner_margin(4.0)
-                    .show(ui, |ui| {
-                        ui.set_width(ui.available_width());
-                        ui.horizontal(|ui| {
-                            let (r, _) =
-                                ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
-                            ui.painter().rect_filled(r, 1.0, category_color(n.category));
-                            ui.label(RichText::new(when(n)).monospace().small());
-                            ui.label(RichText::new(&n.title).strong());
-                        });
+        .auto_shrink([false, true]);
+    if let Some(i) = current.filter(|_| playing)
+        && app.scrolled_to != Some(i)
+    {
+        // The note being played comes to the middle of the list.
+        area = area.vertical_scroll_offset((i as f32 * pitch - (list_h - row_h) / 2.0).max(0.0));
+        app.scrolled_to = Some(i);
+    }
+    let notes = &app.session.notes.doc().notes;
+    if notes.is_empty() {
+        ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
+    }
+    area.show_rows(ui, row_h, notes.len(), |ui, rows| {
+        for i in rows {
+            let Some(n) = notes.get(i) else { break };
+            let is_current = current == Some(i);
+            let fill = if is_current {
+                ui.visuals().selection.bg_fill.gamma_multiply(0.6)
+            } else if selected == Some(i) {
+                ui.visuals().faint_bg_color
+            } else {
+                Color32::TRANSPARENT
+            };
+            let resp = egui::Frame::new()
+                .fill(fill)
+                .inner_margin(4.0)
+                .show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    ui.set_height(row_h - 8.0);
+                    ui.horizontal(|ui| {
+                        let (r, _) = ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
+                        ui.painter().rect_filled(r, 1.0, category_color(n.category));
+                        ui.label(RichText::new(when(n)).monospace().small());
+                        ui.add(egui::Label::new(RichText::new(&n.title).strong()).truncate());
                     });
-                let resp = ui.interact(
-                    resp.response.rect,
-                    ui.scope_id().with(("note", i)),
-                    Sense::click(),
-                );
-                let resp = resp
-                    .on_hover_text(format!("{} — click to play from here", n.category.as_str()));
-                resp.widget_info(|| {
-                    egui::WidgetInfo::labeled(
-                        egui::Role::ListItem,
-                        true,
-                        format!("Note {}", n.title),
-                    )
                 });
-                if resp.clicked() {
-                    cmds.push(Command::SeekNote(i));
-                }
-                if is_current && playing && app.scrolled_to != Some(i) {
-                    resp.scroll_to_me(Some(egui::Align::Center));
-                    app.scrolled_to = Some(i);
-                }
+            let resp = ui.interact(
+                resp.response.rect,
+                ui.scope_id().with(("note", i)),
+                Sense::click(),
+            );
+            let resp =
+                resp.on_hover_text(format!("{} — click to play from here", n.category.as_str()));
+            resp.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::Role::ListItem, true, format!("Note {}", n.title))
+            });
+            if resp.clicked() {
+                cmds.push(Command::SeekNote(i));
             }
-        });
+        }
+    });
     ui.separator();
 
     // The card: the note at the playhead while playing, otherwise the selected one.
@@ -131,14 +134,13 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     } else {
         selected.or(current)
     };
+    let shown = shown.and_then(|i| Some((i, app.session.notes.doc().notes.get(i)?.clone())));
     egui::ScrollArea::vertical()
         .id_salt("notes-card")
         .show(ui, |ui| {
-            if let Some(i) = shown
-                && let Some(n) = notes.get(i)
-            {
-                if selected == Some(i) && !playing {
-                    editor(app, ui, i, n, &mut cmds);
+            if let Some((i, n)) = &shown {
+                if selected == Some(*i) && !playing {
+                    editor(app, ui, *i, n, &mut cmds);
                     ui.separator();
                 }
                 card(app, ui, n);

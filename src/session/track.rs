@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::analysis::lens::{Analysis, add_tags, analyze, remove_tags};
+use crate::analysis::features::{self, Features};
+use crate::analysis::lens::{Analysis, add_tags, analyze, analyze_features, remove_tags};
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
 use crate::analysis::tagger::{Tagger, WindowTags};
@@ -46,6 +47,12 @@ pub struct Track {
     /// The fusion lens, once computed (after decoding, on the loading thread); see [`Track::lens`].
     lens: RwLock<Option<Arc<Analysis>>>,
     lens_busy: std::sync::atomic::AtomicBool,
+    /// The lens's frame features, measured while the file decodes (see [`Track::follow_features`]).
+    features: Mutex<Option<std::thread::JoinHandle<Features>>>,
+    /// Set when decoding ended, however: the features then end with what was decoded.
+    decoding_over: Arc<std::sync::atomic::AtomicBool>,
+    /// Set once the features are measured (or could not be followed).
+    features_done: Arc<std::sync::atomic::AtomicBool>,
     /// The AudioSet tagger's windows, once it has heard the whole track.
     tags: RwLock<Option<Arc<Vec<WindowTags>>>>,
     tagging: std::sync::atomic::AtomicBool,
@@ -88,6 +95,9 @@ impl Track {
             analysis_done: std::sync::atomic::AtomicBool::new(false),
             lens: RwLock::new(None),
             lens_busy: std::sync::atomic::AtomicBool::new(true),
+            features: Mutex::new(None),
+            decoding_over: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            features_done: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             tags: RwLock::new(None),
             tagging: std::sync::atomic::AtomicBool::new(false),
             tag_done: std::sync::atomic::AtomicUsize::new(0),
@@ -190,13 +200,49 @@ impl Track {
     pub fn lens_busy(&self) -> bool {
         self.lens_busy.load(Ordering::Acquire)
     }
+    /// Starts measuring the lens's frame features on a thread of their own while the store
+    /// fills, so that after decoding only the lens's cues and scores remain to do.
+    fn follow_features(&self) {
+        let (store, over) = (self.store.clone(), self.decoding_over.clone());
+        let done = self.features_done.clone();
+        let spawned = std::thread::Builder::new()
+            .name("sori-features".into())
+            .spawn(move || {
+                let f = features::compute_following(&store, &over);
+                done.store(true, Ordering::Release);
+                f
+            });
+        // Without the thread, the lens measures the finished store instead.
+        match (spawned, self.features.lock()) {
+            (Ok(h), Ok(mut f)) => *f = Some(h),
+            _ => self.features_done.store(true, Ordering::Release),
+        }
+    }
+
+    /// Decoding has ended (done, failed or cancelled).
+    fn end_decoding(&self) {
+        self.decoding_over.store(true, Ordering::Release);
+    }
+
+    /// True once the frame features are measured while decoding (or could not be).
+    pub fn features_measured(&self) -> bool {
+        self.features_done.load(Ordering::Acquire)
+    }
+
     /// Measures the lens on the decoded track and publishes it (`skip`: give up instead).
     fn run_lens(&self, skip: bool) {
+        let followed = self.features.lock().ok().and_then(|mut f| f.take());
         // A failure inside the analysis leaves the track without lanes, never a spinner
         // that turns forever.
         let analysed = (!skip)
             .then(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| analyze(&self.store))).ok()
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    match followed.and_then(|h| h.join().ok()) {
+                        Some(f) => analyze_features(f),
+                        None => analyze(&self.store),
+                    }
+                }))
+                .ok()
             })
             .flatten();
         if let Some(a) = analysed
@@ -376,6 +422,7 @@ fn load_file(
         ));
         track = Some(t.clone());
         follower.start(t.clone());
+        t.follow_features();
         if let Ok(mut s) = slot.lock() {
             *s = Some(t);
         }
@@ -385,6 +432,9 @@ fn load_file(
         follower.poke();
         mark_first(first, started);
     });
+    if let Some(t) = &track {
+        t.end_decoding();
+    }
     follower.finish();
     match result {
         Ok((_store, outcome)) => Ok(outcome.notice),
@@ -419,11 +469,13 @@ fn load_demo(
     let mut w = StoreWriter::new(&store);
     let follower = Follower::default();
     follower.start(track.clone());
+    track.follow_features();
     progress
         .bytes_total
         .store(samples.len() as u64, Ordering::Relaxed);
     for (i, part) in samples.chunks(1 << 16).enumerate() {
         if progress.cancelled() {
+            track.end_decoding();
             follower.finish();
             return Err("Loading the demo was cancelled.".into());
         }
@@ -435,6 +487,7 @@ fn load_demo(
         mark_first(first, started);
     }
     w.finish(&store);
+    track.end_decoding();
     follower.finish();
     Ok(None)
 }
