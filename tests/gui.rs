@@ -404,6 +404,52 @@ fn m_adds_a_note_ctrl_z_removes_it_and_ctrl_s_saves() {
 }
 
 #[test]
+fn a_long_notes_list_lays_out_only_the_rows_in_view_and_brings_the_played_note_into_it() {
+    // 1500 notes, one every 40 ms of the demo: a musicologist's long annotation.
+    let dir = support::tmpdir("many-notes");
+    let path = dir.join("many.sori.toml");
+    let mut doc = String::from("version = 1\n");
+    for k in 0..1500 {
+        doc.push_str(&format!(
+            "\n[[note]]\nstart = \"{}\"\ntitle = \"N{k:04}\"\n",
+            sori::notes::time::format(k as f64 * 0.04)
+        ));
+    }
+    std::fs::write(&path, doc).expect("notes file");
+    let mut h = harness();
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::OpenNotes(path));
+    h.step();
+    h.step();
+    assert_eq!(h.state().session.notes.doc().notes.len(), 1500);
+    let rows = |h: &Harness<'_, SoriApp>| h.query_all_by_label_contains("Note N").count();
+    let shown = rows(&h);
+    assert!(
+        (1..60).contains(&shown),
+        "{shown} of 1500 note rows laid out"
+    );
+    // Playing from 50 s: the note there comes into the list.
+    press(&mut h, Key::Space);
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(50.01));
+    for _ in 0..4 {
+        h.step();
+    }
+    let cur = h.state().session.current_note().expect("a current note");
+    let title = h.state().session.notes.doc().notes[cur].title.clone();
+    assert_eq!(title, "N1250");
+    assert!(
+        h.query_by_label(&format!("Note {title}")).is_some(),
+        "the played note is not in the list's view"
+    );
+    assert!(rows(&h) < 60);
+    press(&mut h, Key::Space);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn dragging_a_region_edge_on_the_lane_is_one_undo_step() {
     let mut h = harness();
     let lane = h.get_by_label("Notes lane").rect();

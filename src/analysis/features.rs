@@ -91,6 +91,23 @@ impl Features {
     pub fn time_of(i: usize) -> f64 {
         i as f64 * HOP_S
     }
+
+    /// Room for `n` frames in the spectral measurements.
+    fn reserve_spectral(&mut self, n: usize) {
+        let _ = (
+            self.rms_db.try_reserve(n),
+            self.crest_db.try_reserve(n),
+            self.centroid_hz.try_reserve(n),
+            self.flatness.try_reserve(n),
+            self.high_flatness.try_reserve(n),
+            self.rolloff_hz.try_reserve(n),
+            self.flux.try_reserve(n),
+            self.flux_low.try_reserve(n),
+            self.flux_high.try_reserve(n),
+            self.bands.try_reserve(n),
+            self.timbre.try_reserve(n),
+        );
+    }
 }
 
 /// Mono mix of the whole store, decimated by an integer factor to at most about `target` Hz.
@@ -397,13 +414,14 @@ pub fn compute_following(store: &PcmStore, over: &AtomicBool) -> Features {
     loop {
         let ended = store.is_complete() || over.load(Ordering::Acquire);
         let frames = store.frames();
-        if ended {
+        if frames >= seen + STEP {
+            // One step at a time, however far ahead the decoder is, so that the mix held
+            // stays a few seconds long.
+            seen += STEP;
+            s.advance(store, seen, false);
+        } else if ended {
             s.advance(store, frames, true);
             return s.finish();
-        }
-        if frames >= seen + STEP {
-            s.advance(store, frames, false);
-            seen = frames;
         } else {
             std::thread::sleep(std::time::Duration::from_millis(3));
         }
@@ -430,7 +448,7 @@ impl Extractor {
         let sr = store.sample_rate() as f32;
         let factor = factor_for(sr, 22_050.0);
         let rate = sr / factor as f32;
-        Self {
+        let mut s = Self {
             sample_rate: store.sample_rate(),
             mono: Decimator::new(factor),
             x: Signal::default(),
@@ -439,7 +457,24 @@ impl Extractor {
             pitch: Pitch::new(rate),
             loudness: Loudness::new(rate, store.channels()),
             frames: 0,
+        };
+        // Room for every frame of the announced length, so that hours of frames grow
+        // without doubling their memory on the way. (A header may lie: past 12 hours the
+        // vectors just grow; and room that cannot be had is not asked for.)
+        if let Some(n) = store.expected_frames() {
+            let n = frame_count((n as f64 / store.sample_rate() as f64).min(12.0 * 3600.0)) + 1;
+            s.spectral.f.reserve_spectral(n);
+            let p = &mut s.pitch;
+            let _ = (
+                p.harm.try_reserve(n),
+                p.f0.try_reserve(n),
+                p.sub.try_reserve(n),
+                p.partials.out.all.try_reserve(n),
+                p.partials.out.held.try_reserve(n),
+                s.loudness.out.try_reserve(n),
+            );
         }
+        s
     }
 
     /// Takes in the store's first `frames` frames (`done`: that is all of it).

@@ -6,7 +6,7 @@
 //! number of published frames is an atomic: readers never see a frame that is not written.
 //!
 //! A long recording does not stay in memory: once the store holds more than its resident
-//! budget ([`RESIDENT_BUDGET`], about 12 minutes of 44.1 kHz stereo), every chunk is also
+//! budget ([`RESIDENT_BUDGET`], about 6 minutes of 44.1 kHz stereo), every chunk is also
 //! written to an unnamed cache file (deleted by the OS however the app ends), and the least
 //! recently read chunks are dropped from memory. A chunk read again is read back from the
 //! file. If the file cannot be made or written, the chunks stay in memory as before.
@@ -23,7 +23,7 @@ pub type Chunk = Arc<Vec<f32>>;
 pub const CHUNK_FRAMES: usize = 1 << 16;
 
 /// Bytes of samples a store keeps in memory before it spills to its cache file.
-pub const RESIDENT_BUDGET: usize = 256 << 20;
+pub const RESIDENT_BUDGET: usize = 128 << 20;
 
 struct Slot {
     /// The samples, while they are in memory.
