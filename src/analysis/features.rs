@@ -295,7 +295,7 @@ fn keep(rate: f32) -> usize {
 /// [`lowpass`] then keep every `factor`-th sample of a complete signal.
 pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
     let mut d = Decimator::new(factor);
-    let mut out = Signal::default();
+    let mut out = Signal::from_vec(Vec::with_capacity(x.len().div_ceil(factor.max(1))));
     d.run(x.len(), true, |s, b| read_slice(x, s, b), &mut out);
     out.into_vec()
 }
@@ -389,16 +389,8 @@ fn frame_count(duration_s: f64) -> usize {
 
 /// Computes every feature of a completely decoded store.
 pub fn compute(store: &PcmStore) -> Features {
-    let mut s = Extractor::new(store);
-    let total = store.frames();
     // In steps, as while decoding, so that the mix never holds the whole track.
-    let mut at = STEP;
-    while at < total {
-        s.advance(store, at, false);
-        at += STEP;
-    }
-    s.advance(store, total, true);
-    s.finish()
+    compute_following(store, &AtomicBool::new(true))
 }
 
 /// Frames of audio per step of the growing analysis: enough to keep the per-step overhead
@@ -459,10 +451,9 @@ impl Extractor {
             frames: 0,
         };
         // Room for every frame of the announced length, so that hours of frames grow
-        // without doubling their memory on the way. (A header may lie: past 12 hours the
-        // vectors just grow; and room that cannot be had is not asked for.)
-        if let Some(n) = store.expected_frames() {
-            let n = frame_count((n as f64 / store.sample_rate() as f64).min(12.0 * 3600.0)) + 1;
+        // without doubling their memory on the way (room that cannot be had is not taken).
+        if let Some(n) = store.frames_to_reserve() {
+            let n = frame_count(n as f64 / store.sample_rate() as f64) + 1;
             s.spectral.f.reserve_spectral(n);
             let p = &mut s.pitch;
             let _ = (

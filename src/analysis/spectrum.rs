@@ -265,13 +265,12 @@ impl Overview {
     pub fn update(&mut self, store: &PcmStore) {
         let frames = store.frames() as i64;
         let half = self.params.window as i64 / 2;
-        // Room for the announced length at once (up to 12 hours: a header may lie), so that
-        // a long recording's levels do not double their memory while they grow.
+        // Room for the announced length at once, so that a long recording's levels do not
+        // double their memory while they grow.
         if self.cols.capacity() == 0
-            && let Some(n) = store.expected_frames()
+            && let Some(n) = store.frames_to_reserve()
         {
-            let cap = 12 * 3600 * store.sample_rate() as u64;
-            let ncols = n.min(cap) as usize / self.hop.max(1) + 1;
+            let ncols = n as usize / self.hop.max(1) + 1;
             let _ = self.cols.try_reserve(ncols * self.params.rows);
         }
         loop {

@@ -145,6 +145,13 @@ impl PcmStore {
         }
     }
 
+    /// The announced length to make room for in what is measured per frame: at most 12 hours,
+    /// since a header may lie.
+    pub fn frames_to_reserve(&self) -> Option<u64> {
+        let cap = 12 * 3600 * self.sample_rate as u64;
+        self.expected_frames().map(|n| n.min(cap))
+    }
+
     /// Handle to chunk `i`, if it has been published (read back from the cache file if it
     /// is no longer in memory; `None` if that read fails).
     pub fn chunk(&self, i: usize) -> Option<Chunk> {
@@ -212,11 +219,13 @@ impl PcmStore {
     /// older chunk not yet there), outside the lock, so that readers never wait on a write.
     fn publish(&self, chunks: Vec<Chunk>) {
         let new_bytes: usize = chunks.iter().map(|c| c.len() * 4).sum();
-        let (first, total) = {
-            let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
-            let total: usize = slots.list.iter().map(|s| s.len * 4).sum();
-            (slots.list.len(), total + new_bytes)
-        };
+        let total = self.frames() as usize * self.channels * 4 + new_bytes;
+        let first = self
+            .slots
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .list
+            .len();
         let mut written = Vec::new();
         if total > self.budget
             && let Some(file) = self.spill_file()

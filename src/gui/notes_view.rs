@@ -70,7 +70,8 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     let list_h = (ui.available_height() * 0.35).max(120.0);
     // One line a note, so only the rows in view are laid out: a long recording may carry
     // thousands of notes.
-    let row_h = ui.text_style_height(&egui::TextStyle::Body).max(16.0) + 8.0;
+    const MARGIN: f32 = 4.0;
+    let row_h = ui.text_style_height(&egui::TextStyle::Body).max(16.0) + 2.0 * MARGIN;
     let pitch = row_h + ui.spacing().item_spacing.y;
     let mut area = egui::ScrollArea::vertical()
         .id_salt("notes-list")
@@ -100,10 +101,10 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
             };
             let resp = egui::Frame::new()
                 .fill(fill)
-                .inner_margin(4.0)
+                .inner_margin(MARGIN)
                 .show(ui, |ui| {
                     ui.set_width(ui.available_width());
-                    ui.set_height(row_h - 8.0);
+                    ui.set_height(row_h - 2.0 * MARGIN);
                     ui.horizontal(|ui| {
                         let (r, _) = ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
                         ui.painter().rect_filled(r, 1.0, category_color(n.category));

@@ -48,7 +48,7 @@ pub struct Track {
     lens: RwLock<Option<Arc<Analysis>>>,
     lens_busy: std::sync::atomic::AtomicBool,
     /// The lens's frame features, measured while the file decodes (see [`Track::follow_features`]).
-    features: Mutex<Option<std::thread::JoinHandle<Features>>>,
+    features: Mutex<Option<std::thread::JoinHandle<Option<Features>>>>,
     /// Set when decoding ended, however: the features then end with what was decoded.
     decoding_over: Arc<std::sync::atomic::AtomicBool>,
     /// Set once the features are measured (or could not be followed).
@@ -210,7 +210,11 @@ impl Track {
         let spawned = std::thread::Builder::new()
             .name("sori-features".into())
             .spawn(move || {
-                let f = features::compute_following(&store, &over);
+                // Done even if the measurement fails: the lens then measures the store.
+                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    features::compute_following(&store, &over)
+                }))
+                .ok();
                 done.store(true, Ordering::Release);
                 f
             });
@@ -239,7 +243,7 @@ impl Track {
         let analysed = (!skip)
             .then(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    match followed.and_then(|h| h.join().ok()) {
+                    match followed.and_then(|h| h.join().ok().flatten()) {
                         Some(f) => analyze_features(f),
                         None => analyze(&self.store),
                     }
