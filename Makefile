@@ -1,5 +1,5 @@
 # Sori: the two commands a new user needs are `make run` and `make test`.
-.PHONY: run test fuzz bench package package-check deps-build deps-test deps-run deps-package clean
+.PHONY: run test fuzz bench package package-check deps-build deps-test deps-bench deps-run deps-package clean
 
 run: deps-run
 	cargo run --release --
@@ -13,7 +13,7 @@ fuzz: deps-build
 	@sh scripts/fuzz.sh
 
 # Benchmarks print medians; BENCH_FILE=path/to/file.mp3 adds a run on your own file.
-bench: deps-build
+bench: deps-bench
 	cargo bench --bench pipeline
 
 # A .deb in target/debian/ (Debian/Ubuntu), and its check: unpacked, run, validated.
@@ -25,6 +25,9 @@ package-check: package
 
 deps-build:
 	@sh scripts/ensure-deps.sh build
+
+deps-bench:
+	@sh scripts/ensure-deps.sh bench
 
 deps-test:
 	@sh scripts/ensure-deps.sh test

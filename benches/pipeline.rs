@@ -10,7 +10,10 @@
 //! `BENCH_FILE=song.mp3 make bench` adds the same rows for your own file; `BENCH_QUICK=1` skips
 //! the 3-hour rows; `BENCH_KEEP=1` keeps the 3-hour WAV (and its notes) to open in the app;
 //! `BENCH_FRAMES=file.wav` runs only the GUI frame-time rows on that file (making the 3-hour
-//! WAV and its notes there first if it does not exist).
+//! WAV and its notes there first if it does not exist); `BENCH_SEEK=1` runs only the seek-latency
+//! row (see `parts/seek.rs`; it needs PulseAudio and `parec`, and starts a private null sink
+//! when no sound server runs); `BENCH_APP=file` runs only the real app's rows on that file
+//! (idle CPU and peak RSS under Xvfb, see `parts/app.rs`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,6 +24,12 @@ use sori::session::{LoadJob, LoadStatus, Source};
 
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "parts/seek.rs"]
+mod seek;
+
+#[path = "parts/app.rs"]
+mod app;
 
 const RUNS: usize = 9;
 
@@ -371,6 +380,57 @@ struct FrameTimes {
     idle_next: Duration,
 }
 
+fn seek_rows() {
+    match seek::measure(RUNS) {
+        Ok(s) => {
+            let worst = s.latencies.iter().max().copied().unwrap_or_default();
+            println!(
+                "  seek while playing -> the new place at the output ({}, median of {}) {} (worst {})",
+                s.device,
+                s.latencies.len(),
+                ms(median(s.latencies)),
+                ms(worst)
+            );
+            match s.play_after_pause {
+                Some(d) => println!(
+                    "  play after 6.5 s paused (the device let go, opened again) -> sound {}",
+                    ms(d)
+                ),
+                None => println!("  play after 6.5 s paused: no sound came within 3 s"),
+            }
+            println!(
+                "  dropouts in {:.1} s of playback with every core busy   {} (device then: {})",
+                s.loaded_s, s.dropouts, s.device_after
+            );
+        }
+        Err(why) => println!("  seek latency not measured: {why}"),
+    }
+}
+
+/// The real app on `path` under Xvfb, default settings (tagger on): idle CPU and peak RSS.
+fn app_rows(path: &Path, limit: Duration) {
+    match app::measure(path, limit) {
+        Ok(r) => {
+            println!(
+                "  the app (Xvfb, tagger on): done working after {:.0} s, peak RSS {:.0} MiB",
+                r.settled_after.as_secs_f64(),
+                r.peak_rss_mib
+            );
+            println!(
+                "  the app paused and idle ({}): CPU over {:.0} s {:.2} % of a core",
+                if r.audio {
+                    "sound server running"
+                } else {
+                    "no sound server"
+                },
+                app::IDLE_S,
+                r.idle_cpu_percent
+            );
+        }
+        Err(why) => println!("  the app under Xvfb not measured: {why}"),
+    }
+}
+
 fn frame_rows(path: &Path) {
     let f = frame_times(path);
     println!(
@@ -407,13 +467,7 @@ fn sidecar_notes(audio: &Path, secs: f64, every_s: f64) {
 }
 
 fn peak_rss_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    app::peak_rss_kib(std::process::id())
 }
 
 fn main() {
@@ -457,6 +511,15 @@ fn main() {
         );
         return;
     }
+    if let Ok(p) = std::env::var("BENCH_APP") {
+        println!("{p}");
+        app_rows(Path::new(&p), Duration::from_secs(1800));
+        return;
+    }
+    if std::env::var("BENCH_SEEK").is_ok() {
+        seek_rows();
+        return;
+    }
     if let Ok(p) = std::env::var("BENCH_FRAMES") {
         let path = PathBuf::from(p);
         if !path.exists() {
@@ -478,6 +541,9 @@ fn main() {
     eprintln!("making a 4-minute 44.1 kHz stereo MP3 (LAME, 128 kb/s)…");
     support::mp3(&mp3, 44100, 2, &song(44100, 240.0));
     rows("4-minute 44.1 kHz stereo MP3", &mp3);
+    app_rows(&mp3, Duration::from_secs(300));
+    println!("playback");
+    seek_rows();
 
     if let Ok(own) = std::env::var("BENCH_FILE") {
         rows(&format!("your file: {own}"), &PathBuf::from(own));
@@ -528,6 +594,7 @@ fn main() {
     );
     sidecar_notes(&wav, 3.0 * 3600.0, 30.0);
     frame_rows(&wav);
+    app_rows(&wav, Duration::from_secs(1800));
     if std::env::var("BENCH_KEEP").is_ok() {
         println!("(kept for you: {})", wav.display());
     } else {

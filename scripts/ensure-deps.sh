@@ -3,22 +3,25 @@
 #   scripts/ensure-deps.sh build   - to compile
 #   scripts/ensure-deps.sh test    - to compile and run the tests (a PulseAudio server with a
 #                                    null sink stands in for a sound card in one of them)
+#   scripts/ensure-deps.sh bench   - to run make bench (PulseAudio and parec for the seek
+#                                    latency, Xvfb for the real app's idle CPU and memory)
 #   scripts/ensure-deps.sh run     - to compile and open the window
 #   scripts/ensure-deps.sh package - to build the .deb and validate it (make package)
 # Without root or sudo it prints the apt-get command to run and fails.
 set -eu
 
 BUILD="pkg-config libasound2-dev gcc g++ make"
-TEST="pulseaudio libasound2-plugins"
+TEST="pulseaudio pulseaudio-utils libasound2-plugins"
 RUN="libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
 PACKAGE="dpkg-dev binutils desktop-file-utils appstream shared-mime-info"
 
 case "${1:-build}" in
   build) WANT="$BUILD" ;;
   test) WANT="$BUILD $TEST" ;;
+  bench) WANT="$BUILD $TEST $RUN xvfb" ;;
   run) WANT="$BUILD $RUN" ;;
   package) WANT="$BUILD $PACKAGE" ;;
-  *) echo "usage: $0 build|test|run|package" >&2; exit 2 ;;
+  *) echo "usage: $0 build|test|bench|run|package" >&2; exit 2 ;;
 esac
 
 if ! command -v cargo >/dev/null 2>&1; then

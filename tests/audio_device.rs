@@ -1,7 +1,8 @@
 //! The audio device vanishing mid-play and coming back: a real PulseAudio server with a null
 //! sink (no sound card needed) is killed during playback and started again. The app state
 //! shows a notice and pauses, then the device reconnects by itself and playback goes on,
-//! without restarting anything. Needs `pulseaudio` and the ALSA pulse plugin
+//! without restarting anything; paused for a while, the player lets go of the device, and
+//! play opens it again. Needs `pulseaudio` (with `pactl`) and the ALSA pulse plugin
 //! (`libasound2-plugins`), which `make test` installs.
 
 mod support;
@@ -151,4 +152,40 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
     poll_until(&mut s, "playback to go on", 10.0, |s| {
         s.position_s() > paused_at + 0.5
     });
+    assert_eq!(streams(), Some(1), "one stream plays into the server");
+
+    // Paused for a while, the player lets go of the device (an idle app keeps no stream
+    // running); play opens it again, and playback goes on from where it was.
+    s.apply(Command::Pause);
+    poll_until(
+        &mut s,
+        "the paused player to let go of the device",
+        20.0,
+        |_| streams() == Some(0),
+    );
+    assert!(
+        matches!(s.player.device_state(), DeviceState::Ready(_)),
+        "letting go while paused is not a lost device: {:?}",
+        s.player.device_state()
+    );
+    let held = s.position_s();
+    s.apply(Command::Play);
+    poll_until(
+        &mut s,
+        "playback to go on after the long pause",
+        10.0,
+        |s| s.position_s() > held + 0.5,
+    );
+    assert_eq!(streams(), Some(1), "play opened the device again");
+}
+
+/// Playback streams the sound server has (its sink inputs), if `pactl` can ask it.
+fn streams() -> Option<usize> {
+    let out = Proc::new("pactl")
+        .args(["list", "short", "sink-inputs"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).lines().count())
 }

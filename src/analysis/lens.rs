@@ -153,7 +153,9 @@ impl Lane {
 /// Everything the lens measured on one track.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
-    pub features: Features,
+    /// Shared, not copied, when the lanes are rescored (the tagger's verdict arriving, or
+    /// going): for hours of audio these per-frame measurements are a few hundred MB.
+    pub features: std::sync::Arc<Features>,
     pub onsets: Vec<Onset>,
     pub vibratos: Vec<Vibrato>,
     pub bends: Vec<Bend>,
@@ -429,7 +431,7 @@ pub fn analyze_features_with(features: Features, model: Option<&Model>) -> Analy
     );
     let lanes = score_lanes(&blocks, &bends, model);
     Analysis {
-        features,
+        features: features.into(),
         onsets,
         vibratos,
         bends,

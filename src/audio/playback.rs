@@ -37,6 +37,9 @@ pub struct Transport {
     generation: AtomicU64,
     /// Frames of the attached track that are decoded so far.
     ended: AtomicBool,
+    /// Tells the audio thread that playback was asked for (it reopens the device it let go
+    /// of while paused); `None` without an audio thread.
+    waker: Mutex<Option<Sender<Msg>>>,
 }
 
 impl Default for Transport {
@@ -56,6 +59,7 @@ impl Default for Transport {
             practice_available: AtomicBool::new(true),
             generation: AtomicU64::new(0),
             ended: AtomicBool::new(false),
+            waker: Mutex::new(None),
         }
     }
 }
@@ -67,6 +71,12 @@ impl Transport {
     pub fn set_playing(&self, on: bool) {
         self.ended.store(false, Ordering::Release);
         self.playing.store(on, Ordering::Release);
+        if on
+            && let Ok(w) = self.waker.lock()
+            && let Some(tx) = w.as_ref()
+        {
+            let _ = tx.send(Msg::Play);
+        }
     }
     /// True once playback ran off the end of the track (cleared by the next play).
     pub fn reached_end(&self) -> bool {
@@ -385,9 +395,12 @@ pub enum DeviceState {
     Unavailable(String),
 }
 
+#[derive(Debug)]
 enum Msg {
     Attach(Arc<PcmStore>),
     Reopen,
+    /// Playback was asked for.
+    Play,
 }
 
 /// Handle to the audio thread.
@@ -408,7 +421,12 @@ impl Player {
             .name("sori-audio".into())
             .spawn(move || audio_thread(rx, t2, s2));
         let tx = match spawned {
-            Ok(_) => Some(tx),
+            Ok(_) => {
+                if let Ok(mut w) = transport.waker.lock() {
+                    *w = Some(tx.clone());
+                }
+                Some(tx)
+            }
             Err(e) => {
                 set_state(
                     &state,
@@ -477,33 +495,107 @@ fn set_state(state: &Mutex<DeviceState>, s: DeviceState) {
     }
 }
 
-fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceState>>) {
-    // Each stream gets a flag of its own: a stream that died can go on reporting errors from
-    // its thread for a while, and must not fail the one opened after it.
-    let mut failed = Arc::new(AtomicBool::new(false));
-    // Opens the default device (the state says Ready), or says why it could not; the caller
-    // decides which sentence the user reads then.
-    let open = |failed: &mut Arc<AtomicBool>| -> Result<rodio::MixerDeviceSink, String> {
-        *failed = Arc::new(AtomicBool::new(false));
-        let f2 = failed.clone();
-        let builder = rodio::DeviceSinkBuilder::from_default_device().map(|b| {
-            b.with_error_callback(move |e| {
+/// Periods the device's ring buffer holds (cpal's ALSA backend double-buffers).
+const DEVICE_PERIODS: u32 = 2;
+
+/// Frames per device period for a device at `rate`, `scale` times about 10 ms (a power of
+/// two). At scale 1 the device holds about 21 ms, which is what a seek plays through before
+/// the new place is heard; rodio's own default is 50 ms periods, 100 ms of buffer. The
+/// callback renders 256-frame blocks of the store, well inside a period.
+fn period_frames(rate: u32, scale: u32) -> u32 {
+    (rate / 100).max(64).next_power_of_two() * scale
+}
+
+/// Largest period scale: 4 × ~10 ms, about rodio's default buffer.
+const MAX_SCALE: u32 = 4;
+/// Underruns within [`UNDERRUN_WINDOW`] that make the audio thread reopen the device with
+/// periods twice as long (a machine that cannot keep a short buffer full gets a longer one,
+/// rather than a crackle every few seconds).
+const UNDERRUNS_TO_GROW: u32 = 2;
+const UNDERRUN_WINDOW: Duration = Duration::from_secs(30);
+
+/// Paused this long, the audio thread lets go of the device: no callbacks, no wakeups,
+/// nothing for the sound server to mix (about 1–2 % of a core otherwise). Play opens it
+/// again, which takes a few tens of milliseconds, once.
+const RELEASE_AFTER: Duration = Duration::from_secs(5);
+
+/// What an open stream's error callback reports to the audio thread.
+#[derive(Default)]
+struct StreamFlags {
+    /// The stream ended with an error.
+    failed: AtomicBool,
+    /// Buffer underruns (the device ran out of samples: a gap in the sound).
+    underruns: AtomicU32,
+}
+
+/// Opens the default output device with periods of [`period_frames`]`(rate, scale)`, or, if
+/// the device refuses that, with rodio's default buffer (`None` for the period then).
+fn open_sink(
+    scale: u32,
+    flags: &Arc<StreamFlags>,
+) -> Result<(rodio::MixerDeviceSink, Option<u32>), rodio::DeviceSinkError> {
+    use rodio::cpal::traits::{DeviceTrait, HostTrait};
+    let with = |period: Option<u32>| {
+        let device = rodio::cpal::default_host()
+            .default_output_device()
+            .ok_or(rodio::DeviceSinkError::NoDevice)?;
+        let mut builder = rodio::DeviceSinkBuilder::from_device(device)?;
+        if let Some(p) = period {
+            builder = builder.with_buffer_size(rodio::cpal::BufferSize::Fixed(p));
+        }
+        let f2 = flags.clone();
+        builder
+            .with_error_callback(move |e| {
                 // Glitches and a refused real-time priority leave the stream playing (a
                 // server that is starting up reports them); the rest end it.
                 use rodio::cpal::ErrorKind as K;
-                if !matches!(e.kind(), K::Xrun | K::RealtimeDenied | K::DeviceChanged) {
-                    f2.store(true, Ordering::Release);
+                match e.kind() {
+                    K::Xrun => {
+                        f2.underruns.fetch_add(1, Ordering::AcqRel);
+                    }
+                    K::RealtimeDenied | K::DeviceChanged => {}
+                    _ => f2.failed.store(true, Ordering::Release),
                 }
             })
-        });
-        match builder.and_then(|b| b.open_stream()) {
-            Ok(mut sink) => {
+            .open_stream()
+            .map(|s| (s, period))
+    };
+    let rate = rodio::cpal::default_host()
+        .default_output_device()
+        .and_then(|d| d.default_output_config().ok())
+        .map(|c| c.sample_rate());
+    match rate {
+        Some(r) => with(Some(period_frames(r, scale))).or_else(|_| with(None)),
+        None => with(None),
+    }
+}
+
+fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceState>>) {
+    // Each stream gets flags of its own: a stream that died can go on reporting errors from
+    // its thread for a while, and must not fail the one opened after it.
+    let mut flags = Arc::new(StreamFlags::default());
+    let mut scale = 1;
+    // Opens the default device (the state says Ready), or says why it could not; the caller
+    // decides which sentence the user reads then.
+    let open = |flags: &mut Arc<StreamFlags>,
+                scale: u32|
+     -> Result<rodio::MixerDeviceSink, String> {
+        *flags = Arc::new(StreamFlags::default());
+        match open_sink(scale, flags).map_err(|e| e.to_string()) {
+            Ok((mut sink, period)) => {
                 sink.log_on_drop(false);
                 let cfg = sink.config();
+                let buffer = match period {
+                    Some(p) => format!(
+                        ", {:.0} ms buffer",
+                        1000.0 * (DEVICE_PERIODS * p) as f64 / cfg.sample_rate().get() as f64
+                    ),
+                    None => String::new(),
+                };
                 set_state(
                     &state,
                     DeviceState::Ready(format!(
-                        "{} Hz, {} ch",
+                        "{} Hz, {} ch{buffer}",
                         cfg.sample_rate(),
                         cfg.channel_count()
                     )),
@@ -516,12 +608,18 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
         }
     };
     let unavailable = |why: String| set_state(&state, DeviceState::Unavailable(why));
-    let mut sink = open(&mut failed).map_err(unavailable).ok();
+    let mut sink = open(&mut flags, scale).map_err(unavailable).ok();
     let mut current: Option<Arc<PcmStore>> = None;
     // While there is no device, it is tried again after a pause that doubles up to a limit, so
     // that sound comes back by itself when the device (or the sound server) does.
     let mut retry_in = RETRY_FIRST;
     let mut next_try = std::time::Instant::now() + retry_in;
+    // Underruns counted since `since` on the current stream.
+    let mut underruns_seen = 0;
+    let mut since = std::time::Instant::now();
+    // The device was let go of while paused (not lost): play opens it again.
+    let mut released = false;
+    let mut paused_since: Option<std::time::Instant> = None;
     // A fresh source for the current track on a (re)opened stream.
     let feed = |sink: &Option<rodio::MixerDeviceSink>, current: &Option<Arc<PcmStore>>| {
         if let (Some(s), Some(store)) = (sink, current) {
@@ -537,34 +635,81 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                 }
                 current = Some(store);
             }
+            Ok(Msg::Play) => {
+                if released {
+                    released = false;
+                    sink = open(&mut flags, scale)
+                        .map_err(|why| {
+                            t.set_playing(false);
+                            unavailable(why)
+                        })
+                        .ok();
+                    feed(&sink, &current);
+                    (underruns_seen, since) = (0, std::time::Instant::now());
+                    retry_in = RETRY_FIRST;
+                    next_try = std::time::Instant::now() + retry_in;
+                }
+            }
             Ok(Msg::Reopen) => {
+                released = false;
                 drop(sink.take());
-                sink = open(&mut failed).map_err(unavailable).ok();
+                sink = open(&mut flags, scale).map_err(unavailable).ok();
                 feed(&sink, &current);
+                (underruns_seen, since) = (0, std::time::Instant::now());
                 retry_in = RETRY_FIRST;
                 next_try = std::time::Instant::now() + retry_in;
             }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if released => {}
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if sink.is_some() && failed.load(Ordering::Acquire) {
+                let paused_for = if t.is_playing() {
+                    paused_since = None;
+                    Duration::ZERO
+                } else {
+                    paused_since
+                        .get_or_insert_with(std::time::Instant::now)
+                        .elapsed()
+                };
+                let underruns = flags.underruns.load(Ordering::Acquire);
+                if since.elapsed() > UNDERRUN_WINDOW {
+                    underruns_seen = underruns;
+                    since = std::time::Instant::now();
+                }
+                if sink.is_some() && flags.failed.load(Ordering::Acquire) {
                     // Open the device again at once: a passing error (a sound server that is
                     // still starting reports some) goes unnoticed and playback carries on;
                     // only a device that cannot be opened counts as lost.
                     drop(sink.take());
-                    sink = open(&mut failed).ok();
+                    sink = open(&mut flags, scale).ok();
                     feed(&sink, &current);
+                    (underruns_seen, since) = (0, std::time::Instant::now());
                     if sink.is_none() {
                         t.set_playing(false);
                         unavailable(DEVICE_LOST.into());
                         retry_in = RETRY_FIRST;
                         next_try = std::time::Instant::now() + retry_in;
                     }
+                } else if sink.is_some() && paused_for >= RELEASE_AFTER {
+                    drop(sink.take());
+                    released = true;
+                    paused_since = None;
+                } else if sink.is_some()
+                    && scale < MAX_SCALE
+                    && underruns.saturating_sub(underruns_seen) >= UNDERRUNS_TO_GROW
+                {
+                    // The device keeps running dry: the same device with longer periods,
+                    // playing on from where it was.
+                    scale *= 2;
+                    drop(sink.take());
+                    sink = open(&mut flags, scale).map_err(unavailable).ok();
+                    feed(&sink, &current);
+                    (underruns_seen, since) = (0, std::time::Instant::now());
                 } else if sink.is_none() && std::time::Instant::now() >= next_try {
                     let lost = state
                         .lock()
                         .map(|s| matches!(*s, DeviceState::Unavailable(ref m) if m == DEVICE_LOST))
                         .unwrap_or(false);
                     // After a loss the sentence that says what happened stays, not the open error.
-                    sink = match open(&mut failed) {
+                    sink = match open(&mut flags, scale) {
                         Ok(s) => Some(s),
                         Err(why) if !lost => {
                             unavailable(why);
@@ -573,6 +718,7 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
                         Err(_) => None,
                     };
                     feed(&sink, &current);
+                    (underruns_seen, since) = (0, std::time::Instant::now());
                     retry_in = (retry_in * 2).min(RETRY_MAX);
                     next_try = std::time::Instant::now() + retry_in;
                 }

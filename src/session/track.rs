@@ -251,9 +251,13 @@ impl Track {
                 .ok()
             })
             .flatten();
-        if let Some(a) = analysed
+        if let Some(mut a) = analysed
             && let Ok(mut l) = self.lens.write()
         {
+            // The app draws, rescores and searches from the lanes and the block cues; the
+            // per-frame measurements they were made of are for `sori analyze`'s JSON, and
+            // for hours of audio they are a few hundred MB.
+            a.features = Default::default();
             *l = Some(Arc::new(a));
         }
         self.lens_busy.store(false, Ordering::Release);
