@@ -581,9 +581,6 @@ pub fn block_cues(
         let tc = 2.0 * w as f64 + 1.0;
         tempo.and_then(|bpm| cues::rigid_pulse(&strong, 60.0 / bpm as f64, tc - 4.0, tc + 4.0))
     };
-    let band_levels: Vec<Vec<f32>> = PUMP_BANDS
-        .map(|k| f.timbre.iter().map(|t| t[k]).collect())
-        .collect();
     let n_windows = (n as f64 * HOP_S / 2.0).ceil() as usize + 1;
     let pulses: Vec<Option<cues::Pulse>> = std::thread::scope(|s| {
         let half = n_windows / 2;
@@ -825,35 +822,43 @@ pub fn block_cues(
         c.band_pumping = beat
             .filter(|_| b.is_multiple_of(BAND_PUMP_STRIDE))
             .and_then(|lag| {
+                // One band's level over the context, copied out of the timbre frames here
+                // (a whole-track copy per band would be 30 MB for 3 hours).
+                let context = f.timbre.get(rlo..rhi)?;
                 PUMP_BANDS
-                    .zip(&band_levels)
-                    .filter_map(|(k, level)| {
-                        Some((cues::pumping_at(level.get(rlo..rhi)?, lag)?, k))
+                    .filter_map(|k| {
+                        let level: Vec<f32> = context.iter().map(|t| t[k]).collect();
+                        Some((cues::pumping_at(&level, lag)?, k))
                     })
                     .max_by(|a, b| pump_score(&a.0).total_cmp(&pump_score(&b.0)))
             });
         c
     };
-    // Blocks are independent: both halves of the track at once.
-    let blocks = |r: std::ops::Range<usize>| {
+    // Blocks are independent: both halves of the track at once, each written in place (a
+    // half collected and then appended would hold the blocks twice over for a moment).
+    let fill = |first: usize, out: &mut [BlockCues]| {
         let mut sl = Sliding::new(SHAPE + TIMBRE_BANDS, &value, &include);
-        r.map(|b| block(b, &mut sl)).collect::<Vec<_>>()
+        for (i, c) in out.iter_mut().enumerate() {
+            *c = block(first + i, &mut sl);
+        }
     };
+    let mut out = vec![BlockCues::default(); n_blocks];
     let half = n_blocks / 2;
-    std::thread::scope(|s| {
-        let second = s.spawn(|| blocks(half..n_blocks));
-        let mut out = blocks(0..half);
-        match second.join() {
-            Ok(v) => out.extend(v),
-            Err(_) => out.extend(blocks(half..n_blocks)),
+    let (a, b) = out.split_at_mut(half);
+    let second_done = std::thread::scope(|s| {
+        let second = s.spawn(|| fill(half, b));
+        fill(0, a);
+        second.join().is_ok()
+    });
+    if !second_done {
+        fill(half, &mut out[half..]);
+    }
+    for b in 0..out.len() {
+        if !b.is_multiple_of(BAND_PUMP_STRIDE) {
+            out[b].band_pumping = out[b - b % BAND_PUMP_STRIDE].band_pumping;
         }
-        for b in 0..out.len() {
-            if !b.is_multiple_of(BAND_PUMP_STRIDE) {
-                out[b].band_pumping = out[b - b % BAND_PUMP_STRIDE].band_pumping;
-            }
-        }
-        out
-    })
+    }
+    out
 }
 
 /// The onsets (in time order, as [`cues::onsets`] gives them) from `lo` up to `hi`, seconds.

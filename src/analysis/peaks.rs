@@ -57,6 +57,27 @@ impl PeakPyramid {
         self.covered
     }
 
+    /// Room for every level of the announced length, so that a long recording's levels do not
+    /// grow by doubling (which holds up to twice the levels, and a copy, for a moment).
+    fn reserve(&mut self, store: &PcmStore) {
+        let Some(frames) = store.frames_to_reserve() else {
+            return;
+        };
+        let n = frames.div_ceil(BASE) as usize;
+        for levels in &mut self.levels {
+            let mut k = 0;
+            let mut blocks = n;
+            while blocks > 0 {
+                if levels.len() == k {
+                    levels.push(Vec::new());
+                }
+                let _ = levels[k].try_reserve_exact(blocks);
+                blocks /= 2;
+                k += 1;
+            }
+        }
+    }
+
     /// Folds in whatever full blocks the store now has (all of it once the store is complete).
     pub fn update(&mut self, store: &PcmStore) {
         let frames = store.frames();
@@ -70,6 +91,9 @@ impl PeakPyramid {
             return;
         }
         let ch = self.channels.max(1);
+        if self.covered == 0 {
+            self.reserve(store);
+        }
         let mut block = vec![MinMax::EMPTY; ch];
         let mut in_block = 0u64;
         let start = self.covered;
@@ -254,37 +278,47 @@ mod tests {
 
     #[test]
     fn pyramid_is_exact_while_decoding_grows() {
-        let mut seed = 3u64;
         let frames = 200_000usize;
-        let samples: Vec<f32> = (0..frames)
-            .map(|_| (lcg(&mut seed) % 1000) as f32 / 1000.0)
-            .collect();
-        let store = PcmStore::new(8000, 1);
-        let mut w = StoreWriter::new(&store);
-        let mut p = PeakPyramid::new(1);
-        for part in samples.chunks(70_001) {
-            w.write(&store, part);
-            p.update(&store);
-            let n = store.frames();
-            for _ in 0..200 {
-                let a = lcg(&mut seed) % n.max(1);
-                let b = a + 1 + lcg(&mut seed) % (n - a);
-                let got = p.min_max(&store, 0, a, b).expect("range in decoded part");
-                let want =
-                    samples[a as usize..b as usize]
-                        .iter()
-                        .fold(MinMax::EMPTY, |mut m, &x| {
-                            m.add(x);
-                            m
-                        });
-                assert_eq!(got, want, "partial store, range {a}..{b} of {n}");
+        // No length announced, the true one, and a header that claims four times as much
+        // (the levels are made room for up front, and stay exact whatever was announced).
+        for announced in [None, Some(frames as u64), Some(4 * frames as u64)] {
+            let mut seed = 3u64;
+            let samples: Vec<f32> = (0..frames)
+                .map(|_| (lcg(&mut seed) % 1000) as f32 / 1000.0)
+                .collect();
+            let store = PcmStore::new(8000, 1);
+            if let Some(n) = announced {
+                store.set_expected_frames(n);
             }
+            let mut w = StoreWriter::new(&store);
+            let mut p = PeakPyramid::new(1);
+            for part in samples.chunks(70_001) {
+                w.write(&store, part);
+                p.update(&store);
+                let n = store.frames();
+                for _ in 0..200 {
+                    let a = lcg(&mut seed) % n.max(1);
+                    let b = a + 1 + lcg(&mut seed) % (n - a);
+                    let got = p.min_max(&store, 0, a, b).expect("range in decoded part");
+                    let want =
+                        samples[a as usize..b as usize]
+                            .iter()
+                            .fold(MinMax::EMPTY, |mut m, &x| {
+                                m.add(x);
+                                m
+                            });
+                    assert_eq!(
+                        got, want,
+                        "partial store, range {a}..{b} of {n}, {announced:?} announced"
+                    );
+                }
+            }
+            w.finish(&store);
+            p.update(&store);
+            assert_eq!(p.covered(), frames as u64);
+            let all = p.min_max(&store, 0, 0, frames as u64).expect("whole file");
+            assert_eq!(all.max, samples.iter().cloned().fold(f32::MIN, f32::max));
         }
-        w.finish(&store);
-        p.update(&store);
-        assert_eq!(p.covered(), frames as u64);
-        let all = p.min_max(&store, 0, 0, frames as u64).expect("whole file");
-        assert_eq!(all.max, samples.iter().cloned().fold(f32::MIN, f32::max));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! A long recording does not stay in memory: once the store holds more than its resident
 //! budget ([`RESIDENT_BUDGET`], about 6 minutes of 44.1 kHz stereo), every chunk is also
 //! written to an unnamed cache file (deleted by the OS however the app ends), and the least
-//! recently read chunks are dropped from memory. A chunk read again is read back from the
+//! recently read chunks are dropped from memory until [`SPILLED_RESIDENT`] is left: a song
+//! never touches the disk, and a recording that has gone to disk keeps only what its
+//! readers are at (the decoder's edge, the playhead, the view) in memory. A chunk read again is read back from the
 //! file. If the file cannot be made or written, the chunks stay in memory as before.
 
 use std::fs::File;
@@ -25,6 +27,10 @@ pub const CHUNK_FRAMES: usize = 1 << 16;
 /// Bytes of samples a store keeps in memory before it spills to its cache file.
 pub const RESIDENT_BUDGET: usize = 128 << 20;
 
+/// Bytes of samples a store that has spilled keeps in memory (about 95 s of 44.1 kHz
+/// stereo: far more than its readers use at once).
+pub const SPILLED_RESIDENT: usize = 32 << 20;
+
 struct Slot {
     /// The samples, while they are in memory.
     mem: Option<Chunk>,
@@ -39,6 +45,9 @@ struct Slot {
 struct Slots {
     list: Vec<Slot>,
     resident_bytes: usize,
+    /// Some chunk is in the cache file (from then on the store keeps to
+    /// [`SPILLED_RESIDENT`]).
+    spilled: bool,
 }
 
 pub struct PcmStore {
@@ -91,6 +100,7 @@ impl PcmStore {
             slots: RwLock::new(Slots {
                 list: Vec::new(),
                 resident_bytes: 0,
+                spilled: false,
             }),
             frames: AtomicU64::new(0),
             complete: AtomicBool::new(false),
@@ -274,6 +284,7 @@ impl PcmStore {
         }
         for i in written {
             slots.list[i].on_disk = true;
+            slots.spilled = true;
         }
         // The newest chunk stays: the streaming analysis is about to read it.
         let newest = slots.list.len().checked_sub(1);
@@ -283,9 +294,13 @@ impl PcmStore {
     }
 
     /// Drops the least recently read chunks that are safe in the cache file until the
-    /// resident bytes fit the budget (`keep` stays).
+    /// resident bytes fit [`SPILLED_RESIDENT`] (or the budget, if smaller; `keep` stays).
     fn evict(&self, slots: &mut Slots, keep: Option<usize>) {
-        while slots.resident_bytes > self.budget {
+        if !slots.spilled {
+            return;
+        }
+        let limit = self.budget.min(SPILLED_RESIDENT);
+        while slots.resident_bytes > limit {
             let victim = slots
                 .list
                 .iter()
@@ -553,6 +568,44 @@ mod tests {
         assert!(
             store.resident_bytes() <= budget,
             "reading back keeps to the budget"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_song_stays_in_memory_and_a_spilled_recording_keeps_only_a_little() {
+        let dir = std::env::temp_dir().join(format!("sori-resident-{}", std::process::id()));
+        let budget = SPILLED_RESIDENT + (8 << 20);
+        let chunk_bytes = CHUNK_FRAMES * 2 * 4;
+        let write = |chunks: usize| {
+            let store = PcmStore::with_budget(44100, 2, budget).spilling_to(dir.clone());
+            let mut w = StoreWriter::new(&store);
+            let part = vec![0.25f32; CHUNK_FRAMES * 2];
+            for _ in 0..chunks {
+                w.write(&store, &part);
+            }
+            w.finish(&store);
+            store
+        };
+        // Under the budget: nothing is dropped, even above what a spilled store keeps.
+        let song = write(budget / chunk_bytes - 1);
+        assert!(song.resident_bytes() > SPILLED_RESIDENT);
+        assert_eq!(song.resident_bytes(), song.frames() as usize * 2 * 4);
+        // Past it: the store goes to disk and keeps no more than SPILLED_RESIDENT in memory,
+        // while it decodes and after a read of the whole recording.
+        let long = write(budget / chunk_bytes + 20);
+        assert!(
+            long.resident_bytes() <= SPILLED_RESIDENT,
+            "{}",
+            long.resident_bytes()
+        );
+        let mut mono = vec![0.0; long.frames() as usize];
+        long.read_mono(0, &mut mono);
+        assert!(mono.iter().all(|&x| x == 0.25), "samples read back differ");
+        assert!(
+            long.resident_bytes() <= SPILLED_RESIDENT,
+            "{}",
+            long.resident_bytes()
         );
         let _ = std::fs::remove_dir_all(dir);
     }
