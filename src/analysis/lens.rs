@@ -380,26 +380,42 @@ pub fn analyze_file(path: &Path) -> Result<(Arc<PcmStore>, Outcome, Analysis), A
 /// The tagger's windows of a track, or why it could not hear it.
 pub type TagResult = Result<Vec<WindowTags>, tagger::TaggerError>;
 
-/// [`analyze_file`], with `tagger` (if any) running on `threads` threads beside the lens once
-/// the file is decoded, its judgement added to the lanes ([`add_tags`]). Its windows come
-/// back with the analysis; a tagger error leaves the signal analysis standing.
+/// [`analyze_file`], with `tagger` (if any) running on `threads` threads while the file
+/// decodes and then beside the lens, its judgement added to the lanes ([`add_tags`]). Its
+/// windows come back with the analysis; a tagger error leaves the signal analysis standing.
 pub fn analyze_file_tagged(
     path: &Path,
     tagger: Option<&tagger::Tagger>,
     threads: usize,
 ) -> Result<(Arc<PcmStore>, Outcome, Analysis, Option<TagResult>), AudioError> {
-    let (store, outcome, features) = decode_following(path, features::compute_following)?;
-    let (mut an, tags) = std::thread::scope(|s| {
-        let tags = tagger.map(|t| s.spawn(|| t.tag_track(&store, threads, |_, _| {}, || true)));
-        let features = features.unwrap_or_else(|| features::compute(&store));
-        let an = analyze_features(features);
-        let tags = tags.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                Err(tagger::TaggerError::Run("the tagger thread failed".into()))
+    // The tagger follows the decoder beside the features (its plan is built meanwhile) and
+    // goes on beside the lens once decoding has ended.
+    let tag = |store: &PcmStore, over: &std::sync::atomic::AtomicBool| {
+        tagger.map(|t| {
+            t.prepare()?;
+            t.tag_following(store, threads, over, |_, _| {}, || true)
+        })
+    };
+    let failed = || Err(tagger::TaggerError::Run("the tagger thread failed".into()));
+    let (store, outcome, followed) = decode_following(path, |store, over| {
+        std::thread::scope(|s| {
+            let tags = s.spawn(|| tag(store, over));
+            let an = analyze_features(features::compute_following(store, over));
+            (an, tags.join().unwrap_or_else(|_| tagger.map(|_| failed())))
+        })
+    })?;
+    // A follower that failed: everything again on the decoded store.
+    let (mut an, tags) = match followed {
+        Some(done) => done,
+        None => {
+            let done = std::sync::atomic::AtomicBool::new(true);
+            std::thread::scope(|s| {
+                let tags = s.spawn(|| tag(&store, &done));
+                let an = analyze_features(features::compute(&store));
+                (an, tags.join().unwrap_or_else(|_| tagger.map(|_| failed())))
             })
-        });
-        (an, tags)
-    });
+        }
+    };
     if let Some(Ok(w)) = &tags {
         add_tags(&mut an, w);
     }

@@ -13,6 +13,7 @@
 //! around each block; the signal cues locate a sound within it).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
@@ -80,9 +81,12 @@ impl Tagger {
         })
     }
 
+    /// The plan for inputs of `len` samples, built on first use. It is built under the lock:
+    /// threads that need it at once wait for one build instead of each making their own.
     fn plan(&self, len: usize) -> Result<Plan, TaggerError> {
-        if let Some(p) = self.plans.lock().ok().and_then(|m| m.get(&len).cloned()) {
-            return Ok(p);
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = plans.get(&len) {
+            return Ok(p.clone());
         }
         let load = |e: TractError| TaggerError::Load(format!("{e:#}"));
         let plan = tract_onnx::onnx()
@@ -95,10 +99,15 @@ impl Tagger {
             .map_err(load)?
             .into_runnable()
             .map_err(load)?;
-        if let Ok(mut m) = self.plans.lock() {
-            m.insert(len, plan.clone());
-        }
+        plans.insert(len, plan.clone());
         Ok(plan)
+    }
+
+    /// Builds the plan for a full window ahead of the first one (a track's windows are all
+    /// full length once it lasts [`WINDOW_S`]).
+    pub fn prepare(&self) -> Result<(), TaggerError> {
+        self.plan((WINDOW_S * RATE as f64).round() as usize)
+            .map(|_| ())
     }
 
     /// The 527 scores of one window of 16 kHz mono samples.
@@ -137,23 +146,72 @@ impl Tagger {
         progress: impl Fn(usize, usize) + Sync,
         keep_going: impl Fn() -> bool + Sync,
     ) -> Result<Vec<WindowTags>, TaggerError> {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let wins = windows(store.duration_s());
-        let workers = threads.clamp(1, wins.len().max(1));
+        self.tag_following(store, threads, &AtomicBool::new(true), progress, keep_going)
+    }
+
+    /// [`Tagger::tag_track`] while `store` is still being decoded: a window is heard as
+    /// soon as the decoder is past its end, and the last ones (which end with the track)
+    /// once decoding has ended (the store complete, or `over` set). The windows and scores
+    /// are those of `tag_track` on the finished store. `total` in `progress` is the count
+    /// for the length announced (or decoded so far) until the length is known.
+    pub fn tag_following(
+        &self,
+        store: &PcmStore,
+        threads: usize,
+        over: &AtomicBool,
+        progress: impl Fn(usize, usize) + Sync,
+        keep_going: impl Fn() -> bool + Sync,
+    ) -> Result<Vec<WindowTags>, TaggerError> {
+        let rate = store.sample_rate() as f64;
+        let ended = || over.load(Ordering::Acquire) || store.is_complete();
+        let known = |k: usize| -> (usize, Option<(f64, f64)>) {
+            let w = windows(store.duration_s());
+            (w.len(), w.get(k).copied())
+        };
+        // Window k, once it can be heard (`None`: there is no window k, or a stop).
+        let window = |k: usize| -> Option<(f64, f64)> {
+            let (a, b) = (k as f64 * HOP_S, k as f64 * HOP_S + WINDOW_S);
+            // Past the resampler's margin after the window's end (see `mono_16k`).
+            let needed = ((b + 0.05) * rate).ceil() as u64 + 2;
+            loop {
+                // Whether decoding has ended is read before the length, so that the length
+                // read afterwards is the final one.
+                if ended() {
+                    return known(k).1;
+                }
+                if store.frames() >= needed {
+                    return Some((a, b));
+                }
+                if !keep_going() {
+                    return None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+        };
+        let total = || {
+            if ended() {
+                return known(0).0;
+            }
+            let announced = store.expected_frames().map_or(0.0, |n| n as f64 / rate);
+            windows(announced.max(store.duration_s())).len()
+        };
+        let workers = threads.max(1);
         let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let results: Mutex<Vec<Option<Result<Vec<f32>, TaggerError>>>> =
-            Mutex::new((0..wins.len()).map(|_| None).collect());
+        let results: Mutex<Vec<Option<Result<Vec<f32>, TaggerError>>>> = Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| {
                     while keep_going() {
                         let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&(a, b)) = wins.get(k) else { break };
+                        let Some((a, b)) = window(k) else { break };
                         let r = self.scores(&mono_16k(store, a, b));
                         if let Ok(mut v) = results.lock() {
+                            if v.len() <= k {
+                                v.resize_with(k + 1, || None);
+                            }
                             v[k] = Some(r);
                         }
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wins.len());
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, total().max(k + 1));
                     }
                 });
             }
@@ -161,6 +219,7 @@ impl Tagger {
         let results = results
             .into_inner()
             .map_err(|_| TaggerError::Run("a tagger thread failed".into()))?;
+        let wins = windows(store.duration_s());
         let mut out = Vec::with_capacity(wins.len());
         // In order; a stop leaves the windows done before the first one not done.
         for (&(a, b), r) in wins.iter().zip(results) {
@@ -220,10 +279,11 @@ pub fn windows(duration_s: f64) -> Vec<(f64, f64)> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    let mut a = 0.0;
-    while a + WINDOW_S < duration_s {
-        out.push((a, a + WINDOW_S));
-        a += HOP_S;
+    // (Window k starts at k·HOP_S exactly, as `Tagger::tag_following` takes it.)
+    let mut k = 0;
+    while k as f64 * HOP_S + WINDOW_S < duration_s {
+        out.push((k as f64 * HOP_S, k as f64 * HOP_S + WINDOW_S));
+        k += 1;
     }
     out.push(((duration_s - WINDOW_S).max(0.0), duration_s));
     out
@@ -570,6 +630,71 @@ mod tests {
         s[139] = 0.3;
         assert_eq!(group_scores(&s)[0], (zither, 0.8));
         assert_eq!(group_scores(&s)[2].1, 0.0);
+    }
+
+    #[test]
+    fn tagging_while_decoding_hears_windows_early_and_equals_tagging_the_finished_track() {
+        use crate::audio::store::StoreWriter;
+        // 25 s at 44.1 kHz: a tone that steps up every 5 s over a little noise.
+        let rate = 44_100usize;
+        let noise = lcg(9, 25 * rate);
+        let x: Vec<f32> = (0..25 * rate)
+            .map(|i| {
+                let hz = 220.0 * (1 + i / (5 * rate)) as f64;
+                (0.3 * (2.0 * std::f64::consts::PI * hz * i as f64 / rate as f64).sin()
+                    + 0.01 * noise[i]) as f32
+            })
+            .collect();
+        let tagger = Tagger::new().expect("the built-in model loads");
+        let whole = PcmStore::from_interleaved(rate as u32, 1, &x);
+        let want = tagger
+            .tag_track(&whole, 2, |_, _| {}, || true)
+            .expect("tags the finished track");
+        assert_eq!(want.len(), 3);
+
+        let store = PcmStore::new(rate as u32, 1);
+        let over = AtomicBool::new(false);
+        let (heard, first_heard) = std::sync::mpsc::channel();
+        let got = std::thread::scope(|s| {
+            let (store, x, over) = (&store, &x, &over);
+            let writer = s.spawn(move || {
+                // 21 s, then nothing more until a window has been heard (or a minute).
+                let mut w = StoreWriter::new(store);
+                for part in x[..21 * rate].chunks(4096) {
+                    w.write(store, part);
+                }
+                let early = first_heard
+                    .recv_timeout(std::time::Duration::from_secs(60))
+                    .is_ok();
+                w.write(store, &x[21 * rate..]);
+                w.finish(store);
+                over.store(true, Ordering::Release);
+                early
+            });
+            let heard = Mutex::new(heard);
+            let got = tagger.tag_following(
+                store,
+                2,
+                over,
+                |_, _| {
+                    if let Ok(h) = heard.lock() {
+                        let _ = h.send(());
+                    }
+                },
+                || true,
+            );
+            let early = writer.join().expect("writer thread");
+            assert!(
+                early,
+                "no window was heard before the decoder reached the end"
+            );
+            got
+        })
+        .expect("tags while decoding");
+        assert_eq!(
+            got, want,
+            "windows or scores differ from those of the finished track"
+        );
     }
 
     #[test]
