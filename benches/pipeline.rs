@@ -35,7 +35,7 @@ const RUNS: usize = 9;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
-    v.get(v.len() / 2).copied().unwrap_or_default()
+    v[v.len() / 2]
 }
 
 fn ms(d: Duration) -> String {
@@ -139,51 +139,33 @@ fn load(path: &Path) -> (Duration, Duration, Duration, Duration) {
 }
 
 fn rows(label: &str, path: &Path) {
-    // The AudioSet tagger, its plan built once beforehand (as in the app, where one tagger
-    // serves every track).
-    let tagger = sori::analysis::tagger::Tagger::new().ok();
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let tagged = |tagger: &sori::analysis::tagger::Tagger| {
-        let t = Instant::now();
-        let (_, _, lens, tags) =
-            sori::analysis::lens::analyze_file_tagged(path, Some(tagger), threads)
-                .expect("analyze");
-        std::hint::black_box((lens, tags.map(|t| t.expect("tagged"))));
-        t.elapsed()
-    };
-    if let Some(t) = &tagger {
-        tagged(t);
-    }
-    // Every round times each pipeline once, one after the other, so that a machine that
-    // runs faster or slower for a while (a shared VM does) moves every row alike and the
-    // ratios to decoding alone hold.
-    let mut times: [Vec<Duration>; 7] = Default::default();
+    let decode = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                decode_file(path).expect("decode");
+                t.elapsed()
+            })
+            .collect(),
+    );
+    let (mut totals, mut firsts, mut feats, mut lenses) = (vec![], vec![], vec![], vec![]);
     for _ in 0..RUNS {
-        let t = Instant::now();
-        decode_file(path).expect("decode");
-        times[0].push(t.elapsed());
-        let (total, first, feats, lens) = load(path);
-        times[1].push(total);
-        times[2].push(first);
-        times[3].push(feats);
-        times[4].push(lens);
-        // What `sori analyze` does: decode while measuring every feature, then the lanes.
-        let t = Instant::now();
-        std::hint::black_box(sori::analysis::lens::analyze_file(path).expect("analyze"));
-        times[5].push(t.elapsed());
-        if let Some(tg) = &tagger {
-            times[6].push(tagged(tg));
-        }
+        let (t, f, fe, l) = load(path);
+        totals.push(t);
+        firsts.push(f);
+        feats.push(fe);
+        lenses.push(l);
     }
-    let [decode, total, first, feats, lenses, analyze, with_tagger] = times.map(median);
+    let (total, first) = (median(totals), median(firsts));
+    let (feats, lenses) = (median(feats), median(lenses));
     let ratio = |d: Duration| d.as_secs_f64() / decode.as_secs_f64();
-    println!("{label} (medians of {RUNS} rounds, each timing every row once)");
+    println!("{label}");
     println!(
-        "  decode alone                                     {}",
+        "  decode alone (median of {RUNS})                       {}",
         ms(decode)
     );
     println!(
-        "  decode + peaks + full spectrogram                {}",
+        "  decode + peaks + full spectrogram (median of {RUNS})  {}",
         ms(total)
     );
     println!(
@@ -201,28 +183,51 @@ fn rows(label: &str, path: &Path) {
         ratio(lenses)
     );
     println!(
-        "  open -> first waveform data                      {}",
+        "  open -> first waveform data (median of {RUNS})        {}",
         ms(first)
     );
+    // What `sori analyze` does: decode while measuring every feature, then the fusion-lens lanes.
+    let analyze = median(
+        (0..RUNS)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(sori::analysis::lens::analyze_file(path).expect("analyze"));
+                t.elapsed()
+            })
+            .collect(),
+    );
     println!(
-        "  decode + features + lens (sori analyze)          {}",
+        "  decode + features + lens (sori analyze, median of {RUNS}) {}",
         ms(analyze)
     );
     println!(
         "  ratio to decode alone                                {:.2}x",
-        ratio(analyze)
+        analyze.as_secs_f64() / decode.as_secs_f64()
     );
-    if tagger.is_none() {
+    // The same with the AudioSet tagger beside the lens (its plan built once beforehand, as
+    // in the app, where one tagger serves every track).
+    let Ok(tagger) = sori::analysis::tagger::Tagger::new() else {
         println!("  (the tagger could not be loaded)");
         return;
-    }
+    };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let tagged = |_| {
+        let t = Instant::now();
+        let (_, _, lens, tags) =
+            sori::analysis::lens::analyze_file_tagged(path, Some(&tagger), threads)
+                .expect("analyze");
+        std::hint::black_box((lens, tags.map(|t| t.expect("tagged"))));
+        t.elapsed()
+    };
+    tagged(0);
+    let with_tagger = median((0..RUNS).map(tagged).collect());
     println!(
-        "  the same with the tagger                         {}",
+        "  the same with the tagger (median of {RUNS})            {}",
         ms(with_tagger)
     );
     println!(
         "  ratio to decode alone                                {:.2}x",
-        ratio(with_tagger)
+        with_tagger.as_secs_f64() / decode.as_secs_f64()
     );
 }
 
