@@ -23,7 +23,8 @@ pub struct AppRun {
     pub audio: bool,
 }
 
-struct Killed(Child);
+/// A child process that is killed (and reaped) when this goes out of scope.
+pub struct Killed(pub Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -63,7 +64,7 @@ fn clock_ticks_per_s() -> f64 {
 }
 
 /// Address of the running PulseAudio, if one runs.
-fn pulse_server() -> Option<String> {
+pub fn pulse_server() -> Option<String> {
     let out = Command::new("pactl").arg("info").output().ok()?;
     String::from_utf8_lossy(&out.stdout)
         .lines()

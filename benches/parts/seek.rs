@@ -12,12 +12,13 @@
 //! measurement (and stopped after it), when `pulseaudio` is installed.
 
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::app::Killed;
 use sori::audio::PcmStore;
 use sori::audio::playback::{DeviceState, Player};
 
@@ -27,21 +28,19 @@ const TONE_AT_S: f64 = 20.0;
 const LOUD: f32 = 0.1;
 
 fn pulse_reachable() -> bool {
-    Command::new("pactl")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    crate::app::pulse_server().is_some()
 }
 
 /// A sound server for the measurement: the running one, or a private null sink.
-struct Server(Option<Child>);
+struct Server {
+    /// The private server, stopped when this goes (`None`: one was already running).
+    _private: Option<Killed>,
+}
 
 impl Server {
     fn start() -> Result<Self, String> {
         if pulse_reachable() {
-            return Ok(Self(None));
+            return Ok(Self { _private: None });
         }
         let child = Command::new("pulseaudio")
             .args([
@@ -55,7 +54,9 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| format!("no sound server, and pulseaudio could not start ({e})"))?;
-        let server = Self(Some(child));
+        let server = Self {
+            _private: Some(Killed(child)),
+        };
         let t = Instant::now();
         while !pulse_reachable() {
             if t.elapsed() > Duration::from_secs(10) {
@@ -67,19 +68,10 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(c) = self.0.as_mut() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
 /// The recorder: a `parec` of the default sink's monitor, read on a thread that reports,
 /// once armed, when the first loud sample arrived.
 struct Recorder {
-    child: Child,
+    _child: Killed,
     armed: Arc<AtomicBool>,
     heard: Receiver<Instant>,
     /// While set, every recorded sample is kept in `kept`.
@@ -144,7 +136,7 @@ impl Recorder {
             }
         });
         Ok(Self {
-            child,
+            _child: Killed(child),
             armed,
             heard,
             keep,
@@ -162,13 +154,6 @@ impl Recorder {
         action();
         let at = self.heard.recv_timeout(Duration::from_secs(3)).ok()?;
         Some(at.saturating_duration_since(t0))
-    }
-}
-
-impl Drop for Recorder {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
