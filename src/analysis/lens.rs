@@ -388,13 +388,10 @@ pub fn analyze_file_tagged(
     tagger: Option<&tagger::Tagger>,
     threads: usize,
 ) -> Result<(Arc<PcmStore>, Outcome, Analysis, Option<TagResult>), AudioError> {
-    // The tagger follows the decoder beside the features (its plan is built meanwhile) and
-    // goes on beside the lens once decoding has ended.
+    // The tagger follows the decoder beside the features and goes on beside the lens once
+    // decoding has ended.
     let tag = |store: &PcmStore, over: &std::sync::atomic::AtomicBool| {
-        tagger.map(|t| {
-            t.prepare()?;
-            t.tag_following(store, threads, over, |_, _| {}, || true)
-        })
+        tagger.map(|t| t.tag_following(store, threads, over, |_, _| {}, || true))
     };
     let failed = || Err(tagger::TaggerError::Run("the tagger thread failed".into()));
     let (store, outcome, followed) = decode_following(path, |store, over| {

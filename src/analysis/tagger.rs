@@ -103,13 +103,6 @@ impl Tagger {
         Ok(plan)
     }
 
-    /// Builds the plan for a full window ahead of the first one (a track's windows are all
-    /// full length once it lasts [`WINDOW_S`]).
-    pub fn prepare(&self) -> Result<(), TaggerError> {
-        self.plan((WINDOW_S * RATE as f64).round() as usize)
-            .map(|_| ())
-    }
-
     /// The 527 scores of one window of 16 kHz mono samples.
     pub fn scores(&self, x: &[f32]) -> Result<Vec<f32>, TaggerError> {
         if !(MIN_SAMPLES..=MAX_SAMPLES).contains(&x.len()) {
@@ -164,10 +157,9 @@ impl Tagger {
     ) -> Result<Vec<WindowTags>, TaggerError> {
         let rate = store.sample_rate() as f64;
         let ended = || over.load(Ordering::Acquire) || store.is_complete();
-        let known = |k: usize| -> (usize, Option<(f64, f64)>) {
-            let w = windows(store.duration_s());
-            (w.len(), w.get(k).copied())
-        };
+        // The track's windows, once its length is final (only asked for after `ended`).
+        let final_windows = std::sync::OnceLock::new();
+        let known = || final_windows.get_or_init(|| windows(store.duration_s()));
         // Window k, once it can be heard (`None`: there is no window k, or a stop).
         let window = |k: usize| -> Option<(f64, f64)> {
             let (a, b) = (k as f64 * HOP_S, k as f64 * HOP_S + WINDOW_S);
@@ -177,7 +169,7 @@ impl Tagger {
                 // Whether decoding has ended is read before the length, so that the length
                 // read afterwards is the final one.
                 if ended() {
-                    return known(k).1;
+                    return known().get(k).copied();
                 }
                 if store.frames() >= needed {
                     return Some((a, b));
@@ -190,11 +182,12 @@ impl Tagger {
         };
         let total = || {
             if ended() {
-                return known(0).0;
+                return known().len();
             }
             let announced = store.expected_frames().map_or(0.0, |n| n as f64 / rate);
             windows(announced.max(store.duration_s())).len()
         };
+        // (A worker with no window left stops at once: a short track needs no clamp here.)
         let workers = threads.max(1);
         let (next, done) = (AtomicUsize::new(0), AtomicUsize::new(0));
         let results: Mutex<Vec<Option<Result<Vec<f32>, TaggerError>>>> = Mutex::new(Vec::new());
@@ -219,7 +212,7 @@ impl Tagger {
         let results = results
             .into_inner()
             .map_err(|_| TaggerError::Run("a tagger thread failed".into()))?;
-        let wins = windows(store.duration_s());
+        let wins = known();
         let mut out = Vec::with_capacity(wins.len());
         // In order; a stop leaves the windows done before the first one not done.
         for (&(a, b), r) in wins.iter().zip(results) {

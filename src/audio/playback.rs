@@ -535,11 +535,12 @@ fn open_sink(
     flags: &Arc<StreamFlags>,
 ) -> Result<(rodio::MixerDeviceSink, Option<u32>), rodio::DeviceSinkError> {
     use rodio::cpal::traits::{DeviceTrait, HostTrait};
+    // The device is looked up once (with a sound server that is a round trip to it).
+    let device = rodio::cpal::default_host()
+        .default_output_device()
+        .ok_or(rodio::DeviceSinkError::NoDevice)?;
     let with = |period: Option<u32>| {
-        let device = rodio::cpal::default_host()
-            .default_output_device()
-            .ok_or(rodio::DeviceSinkError::NoDevice)?;
-        let mut builder = rodio::DeviceSinkBuilder::from_device(device)?;
+        let mut builder = rodio::DeviceSinkBuilder::from_device(device.clone())?;
         if let Some(p) = period {
             builder = builder.with_buffer_size(rodio::cpal::BufferSize::Fixed(p));
         }
@@ -560,13 +561,9 @@ fn open_sink(
             .open_stream()
             .map(|s| (s, period))
     };
-    let rate = rodio::cpal::default_host()
-        .default_output_device()
-        .and_then(|d| d.default_output_config().ok())
-        .map(|c| c.sample_rate());
-    match rate {
-        Some(r) => with(Some(period_frames(r, scale))).or_else(|_| with(None)),
-        None => with(None),
+    match device.default_output_config() {
+        Ok(c) => with(Some(period_frames(c.sample_rate(), scale))).or_else(|_| with(None)),
+        Err(_) => with(None),
     }
 }
 

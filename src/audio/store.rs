@@ -10,8 +10,9 @@
 //! written to an unnamed cache file (deleted by the OS however the app ends), and the least
 //! recently read chunks are dropped from memory until [`SPILLED_RESIDENT`] is left: a song
 //! never touches the disk, and a recording that has gone to disk keeps only what its
-//! readers are at (the decoder's edge, the playhead, the view) in memory. A chunk read again is read back from the
-//! file. If the file cannot be made or written, the chunks stay in memory as before.
+//! readers are at (the decoder's edge, the playhead, the view) in memory. A chunk read
+//! again is read back from the file. If the file cannot be made or written, the chunks stay
+//! in memory as before.
 
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
