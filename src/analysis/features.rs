@@ -1013,10 +1013,8 @@ impl Yin {
         let (w, tau_min, tau_max) = (self.w, self.tau_min, self.tau_max);
         let n = self.a.len();
         let seg = &mut self.seg;
-        for (k, v) in seg.iter_mut().enumerate() {
-            *v = y.at(start + k as isize);
-        }
-        let energy: f32 = seg[..w].iter().map(|v| v * v).sum();
+        y.read(start as i64, seg);
+        let energy = dot(&seg[..w], &seg[..w]);
         if energy / (w as f32) < 1e-7 {
             return (0.0, None);
         }

@@ -18,7 +18,8 @@ pub fn db_to_u8(db: f32) -> u8 {
     if !db.is_finite() {
         return 0;
     }
-    ((db - DB_FLOOR) * 2.0).round().clamp(0.0, 255.0) as u8
+    // Rounds half up: adding ½ then truncating (no library call, for a whole column).
+    ((db - DB_FLOOR) * 2.0 + 0.5).clamp(0.0, 255.0) as u8
 }
 
 pub fn u8_to_db(v: u8) -> f32 {
@@ -74,9 +75,14 @@ impl Stft {
             out.fill(DB_FLOOR);
             return;
         }
+        // 20·log10 of the magnitude, as 10·log10 of the power through the branch-free
+        // logarithm (no square root, and the loop vectorises).
+        let (norm_sq, to_db) = (self.norm * self.norm, 10.0 / std::f32::consts::LN_10);
         for (o, c) in out.iter_mut().zip(&self.output) {
-            let mag = c.norm() * self.norm;
-            *o = 20.0 * (mag.max(1e-9)).log10();
+            let p = c.norm_sqr() * norm_sq;
+            // The floor takes a NaN too; the ceiling keeps the logarithm's input finite.
+            let p = if p > 1e-18 { p.min(f32::MAX) } else { 1e-18 };
+            *o = to_db * super::features::ln(p);
         }
     }
     /// Mono mix of the store around `center` (frame), into the internal frame, then `power_db`.
@@ -400,6 +406,30 @@ mod tests {
                 "{f} Hz: row {peak_row}, expected {want_row}"
             );
         }
+    }
+
+    #[test]
+    fn a_sine_on_a_bin_reads_its_level_re_full_scale_and_silence_the_floor() {
+        let (rate, n) = (48000u32, 2048usize);
+        let f = 40.0 * rate as f32 / n as f32; // exactly on bin 40
+        let mut stft = Stft::new(n);
+        let mut spec = vec![0.0; stft.bins()];
+        for (amp, want) in [(1.0f32, 0.0f32), (0.5, -6.0206), (0.05, -26.0206)] {
+            let frame: Vec<f32> = (0..n)
+                .map(|i| amp * (2.0 * std::f32::consts::PI * f * i as f32 / rate as f32).sin())
+                .collect();
+            stft.power_db(&frame, &mut spec);
+            assert!((spec[40] - want).abs() < 0.01, "{amp}: {} dB", spec[40]);
+        }
+        stft.power_db(&vec![0.0; n], &mut spec);
+        assert!(spec.iter().all(|&d| d <= DB_FLOOR), "silence: {:?}", &spec[..4]);
+        assert!(spec.iter().all(|&d| db_to_u8(d) == 0));
+        // Half-dB steps, rounded to the nearest.
+        assert_eq!(db_to_u8(DB_FLOOR + 0.24), 0);
+        assert_eq!(db_to_u8(DB_FLOOR + 0.26), 1);
+        assert_eq!(db_to_u8(-6.0206), ((-6.0206 - DB_FLOOR) * 2.0).round() as u8);
+        assert_eq!(db_to_u8(10.0), 255);
+        assert_eq!(db_to_u8(f32::NAN), 0);
     }
 
     #[test]

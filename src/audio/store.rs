@@ -377,12 +377,23 @@ impl PcmStore {
         }
         let ch = self.channels;
         let scale = 1.0 / ch as f32;
-        let mut i = (lo - start) as usize;
+        let mut rest = &mut out[(lo - start) as usize..];
         self.for_each_slice(lo as u64, hi as u64, |s| {
-            for frame in s.chunks_exact(ch) {
-                out[i] = frame.iter().sum::<f32>() * scale;
-                i += 1;
+            let n = (s.len() / ch).min(rest.len());
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            match ch {
+                1 => head.copy_from_slice(&s[..n]),
+                // Zipped, so the loop has no bounds checks and vectorises.
+                2 => head
+                    .iter_mut()
+                    .zip(s.chunks_exact(2))
+                    .for_each(|(o, f)| *o = (f[0] + f[1]) * scale),
+                _ => head
+                    .iter_mut()
+                    .zip(s.chunks_exact(ch))
+                    .for_each(|(o, f)| *o = f.iter().sum::<f32>() * scale),
             }
+            rest = tail;
         });
     }
 
@@ -531,6 +542,30 @@ mod tests {
         store.read_mono(n as i64 - 2, &mut mono);
         assert_eq!(mono[2], 0.0, "past the end reads as silence");
         assert_eq!(mono[0], ((n - 2) * 4 + 1) as f32 / 2.0);
+    }
+
+    #[test]
+    fn the_mono_mix_is_the_mean_of_the_channels_everywhere() {
+        // Mono and stereo have their own loops, other widths the general one; the read
+        // starts before the track, crosses chunk edges and runs past the end.
+        for ch in [1usize, 2, 3] {
+            let n = CHUNK_FRAMES * 2 + 45;
+            let samples: Vec<f32> = (0..n * ch).map(|i| ((i * 7919) % 1000) as f32).collect();
+            let store = PcmStore::from_interleaved(8000, ch, &samples);
+            let start = -17i64;
+            let mut mono = vec![f32::NAN; n + 40];
+            store.read_mono(start, &mut mono);
+            for (i, &got) in mono.iter().enumerate() {
+                let f = start + i as i64;
+                let want = if (0..n as i64).contains(&f) {
+                    let frame = &samples[f as usize * ch..(f as usize + 1) * ch];
+                    frame.iter().sum::<f32>() / ch as f32
+                } else {
+                    0.0
+                };
+                assert_eq!(got, want, "frame {f} of {ch} channels");
+            }
+        }
     }
 
     /// Ten chunks of a recognisable ramp in a store that may hold three in memory.
