@@ -422,12 +422,19 @@ mod tests {
             assert!((spec[40] - want).abs() < 0.01, "{amp}: {} dB", spec[40]);
         }
         stft.power_db(&vec![0.0; n], &mut spec);
-        assert!(spec.iter().all(|&d| d <= DB_FLOOR), "silence: {:?}", &spec[..4]);
+        assert!(
+            spec.iter().all(|&d| d <= DB_FLOOR),
+            "silence: {:?}",
+            &spec[..4]
+        );
         assert!(spec.iter().all(|&d| db_to_u8(d) == 0));
         // Half-dB steps, rounded to the nearest.
         assert_eq!(db_to_u8(DB_FLOOR + 0.24), 0);
         assert_eq!(db_to_u8(DB_FLOOR + 0.26), 1);
-        assert_eq!(db_to_u8(-6.0206), ((-6.0206 - DB_FLOOR) * 2.0).round() as u8);
+        assert_eq!(
+            db_to_u8(-6.0206),
+            ((-6.0206 - DB_FLOOR) * 2.0).round() as u8
+        );
         assert_eq!(db_to_u8(10.0), 255);
         assert_eq!(db_to_u8(f32::NAN), 0);
     }

@@ -1159,6 +1159,40 @@ mod tests {
     }
 
     #[test]
+    fn a_recording_that_cannot_go_to_the_cache_file_opens_whole_and_says_so() {
+        // 33 s at 8 kHz: four chunks, in a store that may hold one in memory and whose cache
+        // folder lies under a file, so no cache file can be made.
+        let (mut s, path) = session_with_tone(33.0);
+        let blocker = path.with_file_name("not-a-folder");
+        std::fs::write(&blocker, b"a file").expect("write");
+        let cache = blocker.join("cache");
+        let chunk = crate::audio::store::CHUNK_FRAMES;
+        s.job = Some(LoadJob::start_with(
+            Source::File(path.clone()),
+            s.settings.spec_params(),
+            s.tagger_on.clone(),
+            Arc::new(move |rate, ch| {
+                crate::audio::PcmStore::with_budget(rate, ch, chunk * ch * 4)
+                    .spilling_to(cache.clone())
+            }),
+        ));
+        settle(&mut s);
+        let track = s.track.as_ref().expect("the recording is open");
+        assert_eq!(track.store.frames(), 33 * 8000, "every sample is kept");
+        let notice = s
+            .notices
+            .iter()
+            .find(|n| n.text.contains("stays in memory"))
+            .unwrap_or_else(|| panic!("no notice says so: {:?}", s.notices));
+        assert!(!notice.error, "the recording opened: {notice:?}");
+        assert!(
+            notice.text.starts_with("No audio cache file could be made"),
+            "{notice:?}"
+        );
+        assert!(notice.text.ends_with('.'), "{notice:?}");
+    }
+
+    #[test]
     fn a_failed_open_keeps_the_current_track_and_says_why() {
         let (mut s, path) = session_with_tone(2.0);
         let bad = path.with_file_name("broken.wav");

@@ -312,6 +312,9 @@ pub struct LoadJob {
     pub first_audio: Arc<Mutex<Option<Duration>>>,
 }
 
+/// Makes the store a file is decoded into, for its sample rate and channel count.
+pub(crate) type NewStore = Arc<dyn Fn(u32, usize) -> PcmStore + Send + Sync>;
+
 impl LoadJob {
     /// Starts loading `source` on a worker thread; after the lens, the tagger runs there too
     /// while `tagger_on` is true.
@@ -319,6 +322,16 @@ impl LoadJob {
         source: Source,
         params: SpecParams,
         tagger_on: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
+        Self::start_with(source, params, tagger_on, Arc::new(PcmStore::new))
+    }
+
+    /// [`LoadJob::start`], decoding a file into the stores `new_store` makes.
+    pub(crate) fn start_with(
+        source: Source,
+        params: SpecParams,
+        tagger_on: Arc<std::sync::atomic::AtomicBool>,
+        new_store: NewStore,
     ) -> Self {
         let job = LoadJob {
             source: source.clone(),
@@ -339,9 +352,14 @@ impl LoadJob {
             // Whatever goes wrong, the job ends with a status the window can show.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &source {
                 Source::Demo => load_demo(&track, &progress, params, started, &first),
-                Source::File(path) => {
-                    load_file(path, &source, &track, &progress, params, started, &first)
-                }
+                Source::File(path) => load_file(
+                    path,
+                    &source,
+                    (&track, &progress, &first),
+                    params,
+                    started,
+                    &*new_store,
+                ),
             }))
             .unwrap_or_else(|_| {
                 Err(format!(
@@ -406,21 +424,27 @@ fn mark_first(first: &Mutex<Option<Duration>>, started: Instant) {
     }
 }
 
+/// Where a load reports: the track once it exists, the progress, the first audio's time.
+type LoadSlots<'a> = (
+    &'a Mutex<Option<Arc<Track>>>,
+    &'a Arc<Progress>,
+    &'a Mutex<Option<Duration>>,
+);
+
 fn load_file(
     path: &std::path::Path,
     source: &Source,
-    slot: &Mutex<Option<Arc<Track>>>,
-    progress: &Arc<Progress>,
+    (slot, progress, first): LoadSlots,
     params: SpecParams,
     started: Instant,
-    first: &Mutex<Option<Duration>>,
+    new_store: &(dyn Fn(u32, usize) -> PcmStore + Send + Sync),
 ) -> Result<Option<String>, String> {
     let dec = Decoder::open(path, progress.clone()).map_err(|e| e.to_string())?;
     let info = dec.info().clone();
     let follower = Follower::default();
     let mut track: Option<Arc<Track>> = None;
     let make = |rate: u32, ch: usize| {
-        let store = Arc::new(PcmStore::new(rate, ch));
+        let store = Arc::new(new_store(rate, ch));
         if let Some(n) = info.expected_frames {
             store.set_expected_frames(n);
         }
@@ -447,7 +471,12 @@ fn load_file(
     }
     follower.finish();
     match result {
-        Ok((_store, outcome)) => Ok(outcome.notice),
+        // A recording too long for memory that could not go to the cache file stays in
+        // memory whole: the user is told, since it may need more memory than there is.
+        Ok((store, outcome)) => Ok(join_notices(
+            outcome.notice,
+            store.spill_error().map(|e| sentence(&e)),
+        )),
         Err(e) => {
             if let Ok(mut s) = slot.lock() {
                 *s = None;
@@ -455,6 +484,27 @@ fn load_file(
             Err(e.to_string())
         }
     }
+}
+
+/// Two notices as one text, either or both absent.
+fn join_notices(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(format!("{a} {b}")),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A clause as a sentence: a capital first letter and a full stop.
+fn sentence(clause: &str) -> String {
+    let mut chars = clause.trim().chars();
+    let mut s: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
 }
 
 fn load_demo(
