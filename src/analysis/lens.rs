@@ -1287,8 +1287,9 @@ fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) ->
 
 /// Korean-lane scores of one block from the model: the class probability, held down where
 /// only pitch behaviour speaks for it (the probability with every pitch cue set to its
-/// average must carry at least half of it).
-pub fn model_scores(m: &Model, c: &BlockCues) -> [f32; 5] {
+/// average must carry at least half of it). On a block the tagger heard, `family` (if any)
+/// shares that probability out among the families.
+pub fn model_scores(m: &Model, family: Option<&Model>, c: &BlockCues) -> [f32; 5] {
     let mut out = [0.0f32; 5];
     if c.active < 0.1 {
         return out;
@@ -1310,7 +1311,7 @@ pub fn model_scores(m: &Model, c: &BlockCues) -> [f32; 5] {
     // is, the model that also hears the tagger's classes (on these recordings the tagger
     // names the family far better than it tells a Korean part from a pop one).
     if c.tagged {
-        if let Some(t) = Model::builtin_for(true).filter(|t| !std::ptr::eq(*t, m)) {
+        if let Some(t) = family.filter(|t| !std::ptr::eq(*t, m)) {
             let f = korean(t);
             let (sum, fsum) = (k.iter().sum::<f32>(), f.iter().sum::<f32>());
             if fsum > 1e-6 {
@@ -1364,6 +1365,17 @@ fn model_evidence(m: &Model, k: usize, cs: &[BlockCues]) -> String {
 /// Scores, smoothing and segmentation of all lanes; `bends` feed the evidence wording.
 /// Korean lanes come from `model` when one is given, else from the hand-set rules.
 pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) -> Vec<Lane> {
+    score_lanes_with(blocks, bends, model, Model::builtin_for(true))
+}
+
+/// [`score_lanes`] with `family` (if any) naming the Korean family of the blocks the tagger
+/// heard, where the app uses the shipped tagged model (cross-validation passes its own).
+pub fn score_lanes_with(
+    blocks: &[BlockCues],
+    bends: &[Bend],
+    model: Option<&Model>,
+    family: Option<&Model>,
+) -> Vec<Lane> {
     // What the partials show of a plucked and a bowed line under the mix: evidence of its own
     // family that stands whichever family is likeliest overall (a gayageum plays against a
     // haegeum, a janggu accompanies both).
@@ -1381,7 +1393,7 @@ pub fn score_lanes(blocks: &[BlockCues], bends: &[Bend], model: Option<&Model>) 
             let mut r = lane_scores(c);
             if let Some(m) = model {
                 let act = ramp(c.active, 0.1, 0.4);
-                let mut k = model_scores(m, c);
+                let mut k = model_scores(m, family, c);
                 // Nonghyeon, the bend after a pluck, is the plucked lane's own idiom: where
                 // it is measured on real plucks (the rule's decay and onset checks), the
                 // rule's score stands even if the fitted weights, which saw few, say less.

@@ -17,7 +17,8 @@ use clap::Args;
 use super::analyze::parallel_map;
 use crate::analysis::features::mono_decimated;
 use crate::analysis::lens::{
-    Analysis, Family, LANE_HOP_S, LANES, Lane, analyze, score_lanes, set_block_tags,
+    Analysis, Family, LANE_HOP_S, LANES, Lane, analyze, score_lanes, score_lanes_with,
+    set_block_tags,
 };
 use crate::analysis::model::{CLASSES, Example, Model, vector};
 use crate::analysis::tagger::Tagger;
@@ -30,8 +31,8 @@ pub struct EvalArgs {
     /// Score the Korean lanes with the hand-set rules instead of the shipped model.
     #[arg(long)]
     pub rules: bool,
-    /// Also report K-fold cross-validation: each fold scored by a model fitted without it
-    /// (the daegeum note folder counts as one recording).
+    /// Also report K-fold cross-validation: each fold scored by the presence and family
+    /// models fitted without it (the daegeum note folder counts as one recording).
     #[arg(long, value_name = "K")]
     pub cv: Option<usize>,
     /// Also write each mixture as a 16-bit WAV here, to listen to what was scored.
@@ -685,25 +686,37 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         };
         let mut cv = Report::default();
         for fold in 0..k {
-            let model = fit(
-                &rows,
-                &loaded,
-                &train_mixes,
-                &|i| fold_of(i) != fold,
-                FitSettings::default(),
-            );
+            // As the app scores: a model of the signal cues alone says whether a Korean
+            // timbre is there, and (with the tagger) one that also hears the tagger's
+            // classes says which family; both fitted without this fold's recordings.
+            let train = |tags: bool| {
+                let keep = |i: usize| fold_of(i) != fold;
+                fit(
+                    &rows,
+                    &loaded,
+                    &train_mixes,
+                    &keep,
+                    FitSettings::default(),
+                    tags,
+                )
+            };
+            let plain = train(false);
+            let family = tagger.is_some().then(|| train(true));
+            let score = |an: &Analysis| {
+                score_lanes_with(&an.blocks, &an.bends, Some(&plain), family.as_ref())
+            };
             for (i, (r, res)) in rows.iter().zip(&loaded).enumerate() {
                 if let (Some((store, an)), true) = (res, fold_of(i) == fold) {
-                    cv.add_file(r, store, &rescore(an, Some(&model)));
+                    cv.add_file(r, store, &score(an));
                 }
             }
             for m in mixes.iter().filter(|m| fold_of(m.clip) == fold) {
-                cv.add_mix(m, &rescore(&m.an, Some(&model)));
+                cv.add_mix(m, &score(&m.an));
             }
         }
         println!();
         cv.print(&format!(
-            "{k}-fold cross-validation by recording: each fold scored by a model fitted without its files"
+            "{k}-fold cross-validation by recording: each fold scored by models fitted without its files"
         ));
     }
     Ok(())
@@ -714,13 +727,16 @@ const TRAIN_GAINS: [f32; 3] = [-6.0, 0.0, 6.0];
 
 /// Training examples: every active block of the files (and training mixtures) that `keep`
 /// admits, labelled with its class; each (source, class) pair weighs the same in total, each
-/// Korean class the same, and "none" `none_weight` times that.
+/// Korean class the same, and "none" `none_weight` times that. `tags`: the cue vectors hold
+/// the tagger's classes where it heard the block (otherwise the signal cues alone, as for
+/// the shipped signal model).
 fn examples(
     rows: &[Row],
     loaded: &Loaded,
     mixes: &[Mix],
     keep: &dyn Fn(usize) -> bool,
     none_weight: f32,
+    tags: bool,
 ) -> Vec<Example> {
     let class_of = |lane: &str| CLASSES.iter().position(|c| *c == lane);
     let mut groups: Vec<Vec<Example>> = Vec::new();
@@ -731,8 +747,16 @@ fn examples(
                 continue;
             }
             let class = label(b);
+            let x = if tags || !c.tagged {
+                vector(c)
+            } else {
+                let mut plain = *c;
+                plain.tagged = false;
+                plain.tags = Default::default();
+                vector(&plain)
+            };
             by_class.entry(class).or_default().push(Example {
-                x: vector(c),
+                x,
                 class,
                 weight: 1.0,
             });
@@ -786,8 +810,9 @@ fn fit(
     mixes: &[Mix],
     keep: &dyn Fn(usize) -> bool,
     set: FitSettings,
+    tags: bool,
 ) -> Model {
-    let ex = examples(rows, loaded, mixes, keep, set.none_weight);
+    let ex = examples(rows, loaded, mixes, keep, set.none_weight, tags);
     let files = (0..rows.len())
         .filter(|&i| keep(i) && loaded[i].is_some())
         .count();
@@ -863,7 +888,7 @@ pub fn train(a: &TrainArgs) -> Result<()> {
         none_weight: a.none_weight,
         l2: a.l2,
     };
-    let model = fit(&rows, &loaded, &mixes, &|_| true, set);
+    let model = fit(&rows, &loaded, &mixes, &|_| true, set, true);
     let text = serde_json::to_string_pretty(&model)?;
     crate::notes::save::atomic_write(&a.output, text.as_bytes())
         .with_context(|| format!("could not write {}", a.output.display()))?;
