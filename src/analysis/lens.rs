@@ -270,6 +270,17 @@ pub struct BlockCues {
     pub tags: [(usize, f32); tagger::N_GROUPS],
 }
 
+impl BlockCues {
+    /// The block's cues without the tagger's judgement: the signal cues alone.
+    pub fn untagged(&self) -> BlockCues {
+        BlockCues {
+            tagged: false,
+            tags: Default::default(),
+            ..*self
+        }
+    }
+}
+
 fn pct(v: &mut Vec<f32>, q: f32) -> f32 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
@@ -389,30 +400,21 @@ pub fn analyze_file_tagged(
     threads: usize,
 ) -> Result<(Arc<PcmStore>, Outcome, Analysis, Option<TagResult>), AudioError> {
     // The tagger follows the decoder beside the features and goes on beside the lens once
-    // decoding has ended.
-    let tag = |store: &PcmStore, over: &std::sync::atomic::AtomicBool| {
-        tagger.map(|t| t.tag_following(store, threads, over, |_, _| {}, || true))
-    };
-    let failed = || Err(tagger::TaggerError::Run("the tagger thread failed".into()));
-    let (store, outcome, followed) = decode_following(path, |store, over| {
+    // decoding has ended (`over`, or the store complete).
+    let both = |store: &PcmStore, over: &std::sync::atomic::AtomicBool| {
         std::thread::scope(|s| {
-            let tags = s.spawn(|| tag(store, over));
+            let tags = s.spawn(|| {
+                tagger.map(|t| t.tag_following(store, threads, over, |_, _| {}, || true))
+            });
             let an = analyze_features(features::compute_following(store, over));
+            let failed = || Err(tagger::TaggerError::Run("the tagger thread failed".into()));
             (an, tags.join().unwrap_or_else(|_| tagger.map(|_| failed())))
         })
-    })?;
-    // A follower that failed: everything again on the decoded store.
-    let (mut an, tags) = match followed {
-        Some(done) => done,
-        None => {
-            let done = std::sync::atomic::AtomicBool::new(true);
-            std::thread::scope(|s| {
-                let tags = s.spawn(|| tag(&store, &done));
-                let an = analyze_features(features::compute(&store));
-                (an, tags.join().unwrap_or_else(|_| tagger.map(|_| failed())))
-            })
-        }
     };
+    let (store, outcome, followed) = decode_following(path, both)?;
+    // A follower that failed: everything again on the decoded store.
+    let (mut an, tags) =
+        followed.unwrap_or_else(|| both(&store, &std::sync::atomic::AtomicBool::new(true)));
     if let Some(Ok(w)) = &tags {
         add_tags(&mut an, w);
     }
@@ -471,8 +473,7 @@ pub fn add_tags(an: &mut Analysis, windows: &[WindowTags]) {
 /// Takes the tagger's judgement out again: the lanes from the signal cues alone.
 pub fn remove_tags(an: &mut Analysis) {
     for c in &mut an.blocks {
-        c.tagged = false;
-        c.tags = Default::default();
+        *c = c.untagged();
     }
     an.lanes = score_lanes(&an.blocks, &an.bends, Model::builtin_for(false));
 }

@@ -747,13 +747,10 @@ fn examples(
                 continue;
             }
             let class = label(b);
-            let x = if tags || !c.tagged {
+            let x = if tags {
                 vector(c)
             } else {
-                let mut plain = *c;
-                plain.tagged = false;
-                plain.tags = Default::default();
-                vector(&plain)
+                vector(&c.untagged())
             };
             by_class.entry(class).or_default().push(Example {
                 x,
