@@ -1,0 +1,337 @@
+//! `sori eval DIR`: measures the fusion lens against labelled recordings, and says how far
+//! its figures hold on recordings it has not heard.
+//!
+//! DIR holds `labels.csv` (or pass the manifest itself: `file,start_s,end_s,family,lane,
+//! instrument,note`, an optional `group` column naming each file's source recording; paths
+//! relative to the manifest). Three columns of figures, side by side: the shipped model on
+//! these files (in-sample: it was fitted on them), grouped folds (each fold's recordings
+//! scored by models fitted without them, as the app scores: a signal-cue model decides
+//! whether a Korean timbre is there and, with the tagger, one that also hears the tagger's
+//! classes names the family), and grouped folds without the tagger. A recording's excerpts
+//! never sit on both sides of a fold (see [`manifest::group_of`]).
+//!
+//! Figures: on Korean solo files, family accuracy (the highest-mean Korean lane is the
+//! labelled one) per lane and as a confusion table, and Korean-vs-pop (the best Korean lane's
+//! mean beats the best pop lane's); on pop and `other` files, the share of time inside any
+//! Korean segment, per look-alike class and per pop file; on mixtures built here (each
+//! Korean clip over pop and look-alike beds of its own fold at several levels), block-level
+//! precision, recall and F1 for "a Korean timbre is present", per level.
+
+mod manifest;
+mod mixtures;
+mod report;
+mod train;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Serialize;
+
+use self::manifest::{Row, assign_folds, group_of, name_of, read_manifest};
+use self::mixtures::{eval_jobs, mixtures, train_mixtures};
+use self::report::{Figures, Tally, table};
+use self::train::{FitSettings, fit};
+pub use self::train::{TrainArgs, train};
+use super::analyze::parallel_map;
+use crate::analysis::lens::{
+    Analysis, BlockCues, Lane, analyze, score_lanes, score_lanes_with, set_block_tags,
+};
+use crate::analysis::model::Model;
+use crate::analysis::tagger::Tagger;
+use crate::audio::{PcmStore, decode_file};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A folder holding labels.csv (such as ../shared/testdata), or a manifest CSV.
+    pub manifest: PathBuf,
+    /// Folds, grouped by source recording (1: the in-sample figures alone).
+    #[arg(long, alias = "cv", value_name = "K", default_value_t = 5)]
+    pub folds: usize,
+    /// Levels of the Korean clip against the bed in the mixtures, dB (RMS), comma-separated.
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true, default_values_t = [0.0, -3.0, -6.0, -9.0])]
+    pub levels: Vec<f32>,
+    /// Beds each Korean clip is mixed over, at every level.
+    #[arg(long, default_value_t = 2)]
+    pub beds_per_clip: usize,
+    /// Write the figures as JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Score the Korean lanes with the hand-set rules instead of the shipped model (no folds).
+    #[arg(long)]
+    pub rules: bool,
+    /// Also write each mixture as a 16-bit WAV here, to listen to what was scored.
+    #[arg(long, value_name = "DIR")]
+    pub write_mixtures: Option<PathBuf>,
+    /// Score the in-sample column with this model file (from `sori train`).
+    #[arg(long, value_name = "MODEL.json", conflicts_with = "rules")]
+    pub model: Option<PathBuf>,
+    /// Print one line per file with its lane means.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Leave out the AudioSet tagger: the signal cues alone and the model fitted on them.
+    #[arg(long)]
+    pub no_tagger: bool,
+}
+
+type Loaded = Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>>;
+
+/// The tagger for an evaluation or a fit, unless it is turned off.
+fn tagger_for(off: bool) -> Result<Option<Tagger>> {
+    if off {
+        return Ok(None);
+    }
+    Tagger::new()
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("{e} (run with --no-tagger to leave it out)"))
+}
+
+/// Analyses `store`; with a tagger, its windows go on the blocks (one thread: the callers
+/// already run one file per core).
+fn analyze_tagged(store: &PcmStore, tagger: Option<&Tagger>) -> Result<Analysis> {
+    let mut an = analyze(store);
+    if let Some(t) = tagger {
+        let w = t.tag_track(store, 1, |_, _| {}, || true)?;
+        set_block_tags(&mut an.blocks, &w);
+    }
+    Ok(an)
+}
+
+fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
+    let total = rows.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    eprintln!("analysing {total} files…");
+    parallel_map(rows, |_, r| {
+        let out = match decode_file(&r.file) {
+            Ok((s, _)) => match analyze_tagged(&s, tagger) {
+                Ok(an) => Some((s, an)),
+                Err(e) => {
+                    eprintln!("skipped: {}: {e}", r.file.display());
+                    None
+                }
+            },
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                None
+            }
+        };
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if k % 10 == 0 || k == total {
+            eprintln!("  {k}/{total}");
+        }
+        out
+    })
+}
+
+/// Medians of the block cues over active blocks (for tuning the lens).
+fn cue_summary(a: &Analysis) -> String {
+    let act: Vec<&crate::analysis::lens::BlockCues> =
+        a.blocks.iter().filter(|b| b.active > 0.3).collect();
+    let med = |g: &dyn Fn(&crate::analysis::lens::BlockCues) -> f32| {
+        let mut v: Vec<f32> = act.iter().map(|b| g(b)).filter(|x| x.is_finite()).collect();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+    };
+    format!(
+        "voi {:.2} harm {:.2} f0 {:.0} hflat {:.2} air {:.0} pres {:.0} sub {:.0}/{:.0}/{:.0} flat {:.2} on {:.1} lo {:.2} hi {:.2} dec {:.1} ring {:.1}/{:.1} bend {:.2} vib {:.1}/{:.0} spr {:.1} semi {:.2} inh {:.2} grid {:.1} tch {:.1} swing {:.1} cen {:.0}",
+        med(&|b| b.voiced),
+        med(&|b| b.harmonicity),
+        med(&|b| b.f0_hz),
+        med(&|b| b.high_flat),
+        med(&|b| b.air_db),
+        med(&|b| b.presence_db),
+        med(&|b| b.sub_db),
+        med(&|b| b.sub_fall_db),
+        med(&|b| b.sub_decay_db),
+        med(&|b| b.flatness),
+        med(&|b| b.onset_rate),
+        med(&|b| b.onset_low),
+        med(&|b| b.onset_high),
+        med(&|b| b.decay_db),
+        med(&|b| b.ring_fall_db),
+        med(&|b| b.sub_ring_fall_db),
+        med(&|b| b.bend_share),
+        med(&|b| b.vib_rate),
+        med(&|b| b.vib_extent),
+        med(&|b| b.pitch_spread),
+        med(&|b| b.on_semitone),
+        med(&|b| b.inharmonic),
+        med(&|b| b.grid_dev_ms),
+        med(&|b| b.timbre_change_db),
+        med(&|b| b.level_swing_db),
+        med(&|b| b.centroid_hz)
+    )
+}
+
+/// The lanes as a run without the tagger would score them.
+fn untagged(blocks: &[BlockCues]) -> Vec<BlockCues> {
+    blocks.iter().map(BlockCues::untagged).collect()
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    manifest: String,
+    files: usize,
+    recordings: usize,
+    folds: usize,
+    levels_db: &'a [f32],
+    beds_per_clip: usize,
+    columns: &'a [Figures],
+}
+
+pub fn run(a: &EvalArgs) -> Result<()> {
+    let rows = read_manifest(&a.manifest)?;
+    if rows.is_empty() {
+        bail!("{}: no files listed", a.manifest.display());
+    }
+    let custom = match &a.model {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("could not read {}", p.display()))?;
+            Some(Model::from_json(&text).ok_or_else(|| {
+                anyhow::anyhow!("{}: not a lens model for this version of Sori", p.display())
+            })?)
+        }
+        None => None,
+    };
+    let tagger = tagger_for(a.no_tagger)?;
+    let loaded = load_all(&rows, tagger.as_ref());
+    let ok = |i: usize| loaded[i].is_some();
+    let k = if a.rules { 1 } else { a.folds.max(1) };
+    let folds = assign_folds(&rows, k);
+    let jobs = eval_jobs(&rows, &ok, &folds, &a.levels, a.beds_per_clip);
+    let mixes = mixtures(
+        &rows,
+        &loaded,
+        &jobs,
+        a.write_mixtures.as_deref(),
+        tagger.as_ref(),
+    )?;
+    if let Some(dir) = &a.write_mixtures {
+        eprintln!("wrote {} mixtures to {}", mixes.len(), dir.display());
+    }
+
+    let mut columns = Vec::new();
+    let model = if a.rules {
+        None
+    } else {
+        custom.as_ref().or(Model::builtin_for(false))
+    };
+    let rescore = |an: &Analysis| -> Vec<Lane> { score_lanes(&an.blocks, &an.bends, model) };
+    let mut shipped = Tally::default();
+    for (r, res) in rows.iter().zip(&loaded) {
+        let Some((store, an)) = res else { continue };
+        let lanes = rescore(an);
+        if a.verbose {
+            let means: Vec<String> = lanes.iter().map(|l| format!("{:.2}", l.mean())).collect();
+            eprintln!(
+                "{:<28} {:<20} {:<14} {}",
+                name_of(r),
+                r.lane,
+                r.instrument,
+                means.join(" ")
+            );
+            if std::env::var_os("SORI_EVAL_CUES").is_some() {
+                eprintln!("    {}", cue_summary(an));
+            }
+        }
+        shipped.add_file(r, store.duration_s(), &lanes);
+    }
+    for m in &mixes {
+        shipped.add_mix(m, &rescore(&m.an));
+    }
+    columns.push(
+        shipped.figures(match (a.rules, custom.is_some(), model.is_some()) {
+            (true, _, _) | (false, _, false) => "hand-set rules",
+            (false, true, true) => "given model",
+            (false, false, true) => "shipped, in-sample",
+        }),
+    );
+
+    if k >= 2 {
+        let train_mixes = train_mixtures(&rows, &loaded, tagger.as_ref())?;
+        let (mut with, mut without) = (Tally::default(), Tally::default());
+        for fold in 0..k {
+            let keep = |i: usize| folds[i] != fold;
+            let train = |tags: bool| {
+                fit(
+                    &rows,
+                    &loaded,
+                    &train_mixes,
+                    &keep,
+                    FitSettings::default(),
+                    tags,
+                )
+            };
+            let plain = train(false);
+            let family = tagger.is_some().then(|| train(true));
+            // One analysis, scored both ways: with the tagger's classes naming the family,
+            // and as a run without the tagger would score it.
+            let both = |an: &Analysis| {
+                let tagged = family
+                    .as_ref()
+                    .map(|f| score_lanes_with(&an.blocks, &an.bends, Some(&plain), Some(f)));
+                let signal = score_lanes_with(&untagged(&an.blocks), &an.bends, Some(&plain), None);
+                (tagged, signal)
+            };
+            for (i, (r, res)) in rows.iter().zip(&loaded).enumerate() {
+                let (Some((store, an)), true) = (res, folds[i] == fold) else {
+                    continue;
+                };
+                let (tagged, signal) = both(an);
+                if let Some(l) = tagged {
+                    with.add_file(r, store.duration_s(), &l);
+                }
+                without.add_file(r, store.duration_s(), &signal);
+            }
+            for m in mixes.iter().filter(|m| folds[m.clip] == fold) {
+                let (tagged, signal) = both(&m.an);
+                if let Some(l) = tagged {
+                    with.add_mix(m, &l);
+                }
+                without.add_mix(m, &signal);
+            }
+        }
+        if tagger.is_some() {
+            columns.push(with.figures("grouped folds"));
+        }
+        columns.push(without.figures("grouped, no tagger"));
+    }
+
+    let mut groups: Vec<String> = rows.iter().map(group_of).collect();
+    groups.sort();
+    groups.dedup();
+    if a.json {
+        let out = Output {
+            manifest: a.manifest.display().to_string(),
+            files: loaded.iter().filter(|l| l.is_some()).count(),
+            recordings: groups.len(),
+            folds: k,
+            levels_db: &a.levels,
+            beds_per_clip: a.beds_per_clip,
+            columns: &columns,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{} files from {} recordings; {}; {k} folds grouped by recording{}",
+            loaded.iter().filter(|l| l.is_some()).count(),
+            groups.len(),
+            if tagger.is_some() {
+                "signal cues and the AudioSet tagger"
+            } else {
+                "signal cues alone (no tagger)"
+            },
+            if k < 2 {
+                " (in-sample figures only)"
+            } else {
+                ""
+            }
+        );
+        println!(
+            "In-sample figures come from a model fitted on these same files: they are not evidence of how the lens does on music it has not heard. The grouped folds are.\n"
+        );
+        print!("{}", table(&columns));
+    }
+    Ok(())
+}
