@@ -945,6 +945,12 @@ fn pitch_spreads(f: &Features) -> Vec<(usize, f32)> {
 }
 
 /// 0 below `a`, 1 above `b`, linear between (or falling when `a > b`).
+/// How far a block is active enough for a lane to be judged there (0 below 0.1 of its
+/// context above the activity floor, 1 from 0.4).
+pub fn activity(c: &BlockCues) -> f32 {
+    ramp(c.active, 0.1, 0.4)
+}
+
 fn ramp(x: f32, a: f32, b: f32) -> f32 {
     if !x.is_finite() {
         return 0.0;
@@ -1377,6 +1383,34 @@ pub fn score_lanes_with(
     model: Option<&Model>,
     family: Option<&Model>,
 ) -> Vec<Lane> {
+    let korean = match model {
+        Some(signal) => KoreanBy::Model { signal, family },
+        None => KoreanBy::Rules,
+    };
+    score_lanes_by(blocks, bends, korean)
+}
+
+/// Where the Korean lanes' scores come from.
+#[derive(Clone, Copy)]
+pub enum KoreanBy<'a> {
+    /// The hand-set rules.
+    Rules,
+    /// The cue model, with the model that names the family where the tagger heard a block.
+    Model {
+        signal: &'a Model,
+        family: Option<&'a Model>,
+    },
+    /// Scores made elsewhere (a learned head), one row of the five Korean lanes per block.
+    Given(&'a [[f32; 5]]),
+}
+
+/// Scores, smoothing and segmentation of all lanes, the Korean ones from `korean`.
+pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) -> Vec<Lane> {
+    let model = match korean {
+        KoreanBy::Model { signal, .. } => Some(signal),
+        _ => None,
+    };
+    let learned = !matches!(korean, KoreanBy::Rules);
     // What the partials show of a plucked and a bowed line under the mix: evidence of its own
     // family that stands whichever family is likeliest overall (a gayageum plays against a
     // haegeum, a janggu accompanies both).
@@ -1390,11 +1424,16 @@ pub fn score_lanes_with(
     let raw: Vec<[f32; 10]> = blocks
         .iter()
         .zip(&under)
-        .map(|(c, u)| {
+        .enumerate()
+        .map(|(i, (c, u))| {
             let mut r = lane_scores(c);
-            if let Some(m) = model {
+            let learned_k = match korean {
+                KoreanBy::Rules => None,
+                KoreanBy::Model { signal, family } => Some(model_scores(signal, family, c)),
+                KoreanBy::Given(rows) => Some(rows.get(i).copied().unwrap_or_default()),
+            };
+            if let Some(mut k) = learned_k {
                 let act = ramp(c.active, 0.1, 0.4);
-                let mut k = model_scores(m, family, c);
                 // Nonghyeon, the bend after a pluck, is the plucked lane's own idiom: where
                 // it is measured on real plucks (the rule's decay and onset checks), the
                 // rule's score stands even if the fitted weights, which saw few, say less.
@@ -1451,7 +1490,7 @@ pub fn score_lanes_with(
                 .collect();
             // Korean lanes from the model are judged in two steps: is a Korean timbre
             // present (the Korean probabilities together), and which family is likeliest.
-            let presence: Vec<f32> = if model.is_some() && k < 5 {
+            let presence: Vec<f32> = if learned && k < 5 {
                 korean
                     .iter()
                     .zip(&scores)
@@ -1594,6 +1633,46 @@ mod tests {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+    }
+
+    #[test]
+    fn given_korean_scores_drive_the_korean_lanes_and_their_segments() {
+        // 6 s of active blocks; a head says "bowed" at 0.9 from 1 to 4 s and nothing else.
+        let blocks = vec![
+            BlockCues {
+                active: 1.0,
+                ..Default::default()
+            };
+            60
+        ];
+        let given: Vec<[f32; 5]> = (0..60)
+            .map(|i| {
+                if (10..40).contains(&i) {
+                    [0.0, 0.9, 0.0, 0.0, 0.0]
+                } else {
+                    [0.0; 5]
+                }
+            })
+            .collect();
+        let lanes = score_lanes_by(&blocks, &[], KoreanBy::Given(&given));
+        let bowed = lanes.iter().find(|l| l.id == "korean.bowed").expect("lane");
+        assert_eq!(bowed.segments.len(), 1, "{:?}", bowed.segments);
+        let seg = &bowed.segments[0];
+        assert!(
+            (seg.start_s - 1.0).abs() <= 0.31 && (seg.end_s - 4.0).abs() <= 0.31,
+            "{seg:?}"
+        );
+        assert!(mean_between(bowed, 1.5, 3.5) > 0.8);
+        for l in lanes
+            .iter()
+            .filter(|l| l.family == Family::Korean && l.id != "korean.bowed")
+        {
+            assert!(l.segments.is_empty(), "{}: {:?}", l.id, l.segments);
+        }
+        // The same blocks by the rules: no bowed segment from nothing.
+        let rules = score_lanes_by(&blocks, &[], KoreanBy::Rules);
+        let bowed = rules.iter().find(|l| l.id == "korean.bowed").expect("lane");
+        assert!(bowed.segments.is_empty());
     }
 
     #[test]
@@ -2094,6 +2173,7 @@ mod tests {
                 start_s: a,
                 end_s: b,
                 scores,
+                embedding: Vec::new(),
             }
         };
         // Two windows overlapping over 8–10 s, the second one's plucked strings a harp.

@@ -2,6 +2,7 @@
 
 pub mod cues;
 pub mod features;
+pub mod head;
 pub mod lens;
 pub mod model;
 pub mod partials;

@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::features::TIMBRE_BANDS;
+use super::head;
 use super::lens::BlockCues;
 use super::tagger;
 
@@ -233,9 +234,7 @@ impl Model {
 
     fn logits(&self, z: &[f32; N_FEATURES]) -> [f32; N_CLASSES] {
         let mut out = [0.0f32; N_CLASSES];
-        for (k, w) in self.weights.iter().enumerate() {
-            out[k] = w[N_FEATURES] + z.iter().zip(w).map(|(a, b)| a * b).sum::<f32>();
-        }
+        head::logits(&self.weights, z, &mut out);
         out
     }
 
@@ -257,7 +256,6 @@ impl Model {
 
     /// Fits a model by full-batch Adam on the weighted cross-entropy plus `l2` shrinkage.
     pub fn train(examples: &[Example], l2: f32, steps: usize, trained_on: String) -> Model {
-        let wsum: f32 = examples.iter().map(|e| e.weight).sum::<f32>().max(1e-9);
         let (mean, scale) = column_stats(examples.iter().map(|e| &e.x));
         let mut m = Model {
             trained_on,
@@ -268,38 +266,10 @@ impl Model {
             weights: vec![vec![0.0; N_FEATURES + 1]; N_CLASSES],
         };
         let zs: Vec<[f32; N_FEATURES]> = examples.iter().map(|e| m.standardise(&e.x)).collect();
-        let (b1, b2, lr, eps) = (0.9f32, 0.999f32, 0.05f32, 1e-8f32);
-        let mut mom = vec![vec![0.0f32; N_FEATURES + 1]; N_CLASSES];
-        let mut vel = vec![vec![0.0f32; N_FEATURES + 1]; N_CLASSES];
-        for step in 1..=steps {
-            let mut grad = vec![vec![0.0f32; N_FEATURES + 1]; N_CLASSES];
-            for (e, z) in examples.iter().zip(&zs) {
-                let p = softmax(m.logits(z));
-                let w = e.weight / wsum;
-                for k in 0..N_CLASSES {
-                    let d = w * (p[k] - if k == e.class { 1.0 } else { 0.0 });
-                    for i in 0..N_FEATURES {
-                        grad[k][i] += d * z[i];
-                    }
-                    grad[k][N_FEATURES] += d;
-                }
-            }
-            for k in 0..N_CLASSES {
-                for i in 0..=N_FEATURES {
-                    let g = grad[k][i]
-                        + if i < N_FEATURES {
-                            l2 * m.weights[k][i]
-                        } else {
-                            0.0
-                        };
-                    mom[k][i] = b1 * mom[k][i] + (1.0 - b1) * g;
-                    vel[k][i] = b2 * vel[k][i] + (1.0 - b2) * g * g;
-                    let mh = mom[k][i] / (1.0 - b1.powi(step as i32));
-                    let vh = vel[k][i] / (1.0 - b2.powi(step as i32));
-                    m.weights[k][i] -= lr * mh / (vh.sqrt() + eps);
-                }
-            }
-        }
+        let rows: Vec<&[f32]> = zs.iter().map(|z| z.as_slice()).collect();
+        let classes: Vec<usize> = examples.iter().map(|e| e.class).collect();
+        let weights: Vec<f32> = examples.iter().map(|e| e.weight).collect();
+        m.weights = head::fit_softmax(&rows, &classes, &weights, N_CLASSES, N_FEATURES, l2, steps);
         for w in &mut m.weights {
             w.iter_mut().for_each(|v| *v = (*v * 1e4).round() / 1e4);
         }
@@ -328,12 +298,9 @@ pub fn column_stats<'a, const N: usize>(
     (mean, sd.map(|s| s.sqrt().max(1e-3)))
 }
 
-fn softmax(l: [f32; N_CLASSES]) -> [f32; N_CLASSES] {
-    let mx = l.iter().copied().fold(f32::MIN, f32::max);
-    let mut e = l.map(|v| (v - mx).exp());
-    let s: f32 = e.iter().sum();
-    e.iter_mut().for_each(|v| *v /= s);
-    e
+fn softmax(mut l: [f32; N_CLASSES]) -> [f32; N_CLASSES] {
+    head::softmax_in_place(&mut l);
+    l
 }
 
 #[cfg(test)]

@@ -210,6 +210,11 @@ fn load_and_analyze(
         t.map_err(|e| eprintln!("warning: {}: {e}", path.display()))
             .ok()
     });
+    // The JSON holds the classes, not the hidden features (~17 MB an hour).
+    let tags = tags.map(|mut w| {
+        w.iter_mut().for_each(|t| t.embedding = Vec::new());
+        w
+    });
     Ok((store, a, tags))
 }
 

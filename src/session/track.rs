@@ -160,7 +160,10 @@ impl Track {
             match result {
                 // Stopped part way (turned off, or another file opened): nothing is kept.
                 Ok(w) if w.len() < total || !keep_going() => {}
-                Ok(w) => {
+                Ok(mut w) => {
+                    // The app's lanes do not read the hidden features yet (sori eval
+                    // measures heads over them): they stay out of memory, ~50 MB for 3 h.
+                    w.iter_mut().for_each(|t| t.embedding = Vec::new());
                     if let Some(lens) = self.lens() {
                         let mut a = (*lens).clone();
                         add_tags(&mut a, &w);

@@ -13,6 +13,26 @@ pub struct Row {
     pub instrument: String,
     /// The manifest's `group` column, if it has one: files of one source recording.
     pub group: String,
+    /// The excerpt to take, seconds (`end_s` at or before `start_s`: the whole file).
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl Row {
+    /// The frames of a file of `frames` at `rate` that the row names: its excerpt, or all
+    /// of it when the excerpt is the whole file to within 50 ms.
+    pub fn frame_range(&self, rate: u32, frames: u64) -> (u64, u64) {
+        let at = |s: f64| ((s.max(0.0) * rate as f64).round() as u64).min(frames);
+        let whole = self.start_s < 0.05
+            && (self.end_s <= self.start_s || self.end_s >= frames as f64 / rate as f64 - 0.05);
+        if whole {
+            (0, frames)
+        } else if self.end_s <= self.start_s {
+            (at(self.start_s), frames)
+        } else {
+            (at(self.start_s), at(self.end_s))
+        }
+    }
 }
 
 /// Splits one CSV line (double-quoted fields may hold commas and doubled quotes).
@@ -36,6 +56,15 @@ fn split_csv(line: &str) -> Vec<String> {
     out
 }
 
+/// Reads every manifest (or folder) in turn: their rows, in order.
+pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for p in paths {
+        rows.extend(read_manifest(p)?);
+    }
+    Ok(rows)
+}
+
 /// Reads a manifest, or the `labels.csv` in a folder. Paths are relative to the manifest.
 pub fn read_manifest(path: &Path) -> Result<Vec<Row>> {
     let path = if path.is_dir() {
@@ -57,6 +86,7 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
         bail!("the first line must name the columns file, family and lane");
     };
     let (ci, cg) = (col("instrument"), col("group"));
+    let (cs, ce) = (col("start_s"), col("end_s"));
     let mut rows = Vec::new();
     for (n, line) in lines.enumerate() {
         if line.trim().is_empty() {
@@ -64,6 +94,18 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
         }
         let f = split_csv(line);
         let get = |i: usize| f.get(i).map(|s| s.trim().to_string());
+        let seconds = |c: Option<usize>, name: &str| -> Result<f64> {
+            match c.and_then(get).filter(|v| !v.is_empty()) {
+                None => Ok(0.0),
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x >= 0.0)
+                    .with_context(|| {
+                        format!("line {}: {name} {v:?} is not a time in seconds", n + 2)
+                    }),
+            }
+        };
         let (Some(file), Some(family), Some(lane)) = (get(cf), get(cfam), get(cl)) else {
             bail!("line {}: too few columns", n + 2);
         };
@@ -73,6 +115,8 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
             lane,
             instrument: ci.and_then(get).unwrap_or_default(),
             group: cg.and_then(get).unwrap_or_default(),
+            start_s: seconds(cs, "start_s")?,
+            end_s: seconds(ce, "end_s")?,
         });
     }
     Ok(rows)
@@ -259,5 +303,30 @@ mod tests {
     fn a_manifest_without_the_columns_is_refused() {
         assert!(parse_manifest("a,b,c\n1,2,3\n", Path::new(".")).is_err());
         assert!(parse_manifest("file,family,lane\nonly.wav\n", Path::new(".")).is_err());
+        let bad_time = "file,start_s,end_s,family,lane\na.wav,soon,3,pop,pop\n";
+        let err = parse_manifest(bad_time, Path::new(".")).expect_err("refused");
+        assert!(format!("{err:#}").contains("start_s"), "{err:#}");
+    }
+
+    #[test]
+    fn a_row_names_its_excerpt_or_the_whole_file() {
+        let text = "file,start_s,end_s,family,lane\n\
+            a.ogg,30,60,pop,pop\n\
+            b.wav,0,6.013,korean,korean.bowed\n\
+            c.wav,0,0,other,other\n\
+            d.wav,2,0,other,other\n\
+            e.wav,,,other,other\n";
+        let rows = parse_manifest(text, Path::new(".")).expect("manifest");
+        let rate = 1000;
+        // 100 s of audio: the excerpt from 30 to 60 s.
+        assert_eq!(rows[0].frame_range(rate, 100_000), (30_000, 60_000));
+        // A labelled duration within 50 ms of the file's: the whole file.
+        assert_eq!(rows[1].frame_range(rate, 6_040), (0, 6_040));
+        assert_eq!(rows[2].frame_range(rate, 5_000), (0, 5_000));
+        // From 2 s to the end, and no times at all: the whole file.
+        assert_eq!(rows[3].frame_range(rate, 5_000), (2_000, 5_000));
+        assert_eq!(rows[4].frame_range(rate, 5_000), (0, 5_000));
+        // An excerpt past the end is cut to it.
+        assert_eq!(rows[0].frame_range(rate, 45_000), (30_000, 45_000));
     }
 }

@@ -28,23 +28,26 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use self::manifest::{Row, assign_folds, group_of, name_of, read_manifest};
-use self::mixtures::{eval_jobs, mixtures, train_mixtures};
+use self::manifest::{Row, assign_folds, group_of, name_of, read_manifests};
+use self::mixtures::{eval_jobs, head_jobs, mixtures, train_jobs, train_mixtures};
 use self::report::{Figures, Tally, table};
-use self::train::{FitSettings, fit};
+use self::train::{FitSettings, HeadInput, fit, fit_head, head_lanes};
 pub use self::train::{TrainArgs, train};
 use super::analyze::parallel_map;
+use crate::analysis::head::Head;
 use crate::analysis::lens::{
     Analysis, BlockCues, Lane, analyze, score_lanes, score_lanes_with, set_block_tags,
 };
 use crate::analysis::model::Model;
-use crate::analysis::tagger::Tagger;
+use crate::analysis::tagger::{Embedding, Tagger, block_embeddings};
 use crate::audio::{PcmStore, decode_file};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// A folder holding labels.csv (such as ../shared/testdata), or a manifest CSV.
-    pub manifest: PathBuf,
+    /// Folders holding labels.csv (such as ../shared/testdata, and the cache that
+    /// scripts/fetch-negatives.sh fills), or manifest CSVs; their files are scored together.
+    #[arg(required = true)]
+    pub manifests: Vec<PathBuf>,
     /// Folds, grouped by source recording (1: the in-sample figures alone).
     #[arg(long, alias = "cv", value_name = "K", default_value_t = 5)]
     pub folds: usize,
@@ -74,7 +77,15 @@ pub struct EvalArgs {
     pub no_tagger: bool,
 }
 
-type Loaded = Vec<Option<(std::sync::Arc<PcmStore>, Analysis)>>;
+/// One file as decoded and heard: its samples, the lens's measurements, and per block what
+/// the tagger's hidden features say (none without the tagger).
+struct Item {
+    store: std::sync::Arc<PcmStore>,
+    an: Analysis,
+    emb: Vec<Option<Embedding>>,
+}
+
+type Loaded = Vec<Option<Item>>;
 
 /// The tagger for an evaluation or a fit, unless it is turned off.
 fn tagger_for(off: bool) -> Result<Option<Tagger>> {
@@ -88,13 +99,39 @@ fn tagger_for(off: bool) -> Result<Option<Tagger>> {
 
 /// Analyses `store`; with a tagger, its windows go on the blocks (one thread: the callers
 /// already run one file per core).
-fn analyze_tagged(store: &PcmStore, tagger: Option<&Tagger>) -> Result<Analysis> {
+fn analyze_tagged(
+    store: &PcmStore,
+    tagger: Option<&Tagger>,
+) -> Result<(Analysis, Vec<Option<Embedding>>)> {
     let mut an = analyze(store);
+    let mut emb = Vec::new();
     if let Some(t) = tagger {
         let w = t.tag_track(store, 1, |_, _| {}, || true)?;
         set_block_tags(&mut an.blocks, &w);
+        emb = block_embeddings(&w, an.blocks.len());
     }
-    Ok(an)
+    Ok((an, emb))
+}
+
+/// The manifests' names, for a message.
+fn names(paths: &[PathBuf]) -> String {
+    let v: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    v.join(", ")
+}
+
+/// The part of `store` that `r` names (see [`Row::frame_range`]).
+fn excerpt(store: std::sync::Arc<PcmStore>, r: &Row) -> std::sync::Arc<PcmStore> {
+    let (a, b) = r.frame_range(store.sample_rate(), store.frames());
+    if (a, b) == (0, store.frames()) {
+        return store;
+    }
+    let mut x = Vec::with_capacity(((b - a) as usize) * store.channels());
+    store.for_each_slice(a, b, |s| x.extend_from_slice(s));
+    std::sync::Arc::new(PcmStore::from_interleaved(
+        store.sample_rate(),
+        store.channels(),
+        &x,
+    ))
 }
 
 fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
@@ -103,13 +140,16 @@ fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
     eprintln!("analysing {total} files…");
     parallel_map(rows, |_, r| {
         let out = match decode_file(&r.file) {
-            Ok((s, _)) => match analyze_tagged(&s, tagger) {
-                Ok(an) => Some((s, an)),
-                Err(e) => {
-                    eprintln!("skipped: {}: {e}", r.file.display());
-                    None
+            Ok((whole, _)) => {
+                let store = excerpt(whole, r);
+                match analyze_tagged(&store, tagger) {
+                    Ok((an, emb)) => Some(Item { store, an, emb }),
+                    Err(e) => {
+                        eprintln!("skipped: {}: {e}", r.file.display());
+                        None
+                    }
                 }
-            },
+            }
             Err(e) => {
                 eprintln!("skipped: {e}");
                 None
@@ -170,7 +210,7 @@ fn untagged(blocks: &[BlockCues]) -> Vec<BlockCues> {
 
 #[derive(Serialize)]
 struct Output<'a> {
-    manifest: String,
+    manifests: Vec<String>,
     files: usize,
     recordings: usize,
     folds: usize,
@@ -180,9 +220,9 @@ struct Output<'a> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let rows = read_manifest(&a.manifest)?;
+    let rows = read_manifests(&a.manifests)?;
     if rows.is_empty() {
-        bail!("{}: no files listed", a.manifest.display());
+        bail!("{}: no files listed", names(&a.manifests));
     }
     let custom = match &a.model {
         Some(p) => {
@@ -220,7 +260,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let rescore = |an: &Analysis| -> Vec<Lane> { score_lanes(&an.blocks, &an.bends, model) };
     let mut shipped = Tally::default();
     for (r, res) in rows.iter().zip(&loaded) {
-        let Some((store, an)) = res else { continue };
+        let Some(Item { store, an, .. }) = res else {
+            continue;
+        };
         let lanes = rescore(an);
         if a.verbose {
             let means: Vec<String> = lanes.iter().map(|l| format!("{:.2}", l.mean())).collect();
@@ -244,13 +286,23 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         shipped.figures(match (a.rules, custom.is_some(), model.is_some()) {
             (true, _, _) | (false, _, false) => "hand-set rules",
             (false, true, true) => "given model",
-            (false, false, true) => "shipped, in-sample",
+            (false, false, true) => "shipped model",
         }),
     );
 
     if k >= 2 {
-        let train_mixes = train_mixtures(&rows, &loaded, tagger.as_ref())?;
-        let (mut with, mut without) = (Tally::default(), Tally::default());
+        let train_mixes = train_mixtures(&rows, &loaded, train_jobs, tagger.as_ref())?;
+        // The columns scored on held-out folds: as the app scores (with the tagger's classes
+        // naming the family), as a run without the tagger would, and by heads over the
+        // tagger's hidden features.
+        let (heads, head_mixes) = if tagger.is_some() {
+            let m = train_mixtures(&rows, &loaded, head_jobs, tagger.as_ref())?;
+            (HeadInput::ALL.to_vec(), m)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        // Column 0 as the app scores, 1 without the tagger, then one per head.
+        let mut tallies: Vec<Tally> = (0..2 + heads.len()).map(|_| Tally::default()).collect();
         for fold in 0..k {
             let keep = |i: usize| folds[i] != fold;
             let train = |tags: bool| {
@@ -265,37 +317,57 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             };
             let plain = train(false);
             let family = tagger.is_some().then(|| train(true));
-            // One analysis, scored both ways: with the tagger's classes naming the family,
-            // and as a run without the tagger would score it.
-            let both = |an: &Analysis| {
-                let tagged = family
-                    .as_ref()
-                    .map(|f| score_lanes_with(&an.blocks, &an.bends, Some(&plain), Some(f)));
-                let signal = score_lanes_with(&untagged(&an.blocks), &an.bends, Some(&plain), None);
-                (tagged, signal)
+            let fitted: Vec<Head> = heads
+                .iter()
+                .map(|&input| fit_head(&rows, &loaded, &head_mixes, &keep, input))
+                .collect();
+            // One analysis, scored for every column (`None`: the column does not apply).
+            let lanes_of = |an: &Analysis, emb: &[Option<Embedding>]| -> Vec<Option<Vec<Lane>>> {
+                let mut out = vec![
+                    family
+                        .as_ref()
+                        .map(|f| score_lanes_with(&an.blocks, &an.bends, Some(&plain), Some(f))),
+                    Some(score_lanes_with(
+                        &untagged(&an.blocks),
+                        &an.bends,
+                        Some(&plain),
+                        None,
+                    )),
+                ];
+                out.extend(
+                    fitted
+                        .iter()
+                        .zip(&heads)
+                        .map(|(head, &input)| Some(head_lanes(an, emb, head, input))),
+                );
+                out
             };
             for (i, (r, res)) in rows.iter().zip(&loaded).enumerate() {
-                let (Some((store, an)), true) = (res, folds[i] == fold) else {
+                let (Some(item), true) = (res, folds[i] == fold) else {
                     continue;
                 };
-                let (tagged, signal) = both(an);
-                if let Some(l) = tagged {
-                    with.add_file(r, store.duration_s(), &l);
+                let d = item.store.duration_s();
+                for (t, lanes) in tallies.iter_mut().zip(lanes_of(&item.an, &item.emb)) {
+                    if let Some(l) = lanes {
+                        t.add_file(r, d, &l);
+                    }
                 }
-                without.add_file(r, store.duration_s(), &signal);
             }
             for m in mixes.iter().filter(|m| folds[m.clip] == fold) {
-                let (tagged, signal) = both(&m.an);
-                if let Some(l) = tagged {
-                    with.add_mix(m, &l);
+                for (t, lanes) in tallies.iter_mut().zip(lanes_of(&m.an, &m.emb)) {
+                    if let Some(l) = lanes {
+                        t.add_mix(m, &l);
+                    }
                 }
-                without.add_mix(m, &signal);
             }
         }
         if tagger.is_some() {
-            columns.push(with.figures("grouped folds"));
+            columns.push(tallies[0].figures("grouped folds"));
         }
-        columns.push(without.figures("grouped, no tagger"));
+        columns.push(tallies[1].figures("grouped, no tagger"));
+        for (t, input) in tallies[2..].iter().zip(&heads) {
+            columns.push(t.figures(input.column()));
+        }
     }
 
     let mut groups: Vec<String> = rows.iter().map(group_of).collect();
@@ -303,7 +375,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     groups.dedup();
     if a.json {
         let out = Output {
-            manifest: a.manifest.display().to_string(),
+            manifests: a
+                .manifests
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
             files: loaded.iter().filter(|l| l.is_some()).count(),
             recordings: groups.len(),
             folds: k,
@@ -329,7 +405,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             }
         );
         println!(
-            "In-sample figures come from a model fitted on these same files: they are not evidence of how the lens does on music it has not heard. The grouped folds are.\n"
+            "The shipped model was fitted on shared/testdata: on those files its column is in-sample, not evidence of how the lens does on music it has not heard. The grouped folds are: each fold is scored by models fitted without its recordings.\n"
         );
         print!("{}", table(&columns));
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::manifest::{Row, is_korean_solo, lookalike_class, name_of};
+use super::manifest::{Row, group_of, is_korean_solo, lookalike_class, name_of};
 use super::mixtures::Mix;
 use crate::analysis::lens::{Family, LANE_HOP_S, LANES, Lane};
 
@@ -94,8 +94,9 @@ struct MixTally {
 /// What one way of scoring got right and wrong, file by file and mixture by mixture.
 #[derive(Default)]
 pub struct Tally {
-    /// Korean solo files: (labelled lane, best Korean lane, whether it beat every pop lane).
-    korean: Vec<(String, String, bool)>,
+    /// Korean solo files: (labelled lane, best Korean lane, whether it beat every pop lane,
+    /// source recording).
+    korean: Vec<(String, String, bool, String)>,
     negatives: Vec<Negative>,
     /// By level, in tenths of a dB (sorted loudest first when reported).
     mixes: BTreeMap<i32, MixTally>,
@@ -106,7 +107,8 @@ impl Tally {
         if is_korean_solo(r) {
             let (best, bk, bp) = korean_lane_means(lanes);
             let got = best.unwrap_or("none").to_string();
-            self.korean.push((r.lane.clone(), got, bk > bp));
+            self.korean
+                .push((r.lane.clone(), got, bk > bp, group_of(r)));
         } else if r.family == "pop" || r.family == "other" {
             let n = (duration_s / LANE_HOP_S).ceil() as usize;
             let hit = korean_blocks(lanes, n).iter().filter(|h| **h).count();
@@ -149,11 +151,27 @@ impl Tally {
 
     pub fn figures(&self, column: &str) -> Figures {
         let share = |a: usize, n: usize| if n > 0 { a as f64 / n as f64 } else { f64::NAN };
-        let correct = self.korean.iter().filter(|(w, g, _)| w == g).count();
+        let correct = self.korean.iter().filter(|k| k.0 == k.1).count();
         let beats = self.korean.iter().filter(|k| k.2).count();
+        // Each recording weighs one: the share of its files named right, averaged.
+        let mut by_recording: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        for k in &self.korean {
+            let e = by_recording.entry(&k.3).or_default();
+            e.0 += usize::from(k.0 == k.1);
+            e.1 += 1;
+        }
+        let per_recording = if by_recording.is_empty() {
+            f64::NAN
+        } else {
+            by_recording
+                .values()
+                .map(|(c, n)| *c as f64 / *n as f64)
+                .sum::<f64>()
+                / by_recording.len() as f64
+        };
         let mut per_lane: BTreeMap<String, Accuracy> = BTreeMap::new();
         let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-        for (want, got, _) in &self.korean {
+        for (want, got, _, _) in &self.korean {
             let a = per_lane.entry(want.clone()).or_default();
             a.files += 1;
             a.correct += usize::from(want == got);
@@ -217,6 +235,8 @@ impl Tally {
             column: column.to_string(),
             korean_files: self.korean.len(),
             family_accuracy: share(correct, self.korean.len()),
+            family_accuracy_per_recording: per_recording,
+            korean_recordings: by_recording.len(),
             korean_beats_pop: share(beats, self.korean.len()),
             per_lane,
             confusion,
@@ -273,6 +293,10 @@ pub struct Figures {
     pub korean_files: usize,
     /// Korean solo files whose highest-mean Korean lane is the labelled one.
     pub family_accuracy: f64,
+    /// The same with each source recording weighing one (30 daegeum notes cut from one
+    /// performance count as one recording, not 30 files).
+    pub family_accuracy_per_recording: f64,
+    pub korean_recordings: usize,
     /// Korean solo files whose best Korean lane's mean beats every pop lane's.
     pub korean_beats_pop: f64,
     pub per_lane: BTreeMap<String, Accuracy>,
@@ -316,6 +340,15 @@ pub fn table(cols: &[Figures]) -> String {
     row(&mut rows, "  family accuracy".into(), &|c| {
         num(c.family_accuracy)
     });
+    row(
+        &mut rows,
+        format!(
+            "  family accuracy, per recording ({})",
+            first.korean_recordings
+        ),
+        &|c| num(c.family_accuracy_per_recording),
+    );
+
     for (lane, a) in &first.per_lane {
         row(
             &mut rows,
@@ -455,6 +488,8 @@ mod tests {
             lane: lane.into(),
             instrument: instrument.into(),
             group: String::new(),
+            start_s: 0.0,
+            end_s: 0.0,
         }
     }
 
@@ -523,6 +558,9 @@ mod tests {
         let f = t.figures("x");
         assert_eq!(f.korean_files, 3);
         assert!((f.family_accuracy - 2.0 / 3.0).abs() < 1e-9);
+        // Two recordings: the haegeum one half right, the danso one right.
+        assert_eq!(f.korean_recordings, 2);
+        assert!((f.family_accuracy_per_recording - 0.75).abs() < 1e-9);
         assert!(
             (f.korean_beats_pop - 2.0 / 3.0).abs() < 1e-9,
             "the danso lost to a synth"
@@ -554,6 +592,7 @@ mod tests {
             lane: "korean.bowed".into(),
             truth: truth.clone(),
             an: Default::default(),
+            emb: Vec::new(),
         };
         t.add_mix(&mix(0.0), &lanes(4.0, &[("korean.bowed", 0.9, 1.0, 2.0)]));
         t.add_mix(
