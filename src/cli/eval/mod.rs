@@ -142,7 +142,16 @@ fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
         let out = match decode_file(&r.file) {
             Ok((whole, _)) => {
                 let store = excerpt(whole, r);
-                match analyze_tagged(&store, tagger) {
+                let heard = if store.frames() == 0 {
+                    Err(anyhow::anyhow!(
+                        "nothing to hear from {} s to {} s",
+                        r.start_s,
+                        r.end_s
+                    ))
+                } else {
+                    analyze_tagged(&store, tagger)
+                };
+                match heard {
                     Ok((an, emb)) => Some(Item { store, an, emb }),
                     Err(e) => {
                         eprintln!("skipped: {}: {e}", r.file.display());
@@ -236,6 +245,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let tagger = tagger_for(a.no_tagger)?;
     let loaded = load_all(&rows, tagger.as_ref());
+    if loaded.iter().all(Option::is_none) {
+        bail!("{}: none of its files could be heard", names(&a.manifests));
+    }
     let ok = |i: usize| loaded[i].is_some();
     let k = if a.rules { 1 } else { a.folds.max(1) };
     let folds = assign_folds(&rows, k);
