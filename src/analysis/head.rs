@@ -52,11 +52,9 @@ pub fn fit_softmax(
 ) -> Vec<Vec<f32>> {
     let wsum: f32 = weights.iter().sum::<f32>().max(1e-9);
     let mut w = vec![vec![0.0f32; d + 1]; n_classes];
-    let (b1, b2, lr, eps) = (0.9f32, 0.999f32, 0.05f32, 1e-8f32);
-    let mut mom = vec![vec![0.0f32; d + 1]; n_classes];
-    let mut vel = vec![vec![0.0f32; d + 1]; n_classes];
+    let mut opt: Vec<Adam> = (0..n_classes).map(|_| Adam::new(d + 1)).collect();
     let mut p = vec![0.0f32; n_classes];
-    for step in 1..=steps {
+    for _ in 0..steps {
         let mut grad = vec![vec![0.0f32; d + 1]; n_classes];
         for ((z, &class), &weight) in zs.iter().zip(classes).zip(weights) {
             logits(&w, z, &mut p);
@@ -70,15 +68,8 @@ pub fn fit_softmax(
                 grad[k][d] += dk;
             }
         }
-        for k in 0..n_classes {
-            for i in 0..=d {
-                let g = grad[k][i] + if i < d { l2 * w[k][i] } else { 0.0 };
-                mom[k][i] = b1 * mom[k][i] + (1.0 - b1) * g;
-                vel[k][i] = b2 * vel[k][i] + (1.0 - b2) * g * g;
-                let mh = mom[k][i] / (1.0 - b1.powi(step as i32));
-                let vh = vel[k][i] / (1.0 - b2.powi(step as i32));
-                w[k][i] -= lr * mh / (vh.sqrt() + eps);
-            }
+        for ((o, row), g) in opt.iter_mut().zip(&mut w).zip(&mut grad) {
+            o.step_row(row, g, l2, 0.05);
         }
     }
     w
@@ -99,7 +90,13 @@ impl Adam {
             t: 0,
         }
     }
-    fn step(&mut self, p: &mut [f32], g: &[f32], lr: f32) {
+    /// One step on a row of weights whose last element is the bias: `l2` shrinkage of the
+    /// weights (not the bias) added to the gradient `g`, then Adam at rate `lr`.
+    fn step_row(&mut self, p: &mut [f32], g: &mut [f32], l2: f32, lr: f32) {
+        let bias = p.len().saturating_sub(1);
+        for (gi, pi) in g[..bias].iter_mut().zip(&p[..bias]) {
+            *gi += l2 * pi;
+        }
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
         self.t += 1;
         let (c1, c2) = (1.0 - b1.powi(self.t), 1.0 - b2.powi(self.t));
@@ -160,22 +157,22 @@ impl Head {
         };
         // He initialisation (uniform of the same variance; the output layer at half of it),
         // zero biases: `rows` rows of `width` weights and a bias.
-        let mut init = |rows: usize, width: usize, amp: f32| -> Vec<f32> {
-            (0..rows * (width + 1))
-                .map(|i| {
-                    if i % (width + 1) == width {
-                        0.0
-                    } else {
-                        (2.0 * rand() - 1.0) * amp
-                    }
+        let mut init = |rows: usize, width: usize, amp: f32| -> Vec<Vec<f32>> {
+            (0..rows)
+                .map(|_| {
+                    let mut r: Vec<f32> = (0..width).map(|_| (2.0 * rand() - 1.0) * amp).collect();
+                    r.push(0.0);
+                    r
                 })
                 .collect()
         };
-        let mut w1 = init(units, d, (6.0 / d.max(1) as f32).sqrt());
-        let mut w2 = init(n_classes, units, 0.5 * (6.0 / units.max(1) as f32).sqrt());
-        let (mut o1, mut o2) = (Adam::new(w1.len()), Adam::new(w2.len()));
+        head.hidden = init(units, d, (6.0 / d.max(1) as f32).sqrt());
+        head.weights = init(n_classes, units, 0.5 * (6.0 / units.max(1) as f32).sqrt());
+        let mut o1: Vec<Adam> = (0..units).map(|_| Adam::new(d + 1)).collect();
+        let mut o2: Vec<Adam> = (0..n_classes).map(|_| Adam::new(units + 1)).collect();
         let mut order: Vec<usize> = (0..data.len()).collect();
-        let (mut g1, mut g2) = (vec![0.0f32; w1.len()], vec![0.0f32; w2.len()]);
+        let mut g1 = vec![vec![0.0f32; d + 1]; units];
+        let mut g2 = vec![vec![0.0f32; units + 1]; n_classes];
         let mut h = vec![0.0f32; units];
         let mut p = vec![0.0f32; n_classes];
         let mut dh = vec![0.0f32; units];
@@ -185,58 +182,41 @@ impl Head {
                 order.swap(i, j.min(i));
             }
             for batch in order.chunks(128) {
-                g1.iter_mut().for_each(|g| *g = 0.0);
-                g2.iter_mut().for_each(|g| *g = 0.0);
+                g1.iter_mut().flatten().for_each(|g| *g = 0.0);
+                g2.iter_mut().flatten().for_each(|g| *g = 0.0);
                 let scale = 1.0 / (batch.len() as f32 * wmean.max(1e-9));
                 for &e in batch {
                     let z = &zs[e];
-                    for (u, hu) in h.iter_mut().enumerate() {
-                        let w = &w1[u * (d + 1)..][..d + 1];
-                        *hu = (w[d] + z.iter().zip(w).map(|(a, b)| a * b).sum::<f32>()).max(0.0);
-                    }
-                    for (k, pk) in p.iter_mut().enumerate() {
-                        let w = &w2[k * (units + 1)..][..units + 1];
-                        *pk = w[units] + h.iter().zip(w).map(|(a, b)| a * b).sum::<f32>();
-                    }
+                    head.forward(z, &mut h, &mut p);
                     softmax_in_place(&mut p);
                     let ew = data[e].weight * scale;
                     dh.iter_mut().for_each(|v| *v = 0.0);
-                    for k in 0..n_classes {
+                    for (k, (g, w)) in g2.iter_mut().zip(&head.weights).enumerate() {
                         let dk = ew * (p[k] - if k == data[e].class { 1.0 } else { 0.0 });
-                        let row = k * (units + 1);
                         for u in 0..units {
-                            g2[row + u] += dk * h[u];
-                            dh[u] += dk * w2[row + u];
+                            g[u] += dk * h[u];
+                            dh[u] += dk * w[u];
                         }
-                        g2[row + units] += dk;
+                        g[units] += dk;
                     }
-                    for u in 0..units {
+                    for (u, g) in g1.iter_mut().enumerate() {
                         if h[u] <= 0.0 {
                             continue;
                         }
-                        let row = u * (d + 1);
-                        for (g, zi) in g1[row..row + d].iter_mut().zip(z) {
-                            *g += dh[u] * zi;
+                        for (gi, zi) in g[..d].iter_mut().zip(z) {
+                            *gi += dh[u] * zi;
                         }
-                        g1[row + d] += dh[u];
+                        g[d] += dh[u];
                     }
                 }
-                for (i, g) in g1.iter_mut().enumerate() {
-                    if i % (d + 1) != d {
-                        *g += l2 * w1[i];
-                    }
+                for ((o, row), g) in o1.iter_mut().zip(&mut head.hidden).zip(&mut g1) {
+                    o.step_row(row, g, l2, 1e-3);
                 }
-                for (i, g) in g2.iter_mut().enumerate() {
-                    if i % (units + 1) != units {
-                        *g += l2 * w2[i];
-                    }
+                for ((o, row), g) in o2.iter_mut().zip(&mut head.weights).zip(&mut g2) {
+                    o.step_row(row, g, l2, 1e-3);
                 }
-                o1.step(&mut w1, &g1, 1e-3);
-                o2.step(&mut w2, &g2, 1e-3);
             }
         }
-        head.hidden = w1.chunks(d + 1).map(|r| r.to_vec()).collect();
-        head.weights = w2.chunks(units + 1).map(|r| r.to_vec()).collect();
         head
     }
 
@@ -259,16 +239,23 @@ impl Head {
             .collect()
     }
 
+    /// The logits of standardised `z` into `p`, through the hidden layer if there is one
+    /// (its rectified units left in `h`, which is as long as the layer).
+    fn forward(&self, z: &[f32], h: &mut [f32], p: &mut [f32]) {
+        if self.hidden.is_empty() {
+            logits(&self.weights, z, p);
+        } else {
+            logits(&self.hidden, z, h);
+            h.iter_mut().for_each(|v| *v = v.max(0.0));
+            logits(&self.weights, h, p);
+        }
+    }
+
     /// Class probabilities of one vector (as long as the training vectors).
     pub fn probs(&self, x: &[f32]) -> Vec<f32> {
-        let mut z = self.standardise(x);
-        if !self.hidden.is_empty() {
-            let mut h = vec![0.0f32; self.hidden.len()];
-            logits(&self.hidden, &z, &mut h);
-            z = h.into_iter().map(|v| v.max(0.0)).collect();
-        }
+        let mut h = vec![0.0f32; self.hidden.len()];
         let mut p = vec![0.0f32; self.weights.len()];
-        logits(&self.weights, &z, &mut p);
+        self.forward(&self.standardise(x), &mut h, &mut p);
         softmax_in_place(&mut p);
         p
     }

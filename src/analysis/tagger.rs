@@ -292,15 +292,14 @@ impl Tagger {
 /// often (mixture F1 at -3 dB 0.57 against 0.64); the whole window's mean, far less.
 pub const BLOCK_EMBED_HALF_S: f64 = 0.5;
 
-/// Per block of `block_s` (0.1 s in the lens), the mean of the time patches of every window
+/// Per block of `block_s` (the lens's 0.1 s), the mean of the time patches of every window
 /// whose centre lies within [`BLOCK_EMBED_HALF_S`] of the block's centre; `None` where no
 /// window holds one.
-pub fn block_embeddings_at(
+pub fn block_embeddings(
     windows: &[WindowTags],
     n_blocks: usize,
     block_s: f64,
 ) -> Vec<Option<Embedding>> {
-    let half = BLOCK_EMBED_HALF_S;
     let mut sum = vec![[0.0f32; EMBED_DIM]; n_blocks];
     let mut count = vec![0u32; n_blocks];
     for w in windows {
@@ -309,16 +308,11 @@ pub fn block_embeddings_at(
             if centre > w.end_s {
                 break;
             }
-            // Blocks whose centre (i + ½)·block_s lies within the half span of the patch's.
-            let lo = ((centre - half) / block_s - 0.5).ceil().max(0.0) as usize;
-            let hi = ((centre + half) / block_s - 0.5).floor();
-            if hi < 0.0 {
-                continue;
-            }
-            for i in lo..=(hi as usize).min(n_blocks.saturating_sub(1)) {
-                if i >= n_blocks {
-                    break;
-                }
+            // Blocks i whose centre (i + ½)·block_s lies within the half span of the patch's.
+            let bound = |t: f64| (t / block_s - 0.5).clamp(0.0, n_blocks as f64);
+            let lo = bound(centre - BLOCK_EMBED_HALF_S).ceil() as usize;
+            let hi = (bound(centre + BLOCK_EMBED_HALF_S + block_s).floor() as usize).min(n_blocks);
+            for i in lo..hi {
                 for (a, v) in sum[i].iter_mut().zip(e) {
                     *a += v;
                 }
@@ -330,11 +324,6 @@ pub fn block_embeddings_at(
         .zip(count)
         .map(|(s, n)| (n > 0).then(|| s.map(|v| v / n as f32)))
         .collect()
-}
-
-/// [`block_embeddings_at`] on the lens's 0.1 s blocks.
-pub fn block_embeddings(windows: &[WindowTags], n_blocks: usize) -> Vec<Option<Embedding>> {
-    block_embeddings_at(windows, n_blocks, 0.1)
 }
 
 /// The exporter feeds `STFT` a 2-D signal (batch, samples); ONNX and tract want
@@ -763,7 +752,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let got = block_embeddings_at(&[win(0.0, 62)], 120, 0.1);
+        let got = block_embeddings(&[win(0.0, 62)], 120, 0.1);
         // Block 50 (centre 5.05 s) holds the patches centred in 4.55–5.55 s: j = 28..=34.
         let e = got[50].expect("held");
         assert!((e[0] - 31.0).abs() < 1e-5, "{}", e[0]);
@@ -772,7 +761,7 @@ mod tests {
         // Past the window's last patch (centre 9.84 s) by more than 0.5 s: nothing.
         assert!(got[110].is_none());
         // Two windows over one block: both windows' patches count.
-        let two = block_embeddings_at(&[win(0.0, 62), win(0.0, 62)], 120, 0.1);
+        let two = block_embeddings(&[win(0.0, 62), win(0.0, 62)], 120, 0.1);
         assert_eq!(two[50], got[50]);
     }
 

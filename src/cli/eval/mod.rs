@@ -36,7 +36,7 @@ pub use self::train::{TrainArgs, train};
 use super::analyze::parallel_map;
 use crate::analysis::head::Head;
 use crate::analysis::lens::{
-    Analysis, BlockCues, Lane, analyze, score_lanes, score_lanes_with, set_block_tags,
+    Analysis, BlockCues, LANE_HOP_S, Lane, analyze, score_lanes, score_lanes_with, set_block_tags,
 };
 use crate::analysis::model::Model;
 use crate::analysis::tagger::{Embedding, Tagger, block_embeddings};
@@ -108,7 +108,7 @@ fn analyze_tagged(
     if let Some(t) = tagger {
         let w = t.tag_track(store, 1, |_, _| {}, || true)?;
         set_block_tags(&mut an.blocks, &w);
-        emb = block_embeddings(&w, an.blocks.len());
+        emb = block_embeddings(&w, an.blocks.len(), LANE_HOP_S);
     }
     Ok((an, emb))
 }
