@@ -538,13 +538,11 @@ fn lane_point(h: &Harness<'_, SoriApp>, k: usize, t: f64) -> Pos2 {
     pos2(x, lanes.top() + (k as f32 + 0.5) * row)
 }
 
-#[test]
-fn lens_lanes_show_evidence_on_hover_tint_on_click_and_draft_a_note() {
-    let mut h = harness();
-    let lens = wait_for_lens(&mut h);
-    // The demo opens with plucks: the plucked-string lane has a segment there.
-    let (k, seg) = lens
-        .lanes
+/// The first segment of the first Korean lane that has one, with that lane's index.
+fn first_korean_segment(
+    lens: &sori::analysis::lens::Analysis,
+) -> (usize, sori::analysis::lens::Segment) {
+    lens.lanes
         .iter()
         .enumerate()
         .find_map(|(k, l)| {
@@ -552,7 +550,15 @@ fn lens_lanes_show_evidence_on_hover_tint_on_click_and_draft_a_note() {
                 .then(|| l.segments.first().map(|s| (k, s.clone())))
                 .flatten()
         })
-        .expect("the demo has a Korean segment");
+        .expect("the demo has a Korean segment")
+}
+
+#[test]
+fn lens_lanes_show_evidence_on_hover_tint_on_click_and_draft_a_note() {
+    let mut h = harness();
+    let lens = wait_for_lens(&mut h);
+    // The demo opens with plucks: the plucked-string lane has a segment there.
+    let (k, seg) = first_korean_segment(&lens);
     let mid = (seg.start_s + seg.end_s) / 2.0;
     let p = lane_point(&h, k, mid);
 
@@ -878,6 +884,25 @@ fn the_tagger_strip_shows_the_top_tags_and_the_lens_menu_turns_the_tagger_off() 
     let ev = evidence(&h);
     assert!(!ev.is_empty());
     assert!(ev.iter().all(|e| e.starts_with("tagger: ")), "{ev:?}");
+    // Hovering a Korean segment names the reference recordings it sounds closest to.
+    let lens = h
+        .state()
+        .session
+        .track
+        .as_ref()
+        .and_then(|t| t.lens())
+        .expect("lens");
+    let (k, seg) = first_korean_segment(&lens);
+    let cited = seg
+        .closest
+        .first()
+        .expect("a tagged Korean segment cites a reference");
+    h.hover_at(lane_point(&h, k, (seg.start_s + seg.end_s) / 2.0));
+    for _ in 0..60 {
+        h.step();
+    }
+    h.get_by_label_contains("Sounds closest to");
+    h.get_by_label_contains(&cited.describe());
 
     // Lens → off: the strip says so and the lanes go back to the signal cues alone.
     h.get_by_label("Lens").click();

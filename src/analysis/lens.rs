@@ -11,7 +11,8 @@ use super::cues::{self, Bend, Glide, Grid, Onset, Pumping, Vibrato};
 use super::features::{self, Features, HOP_S, TIMBRE_BANDS};
 use super::model::{self as lens_model, Kind, Model};
 use super::partials::{self, Partial};
-use super::tagger::{self, WindowTags};
+use super::references::{CITED, Closest, ReferenceIndex, TIMBRE_HOP_S, mean_over, timbre_frames};
+use super::tagger::{self, Embedding, WindowTags};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -125,6 +126,9 @@ pub struct Segment {
     pub end_s: f64,
     pub score: f32,
     pub evidence: String,
+    /// For a Korean lane heard by the tagger: the reference recordings it sounds closest to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closest: Vec<Closest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -166,6 +170,9 @@ pub struct Analysis {
     /// Cues per lane block (what the scores and evidence are made of).
     pub blocks: Vec<BlockCues>,
     pub lanes: Vec<Lane>,
+    /// The tagger's hidden features per [`TIMBRE_HOP_S`] (empty until the tagger heard the
+    /// track): what the references and Find similar compare.
+    pub timbre: std::sync::Arc<Vec<Option<Embedding>>>,
 }
 
 /// Cues of one 0.1 s block, taken over a context window around it.
@@ -456,6 +463,7 @@ pub fn analyze_features_with(features: Features, model: Option<&Model>) -> Analy
         tuning_cents,
         blocks,
         lanes,
+        timbre: Default::default(),
     }
 }
 
@@ -468,6 +476,22 @@ pub fn add_tags(an: &mut Analysis, windows: &[WindowTags]) {
     }
     set_block_tags(&mut an.blocks, windows);
     an.lanes = score_lanes(&an.blocks, &an.bends, Model::builtin_for(false));
+    let duration = an.blocks.len() as f64 * LANE_HOP_S;
+    an.timbre = std::sync::Arc::new(timbre_frames(windows, duration));
+    if let Some(ix) = ReferenceIndex::builtin() {
+        cite_references(&mut an.lanes, &an.timbre, ix);
+    }
+}
+
+/// Gives every segment of a Korean lane the reference recordings its timbre is closest to.
+pub fn cite_references(lanes: &mut [Lane], timbre: &[Option<Embedding>], ix: &ReferenceIndex) {
+    for lane in lanes.iter_mut().filter(|l| l.family == Family::Korean) {
+        for s in &mut lane.segments {
+            s.closest = mean_over(timbre, TIMBRE_HOP_S, s.start_s, s.end_s)
+                .map(|e| ix.nearest(&e, CITED))
+                .unwrap_or_default();
+        }
+    }
 }
 
 /// Takes the tagger's judgement out again: the lanes from the signal cues alone.
@@ -475,6 +499,7 @@ pub fn remove_tags(an: &mut Analysis) {
     for c in &mut an.blocks {
         *c = c.untagged();
     }
+    an.timbre = Default::default();
     an.lanes = score_lanes(&an.blocks, &an.bends, Model::builtin_for(false));
 }
 
@@ -1524,6 +1549,7 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
                         end_s: end,
                         score: (score * 100.0).round() / 100.0,
                         evidence: ev,
+                        closest: Vec::new(),
                     }
                 })
                 .collect();
@@ -2238,5 +2264,42 @@ mod tests {
             }
         }
         assert!(missed.is_empty(), "{}", missed.join("\n"));
+        // With the tagger, a Korean segment cites the references it sounds closest to;
+        // without it there is no embedding to cite by, and nothing is made up.
+        let korean = |a: &Analysis| -> Vec<Segment> {
+            a.lanes
+                .iter()
+                .filter(|l| l.family == Family::Korean)
+                .flat_map(|l| l.segments.clone())
+                .collect()
+        };
+        assert!(!korean(&tagged).is_empty());
+        for s in korean(&tagged) {
+            assert!(!s.closest.is_empty() && s.closest.len() <= CITED, "{s:?}");
+            assert!(
+                s.closest
+                    .windows(2)
+                    .all(|w| w[0].similarity >= w[1].similarity)
+            );
+            assert!(
+                s.closest
+                    .iter()
+                    .all(|c| !c.source.is_empty() && !c.file.is_empty())
+            );
+        }
+        assert!(korean(&plain).iter().all(|s| s.closest.is_empty()));
+        assert!(
+            lane(&tagged, "pop.sub_bass")
+                .segments
+                .iter()
+                .all(|s| s.closest.is_empty())
+        );
+        assert_eq!(
+            tagged.timbre.len(),
+            (store.duration_s() / TIMBRE_HOP_S).ceil() as usize
+        );
+        let mut back = tagged.clone();
+        remove_tags(&mut back);
+        assert!(back.timbre.is_empty() && korean(&back).iter().all(|s| s.closest.is_empty()));
     }
 }

@@ -7,6 +7,7 @@ pub mod lens;
 pub mod model;
 pub mod partials;
 pub mod peaks;
+pub mod references;
 pub mod similar;
 pub mod spectrum;
 pub mod tagger;

@@ -5,10 +5,13 @@
 //! Each dimension is standardised over the track, windows as long as the query are
 //! averaged (prefix sums, so any length costs the same), and windows are ranked by their
 //! distance to the query's average; matches never overlap the query or each other.
+//! Once the tagger has heard the track, its hidden features (per 0.5 s) take the place of
+//! the descriptor: the same measure the reference library is searched by.
 
 use super::features::TIMBRE_BANDS;
 use super::lens::{BlockCues, LANE_HOP_S};
 use super::model::column_stats;
+use super::tagger::Embedding;
 
 const DIMS: usize = TIMBRE_BANDS + 6;
 
@@ -42,29 +45,73 @@ fn descriptor(c: &BlockCues) -> [f32; DIMS] {
 
 /// Up to `count` regions as long as `[from_s, to_s)` whose timbre is closest to it, best first.
 pub fn find_similar(blocks: &[BlockCues], from_s: f64, to_s: f64, count: usize) -> Vec<Match> {
-    let n = blocks.len();
+    let desc: Vec<[f32; DIMS]> = blocks.iter().map(descriptor).collect();
+    let active: Vec<f32> = blocks.iter().map(|c| c.active).collect();
+    rank(&desc, &active, LANE_HOP_S, from_s, to_s, count)
+}
+
+/// [`find_similar`] over the tagger's hidden features (`timbre`, one per `hop_s`), with
+/// the blocks saying where the track sounds; frames the tagger did not hear count as
+/// silence.
+pub fn find_similar_by_timbre(
+    blocks: &[BlockCues],
+    timbre: &[Option<Embedding>],
+    hop_s: f64,
+    from_s: f64,
+    to_s: f64,
+    count: usize,
+) -> Vec<Match> {
+    let (mean, _) = column_stats(timbre.iter().flatten());
+    let desc: Vec<Embedding> = timbre.iter().map(|e| e.unwrap_or(mean)).collect();
+    let per = (hop_s / LANE_HOP_S).round().max(1.0) as usize;
+    let active: Vec<f32> = timbre
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let b = blocks
+                .get(i * per..((i + 1) * per).min(blocks.len()))
+                .unwrap_or(&[]);
+            match (e, b.len()) {
+                (Some(_), n) if n > 0 => b.iter().map(|c| c.active).sum::<f32>() / n as f32,
+                _ => 0.0,
+            }
+        })
+        .collect();
+    rank(&desc, &active, hop_s, from_s, to_s, count)
+}
+
+/// Windows of `desc` (one row per `hop_s`) as long as the query, ranked by the distance of
+/// their mean to the query's over dimensions standardised across the track.
+fn rank<const N: usize>(
+    desc: &[[f32; N]],
+    active: &[f32],
+    hop_s: f64,
+    from_s: f64,
+    to_s: f64,
+    count: usize,
+) -> Vec<Match> {
+    let n = desc.len().min(active.len());
     let (a, b) = (from_s.min(to_s), from_s.max(to_s));
-    let q0 = ((a / LANE_HOP_S).round().max(0.0) as usize).min(n);
-    let q1 = ((b / LANE_HOP_S).round() as usize).min(n);
+    let q0 = ((a / hop_s).round().max(0.0) as usize).min(n);
+    let q1 = ((b / hop_s).round() as usize).min(n);
     let w = q1.saturating_sub(q0);
     if w == 0 || w > n / 2 {
         return Vec::new();
     }
-    let desc: Vec<[f32; DIMS]> = blocks.iter().map(descriptor).collect();
     // Standardise each dimension over the track.
-    let (mean, sd) = column_stats(desc.iter());
+    let (mean, sd) = column_stats(desc[..n].iter());
     // Prefix sums of the standardised descriptors and of activity.
-    let mut pre = vec![[0.0f64; DIMS]; n + 1];
+    let mut pre = vec![[0.0f64; N]; n + 1];
     let mut act = vec![0.0f64; n + 1];
     for i in 0..n {
-        for k in 0..DIMS {
+        for k in 0..N {
             pre[i + 1][k] = pre[i][k] + ((desc[i][k] - mean[k]) / sd[k]) as f64;
         }
-        act[i + 1] = act[i] + blocks[i].active as f64;
+        act[i + 1] = act[i] + active[i] as f64;
     }
-    let window = |s: usize| -> [f64; DIMS] {
-        let mut m = [0.0f64; DIMS];
-        for k in 0..DIMS {
+    let window = |s: usize| -> [f64; N] {
+        let mut m = [0.0f64; N];
+        for k in 0..N {
             m[k] = (pre[s + w][k] - pre[s][k]) / w as f64;
         }
         m
@@ -78,8 +125,8 @@ pub fn find_similar(blocks: &[BlockCues], from_s: f64, to_s: f64, count: usize) 
         })
         .map(|s| {
             let m = window(s);
-            let d2: f64 = (0..DIMS).map(|k| (m[k] - query[k]).powi(2)).sum();
-            ((d2 / DIMS as f64).sqrt(), s)
+            let d2: f64 = (0..N).map(|k| (m[k] - query[k]).powi(2)).sum();
+            ((d2 / N as f64).sqrt(), s)
         })
         .collect();
     ranked.sort_by(|x, y| x.0.total_cmp(&y.0));
@@ -94,8 +141,8 @@ pub fn find_similar(blocks: &[BlockCues], from_s: f64, to_s: f64, count: usize) 
         }
         taken.push((s, s + w));
         out.push(Match {
-            start_s: s as f64 * LANE_HOP_S,
-            end_s: (s + w) as f64 * LANE_HOP_S,
+            start_s: s as f64 * hop_s,
+            end_s: (s + w) as f64 * hop_s,
             score: (1.0 / (1.0 + dist)) as f32,
         });
     }
@@ -157,6 +204,33 @@ mod tests {
                 assert!(m.end_s <= o.start_s || o.end_s <= m.start_s, "{found:?}");
             }
         }
+    }
+
+    #[test]
+    fn with_the_taggers_features_a_region_finds_the_one_that_sounds_the_same() {
+        // 20 frames of 0.5 s: timbre A at 2–4 s and 7–9 s, B elsewhere, one frame unheard.
+        let e = |d: usize| -> Embedding { std::array::from_fn(|k| if k == d { 2.0 } else { 0.1 }) };
+        let timbre: Vec<Option<Embedding>> = (0..20)
+            .map(|i| match i {
+                4..=7 | 14..=17 => Some(e(3)),
+                11 => None,
+                _ => Some(e(40 + i % 3)),
+            })
+            .collect();
+        let blocks = vec![
+            BlockCues {
+                active: 1.0,
+                ..Default::default()
+            };
+            100
+        ];
+        let found = find_similar_by_timbre(&blocks, &timbre, 0.5, 2.0, 4.0, 2);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!((found[0].start_s, found[0].end_s), (7.0, 9.0), "{found:?}");
+        assert!(found[0].score > found[1].score);
+        // Where nothing was heard, the blocks' activity cannot make a frame sound.
+        let quiet = vec![BlockCues::default(); 100];
+        assert!(find_similar_by_timbre(&quiet, &timbre, 0.5, 2.0, 4.0, 2).len() == 2);
     }
 
     #[test]

@@ -300,6 +300,17 @@ pub fn block_embeddings(
     n_blocks: usize,
     block_s: f64,
 ) -> Vec<Option<Embedding>> {
+    pooled_embeddings(windows, n_blocks, block_s, BLOCK_EMBED_HALF_S)
+}
+
+/// Per block of `block_s`, the mean of the time patches whose centre lies within `half_s`
+/// of the block's centre (`half_s` = `block_s / 2`: the patches inside the block).
+pub fn pooled_embeddings(
+    windows: &[WindowTags],
+    n_blocks: usize,
+    block_s: f64,
+    half_s: f64,
+) -> Vec<Option<Embedding>> {
     let mut sum = vec![[0.0f32; EMBED_DIM]; n_blocks];
     let mut count = vec![0u32; n_blocks];
     for w in windows {
@@ -310,8 +321,8 @@ pub fn block_embeddings(
             }
             // Blocks i whose centre (i + ½)·block_s lies within the half span of the patch's.
             let bound = |t: f64| (t / block_s - 0.5).clamp(0.0, n_blocks as f64);
-            let lo = bound(centre - BLOCK_EMBED_HALF_S).ceil() as usize;
-            let hi = (bound(centre + BLOCK_EMBED_HALF_S + block_s).floor() as usize).min(n_blocks);
+            let lo = bound(centre - half_s).ceil() as usize;
+            let hi = (bound(centre + half_s + block_s).floor() as usize).min(n_blocks);
             for i in lo..hi {
                 for (a, v) in sum[i].iter_mut().zip(e) {
                     *a += v;

@@ -304,6 +304,21 @@ pub(crate) fn show(
                         s.score
                     ));
                     ui.label(&s.evidence);
+                    if !s.closest.is_empty() {
+                        ui.label(
+                            egui::RichText::new(
+                                "Sounds closest to (reference library; similarity 1 = same timbre):",
+                            )
+                            .strong(),
+                        );
+                        for c in &s.closest {
+                            ui.label(format!(
+                                "• {} · similarity {:.2}",
+                                c.describe(),
+                                c.similarity
+                            ));
+                        }
+                    }
                     ui.label(
                         egui::RichText::new(
                             "Right-click: draft a note · click: tint the spectrogram",

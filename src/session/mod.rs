@@ -12,7 +12,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::lens::LANES;
-use crate::analysis::similar::{Match, find_similar};
+use crate::analysis::references::TIMBRE_HOP_S;
+use crate::analysis::similar::{Match, find_similar, find_similar_by_timbre};
 use crate::analysis::spectrum::SpecParams;
 use crate::audio::playback::{DeviceState, Player};
 use crate::render::{ColorMap, DbRange};
@@ -511,8 +512,13 @@ impl Session {
                     self.notify("The fusion lens is still measuring this track.", false);
                     return;
                 };
-                // Over the per-block cues the lens already measured: a lookup, no DSP.
-                self.similar = find_similar(&lens.blocks, a, b, 5);
+                // Over what the lens already measured (the tagger's hidden features once
+                // it has heard the track, else the per-block cues): a lookup, no DSP.
+                self.similar = if lens.timbre.is_empty() {
+                    find_similar(&lens.blocks, a, b, 5)
+                } else {
+                    find_similar_by_timbre(&lens.blocks, &lens.timbre, TIMBRE_HOP_S, a, b, 5)
+                };
                 self.similar_query = Some((a.min(b), a.max(b)));
                 if self.similar.is_empty() {
                     self.notify(
@@ -690,6 +696,11 @@ impl Session {
                     "Draft from the fusion lens (score {:.2}): {}",
                     seg.score, seg.evidence
                 );
+                if !seg.closest.is_empty() {
+                    let cited: Vec<String> = seg.closest.iter().map(|c| c.describe()).collect();
+                    n.body
+                        .push_str(&format!("\nClosest references: {}.", cited.join("; ")));
+                }
                 self.add_note(n);
             }
             Command::DeleteNote(i) => {

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Row {
     pub file: PathBuf,
+    /// The `file` column as the manifest writes it (relative to the manifest).
+    pub listed: String,
     pub family: String,
     pub lane: String,
     pub instrument: String,
@@ -16,6 +18,9 @@ pub struct Row {
     /// The excerpt to take, seconds (`end_s` at or before `start_s`: the whole file).
     pub start_s: f64,
     pub end_s: f64,
+    /// The manifest's `source` and `licence` columns, if it has them.
+    pub source: String,
+    pub licence: String,
 }
 
 impl Row {
@@ -86,6 +91,7 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
         bail!("the first line must name the columns file, family and lane");
     };
     let (ci, cg) = (col("instrument"), col("group"));
+    let (csrc, clic) = (col("source"), col("licence"));
     let (cs, ce) = (col("start_s"), col("end_s"));
     let mut rows = Vec::new();
     for (n, line) in lines.enumerate() {
@@ -110,13 +116,16 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
             bail!("line {}: too few columns", n + 2);
         };
         rows.push(Row {
-            file: base.join(file),
+            file: base.join(&file),
+            listed: file,
             family,
             lane,
             instrument: ci.and_then(get).unwrap_or_default(),
             group: cg.and_then(get).unwrap_or_default(),
             start_s: seconds(cs, "start_s")?,
             end_s: seconds(ce, "end_s")?,
+            source: csrc.and_then(get).unwrap_or_default(),
+            licence: clic.and_then(get).unwrap_or_default(),
         });
     }
     Ok(rows)

@@ -314,9 +314,7 @@ mod tests {
             family: family.into(),
             lane: lane.into(),
             instrument: String::new(),
-            group: String::new(),
-            start_s: 0.0,
-            end_s: 0.0,
+            ..Default::default()
         }
     }
 

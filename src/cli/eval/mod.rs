@@ -19,6 +19,7 @@
 
 mod manifest;
 mod mixtures;
+mod references;
 mod report;
 mod train;
 

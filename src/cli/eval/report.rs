@@ -487,9 +487,7 @@ mod tests {
             family: family.into(),
             lane: lane.into(),
             instrument: instrument.into(),
-            group: String::new(),
-            start_s: 0.0,
-            end_s: 0.0,
+            ..Default::default()
         }
     }
 
@@ -513,6 +511,7 @@ mod tests {
                             end_s: l.3,
                             score: l.1,
                             evidence: String::new(),
+                            closest: Vec::new(),
                         })
                         .collect(),
                 }

@@ -244,6 +244,10 @@ pub struct TrainArgs {
     /// one with the tagger's classes as `assets/lens_model_tagged.json`).
     #[arg(long)]
     pub no_tagger: bool,
+    /// Also write the reference library the lens cites (Sori ships it as
+    /// `assets/references.json`): embeddings of the files that may be cited, no audio.
+    #[arg(long, value_name = "JSON")]
+    pub references: Option<PathBuf>,
 }
 
 /// Settings of a fit.
@@ -271,8 +275,18 @@ pub fn train(a: &TrainArgs) -> Result<()> {
             super::names(&a.manifests)
         );
     }
+    if a.references.is_some() && a.no_tagger {
+        bail!("the reference library is made of the tagger's features: drop --no-tagger");
+    }
     let tagger = tagger_for(a.no_tagger)?;
     let loaded = load_all(&rows, tagger.as_ref());
+    if let Some(path) = &a.references {
+        let (ix, report) = super::references::build_references(&rows, &loaded);
+        let text = serde_json::to_string(&ix)?;
+        crate::notes::save::atomic_write(path, text.as_bytes())
+            .with_context(|| format!("could not write {}", path.display()))?;
+        eprintln!("wrote {}: {report}", path.display());
+    }
     let mixes = train_mixtures(&rows, &loaded, train_jobs, tagger.as_ref())?;
     let set = FitSettings {
         none_weight: a.none_weight,
