@@ -534,8 +534,15 @@ fn main() {
         frame_rows(&path);
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sori-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let quick = std::env::var("BENCH_QUICK").is_ok();
+    // The 3-hour WAV, and the app's cache file of its samples (f32) while it has it open.
+    let need = if quick { 200 << 20 } else { 6u64 << 30 };
+    if let Err(why) = enough_disk(&std::env::temp_dir(), need) {
+        eprintln!("{why}");
+        std::process::exit(1);
+    }
+    // Removed when this function returns or panics; a run killed midway is swept by the next.
+    let dir = support::tmpdir("bench");
 
     let mp3 = dir.join("four-minutes.mp3");
     eprintln!("making a 4-minute 44.1 kHz stereo MP3 (LAME, 128 kb/s)…");
@@ -548,8 +555,7 @@ fn main() {
     if let Ok(own) = std::env::var("BENCH_FILE") {
         rows(&format!("your file: {own}"), &PathBuf::from(own));
     }
-    if std::env::var("BENCH_QUICK").is_ok() {
-        let _ = std::fs::remove_dir_all(&dir);
+    if quick {
         return;
     }
 
@@ -596,8 +602,53 @@ fn main() {
     frame_rows(&wav);
     app_rows(&wav, Duration::from_secs(1800));
     if std::env::var("BENCH_KEEP").is_ok() {
-        println!("(kept for you: {})", wav.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        // Out of the temporary folder's name, so no later run sweeps it.
+        let kept = std::env::temp_dir().join("sori-bench-kept");
+        let _ = std::fs::remove_dir_all(&kept);
+        match std::fs::rename(&*dir, &kept) {
+            Ok(()) => println!("(kept for you: {})", kept.join("three-hours.wav").display()),
+            Err(e) => eprintln!("could not keep {} ({e})", wav.display()),
+        }
     }
+}
+
+/// Refuses, in one sentence, when the folder's disk has less than `need` bytes free.
+fn enough_disk(dir: &Path, need: u64) -> Result<(), String> {
+    let size = |b: u64| match b as f64 / (1u64 << 30) as f64 {
+        gb if gb >= 1.0 => format!("{gb:.1} GB"),
+        _ => format!("{} MB", b >> 20),
+    };
+    eprintln!(
+        "this run needs about {} free in {} (removed when it ends)",
+        size(need),
+        dir.display()
+    );
+    match free_bytes(dir) {
+        Some(free) if free < need => Err(format!(
+            "only {} are free in {}, and this run needs about {}: free some space or set TMPDIR to a bigger disk",
+            size(free),
+            dir.display(),
+            size(need)
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `st` is written by statvfs before it is read.
+    let ok = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) } == 0;
+    // SAFETY: statvfs returned 0, so it filled `st`.
+    ok.then(|| {
+        let st = unsafe { st.assume_init() };
+        st.f_bavail as u64 * st.f_frsize as u64
+    })
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_: &Path) -> Option<u64> {
+    None
 }

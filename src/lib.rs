@@ -12,6 +12,10 @@ pub mod gui;
 pub mod notes;
 pub mod render;
 pub mod session;
+#[cfg(test)]
+mod testdir;
+#[cfg(test)]
+mod testdir_tests;
 
 /// A file's name for messages ("song.mp3"), or the whole path when it has none.
 pub(crate) fn display_name(path: &std::path::Path) -> String {

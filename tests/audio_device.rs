@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command as Proc, Stdio};
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,7 @@ fn has_notice(s: &Session, part: &str) -> bool {
 
 #[test]
 fn the_sound_server_dies_mid_play_and_playback_comes_back() {
-    let dir: PathBuf = tmpdir("pulse");
+    let dir = tmpdir("pulse");
     let mut pulse = Pulse::start(&dir);
     // This test binary has no other test: setting the environment here races with nothing.
     unsafe {
@@ -104,7 +104,7 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
             "PULSE_SERVER",
             format!("unix:{}", dir.join("native").display()),
         );
-        std::env::set_var("PULSE_RUNTIME_PATH", &dir);
+        std::env::set_var("PULSE_RUNTIME_PATH", dir.path());
     }
     let audio = dir.join("tone.wav");
     wav(

@@ -158,7 +158,7 @@ fn empty_random_and_non_audio_files_give_one_sentence() {
     let text = dir.join("notes.flac");
     std::fs::write(&text, "this is not audio\n".repeat(200)).expect("write");
     let missing = dir.join("missing.wav");
-    for p in [&empty, &rnd, &text, &missing, &dir] {
+    for p in [&*empty, &*rnd, &*text, &*missing, dir.path()] {
         let err = match decode_file(p) {
             Err(e) => e.to_string(),
             Ok((s, _)) => panic!("{} decoded as {} frames", p.display(), s.frames()),

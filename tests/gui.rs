@@ -24,7 +24,7 @@ fn harness() -> Harness<'static, SoriApp> {
 fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     // Keep the demo's notes, recovery copies and pictures out of the real user folder.
     static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let dir = DATA.get_or_init(|| support::tmpdir("gui-data"));
+    let dir = DATA.get_or_init(|| support::process_dir("gui-data"));
     // SAFETY: set once, to the same value, before any thread of this process reads it.
     unsafe { std::env::set_var("SORI_DATA_DIR", dir) };
     let app = SoriApp::new(settings, Player::silent(), None);

@@ -13,7 +13,7 @@ use sori::notes::{Document, Note, native, recovery};
 /// One data folder for every test in this binary (they run in parallel threads).
 fn data_dir() {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let d = DIR.get_or_init(|| support::tmpdir("safety-data"));
+    let d = DIR.get_or_init(|| support::process_dir("safety-data"));
     // SAFETY: always the same value; set before any recovery call of this process.
     unsafe { std::env::set_var("SORI_DATA_DIR", d) };
 }

@@ -97,9 +97,8 @@ pub fn measure(file: &Path, limit: Duration) -> Result<AppRun, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let home = std::env::temp_dir().join(format!("sori-bench-home-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&home);
-    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    // The app's own home (settings, notes, cache), removed however this run ends.
+    let home = crate::support::tmpdir("bench-home");
     let mut app = Command::new(env!("CARGO_BIN_EXE_sori"));
     // The sound server the user's own home would find (the app gets a home of its own).
     let server = pulse_server();
@@ -115,7 +114,7 @@ pub fn measure(file: &Path, limit: Duration) -> Result<AppRun, String> {
     let app = app
         .arg(file)
         .env("DISPLAY", format!(":{display}"))
-        .env("HOME", &home)
+        .env("HOME", home.path())
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("XDG_DATA_HOME")
         .env_remove("XDG_CACHE_HOME")
@@ -151,7 +150,6 @@ pub fn measure(file: &Path, limit: Duration) -> Result<AppRun, String> {
     let b = cpu_ticks(pid).ok_or("the app ended")?;
     let peak = peak_rss_kib(pid).unwrap_or(0);
     drop(app);
-    let _ = std::fs::remove_dir_all(&home);
     Ok(AppRun {
         settled_after,
         idle_cpu_percent: 100.0 * (b - a) as f64 / hz / IDLE_S,

@@ -384,9 +384,9 @@ mod tests {
         let samples: Vec<f32> = (0..frames)
             .map(|_| (lcg(&mut seed) % 20001) as f32 / 10000.0 - 1.0)
             .collect();
-        let dir = std::env::temp_dir().join(format!("sori-peaks-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("peaks");
         let store = PcmStore::with_budget(44100, 1, 2 * crate::audio::store::CHUNK_FRAMES * 4)
-            .spilling_to(dir.clone());
+            .spilling_to(dir.to_path_buf());
         let mut w = StoreWriter::new(&store);
         for part in samples.chunks(70_001) {
             w.write(&store, part);
@@ -428,6 +428,5 @@ mod tests {
                 "column {i} reaches too far"
             );
         }
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -591,8 +591,8 @@ mod tests {
 
     #[test]
     fn a_long_recording_spills_to_disk_and_reads_back_exactly() {
-        let dir = std::env::temp_dir().join(format!("sori-spill-{}", std::process::id()));
-        let (store, samples, budget) = spilled(Some(dir.clone()));
+        let dir = crate::testdir::TestDir::new("spill");
+        let (store, samples, budget) = spilled(Some(dir.to_path_buf()));
         assert_eq!(store.spill_error(), None);
         assert!(
             store.resident_bytes() <= budget,
@@ -609,16 +609,15 @@ mod tests {
             store.resident_bytes() <= budget,
             "reading back keeps to the budget"
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn a_song_stays_in_memory_and_a_spilled_recording_keeps_only_a_little() {
-        let dir = std::env::temp_dir().join(format!("sori-resident-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("resident");
         let budget = SPILLED_RESIDENT + (8 << 20);
         let chunk_bytes = CHUNK_FRAMES * 2 * 4;
         let write = |chunks: usize| {
-            let store = PcmStore::with_budget(44100, 2, budget).spilling_to(dir.clone());
+            let store = PcmStore::with_budget(44100, 2, budget).spilling_to(dir.to_path_buf());
             let mut w = StoreWriter::new(&store);
             let part = vec![0.25f32; CHUNK_FRAMES * 2];
             for _ in 0..chunks {
@@ -647,13 +646,13 @@ mod tests {
             "{}",
             long.resident_bytes()
         );
-        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
     fn without_a_cache_file_every_sample_stays_in_memory() {
         // The cache folder is an existing file, so no cache file can be made.
-        let blocker = std::env::temp_dir().join(format!("sori-no-spill-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("no-spill");
+        let blocker = dir.join("blocker");
         std::fs::write(&blocker, b"not a folder").expect("temp file");
         let (store, samples, budget) = spilled(Some(blocker.join("cache")));
         let why = store.spill_error().unwrap_or_default();
@@ -665,6 +664,5 @@ mod tests {
             mono[CHUNK_FRAMES * 9 + 3],
             samples[(CHUNK_FRAMES * 9 + 3) * 2] + 0.5
         );
-        let _ = std::fs::remove_file(blocker);
     }
 }

@@ -168,7 +168,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_symbolic_link_out_of_the_folder_is_refused() {
-        let dir = std::env::temp_dir().join(format!("sori-links-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("links");
         let (notes, outside) = (dir.join("notes"), dir.join("outside"));
         std::fs::create_dir_all(&notes).expect("dir");
         std::fs::create_dir_all(&outside).expect("dir");
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_picked_image_is_named_from_the_notes_folder_or_copied_into_it() {
-        let dir = std::env::temp_dir().join(format!("sori-adopt-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("adopt");
         let (notes, elsewhere) = (dir.join("lesson"), dir.join("Downloads"));
         std::fs::create_dir_all(notes.join("pics")).expect("dir");
         std::fs::create_dir_all(&elsewhere).expect("dir");

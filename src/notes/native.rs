@@ -319,7 +319,7 @@ mod tests {
 
     #[test]
     fn a_notes_file_finds_the_recording_of_its_name_and_nothing_else() {
-        let dir = std::env::temp_dir().join(format!("sori-sidecar-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("sidecar");
         std::fs::create_dir_all(&dir).expect("dir");
         for f in ["song.txt", "song.flac", "other.mp3", "song.sori.toml"] {
             std::fs::write(dir.join(f), b"x").expect("file");

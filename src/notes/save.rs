@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn replaces_the_file_and_leaves_no_temporary() {
-        let dir = std::env::temp_dir().join(format!("sori-save-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("save");
         std::fs::create_dir_all(&dir).expect("dir");
         let p = dir.join("a.sori.toml");
         atomic_write(&p, b"one").expect("first write");

@@ -990,8 +990,10 @@ impl Session {
 mod tests {
     use super::*;
 
-    fn session_with_tone(secs: f64) -> (Session, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("sori-session-{}-{secs}", std::process::id()));
+    /// A session on a tone of `secs` seconds, its path, and the folder that holds it (removed
+    /// when dropped).
+    fn session_with_tone(secs: f64) -> (Session, std::path::PathBuf, crate::testdir::TestDir) {
+        let dir = crate::testdir::TestDir::new(&format!("session-{secs}"));
         std::fs::create_dir_all(&dir).expect("dir");
         let path = dir.join("tone.wav");
         let spec = hound::WavSpec {
@@ -1009,13 +1011,13 @@ mod tests {
         let mut s = Session::new(Player::silent(), Settings::default());
         s.apply(Command::Open(path.clone()));
         settle(&mut s);
-        (s, path)
+        (s, path, dir)
     }
 
     #[test]
     fn a_picked_image_from_elsewhere_is_copied_next_to_the_notes_and_undoable() {
-        let (mut s, audio) = session_with_tone(1.25);
-        let elsewhere = std::env::temp_dir().join(format!("sori-elsewhere-{}", std::process::id()));
+        let (mut s, audio, _dir) = session_with_tone(1.25);
+        let elsewhere = crate::testdir::TestDir::new("elsewhere");
         assert!(!elsewhere.starts_with(audio.parent().expect("folder")));
         std::fs::create_dir_all(&elsewhere).expect("dir");
         let picked = elsewhere.join("taepyeongso.png");
@@ -1061,7 +1063,7 @@ mod tests {
 
     #[test]
     fn opening_a_notes_file_opens_its_recording_with_those_notes() {
-        let (_, wav) = session_with_tone(1.5);
+        let (_, wav, _dir) = session_with_tone(1.5);
         let dir = wav.parent().expect("dir").join("sidecar");
         std::fs::create_dir_all(&dir).expect("dir");
         let audio = dir.join("Lecture.WAV");
@@ -1097,7 +1099,7 @@ mod tests {
 
     #[test]
     fn open_fits_the_view_and_remembers_the_file() {
-        let (s, path) = session_with_tone(10.0);
+        let (s, path, _dir) = session_with_tone(10.0);
         assert!((s.duration_s() - 10.0).abs() < 1e-9);
         assert_eq!(
             s.view,
@@ -1112,7 +1114,7 @@ mod tests {
 
     #[test]
     fn seek_clamps_and_loop_without_selection_covers_the_track() {
-        let (mut s, _) = session_with_tone(4.0);
+        let (mut s, _, _dir) = session_with_tone(4.0);
         s.apply(Command::Seek(99.0));
         assert!((s.position_s() - 4.0).abs() < 1e-9);
         s.apply(Command::Seek(-3.0));
@@ -1130,7 +1132,7 @@ mod tests {
 
     #[test]
     fn zoom_keeps_the_anchor_in_place_and_respects_limits() {
-        let (mut s, _) = session_with_tone(10.0);
+        let (mut s, _, _dir) = session_with_tone(10.0);
         s.apply(Command::Zoom {
             factor: 4.0,
             anchor_s: 5.0,
@@ -1173,7 +1175,7 @@ mod tests {
     fn a_recording_that_cannot_go_to_the_cache_file_opens_whole_and_says_so() {
         // 33 s at 8 kHz: four chunks, in a store that may hold one in memory and whose cache
         // folder lies under a file, so no cache file can be made.
-        let (mut s, path) = session_with_tone(33.0);
+        let (mut s, path, _dir) = session_with_tone(33.0);
         let blocker = path.with_file_name("not-a-folder");
         std::fs::write(&blocker, b"a file").expect("write");
         let cache = blocker.join("cache");
@@ -1205,7 +1207,7 @@ mod tests {
 
     #[test]
     fn a_failed_open_keeps_the_current_track_and_says_why() {
-        let (mut s, path) = session_with_tone(2.0);
+        let (mut s, path, _dir) = session_with_tone(2.0);
         let bad = path.with_file_name("broken.wav");
         std::fs::write(&bad, b"RIFF\0\0\0\0WAVEjunk").expect("write");
         let before = s.track.as_ref().map(|t| t.id);

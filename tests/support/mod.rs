@@ -1,7 +1,7 @@
 //! Test files made by the tests themselves: every format Sori opens, from a synthesized tone.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Interleaved test tone: channel c is a sine at 220·(c+1) Hz, amplitude 0.5.
 pub fn tone(rate: u32, channels: usize, secs: f64) -> Vec<f32> {
@@ -16,11 +16,14 @@ pub fn tone(rate: u32, channels: usize, secs: f64) -> Vec<f32> {
     v
 }
 
-pub fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sori-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+#[path = "../../src/testdir.rs"]
+mod testdir;
+#[allow(unused_imports)]
+pub use testdir::{TestDir, process_dir};
+
+/// A fresh temporary folder, removed with its files when the returned guard is dropped.
+pub fn tmpdir(name: &str) -> TestDir {
+    TestDir::new(name)
 }
 
 fn i16s(s: &[f32]) -> Vec<i16> {

@@ -296,11 +296,10 @@ mod tests {
 
     #[test]
     fn a_folder_is_read_through_its_labels_csv_and_quoted_fields_hold_commas() {
-        let dir = std::env::temp_dir().join(format!("sori-manifest-{}", std::process::id()));
+        let dir = crate::testdir::TestDir::new("manifest");
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join("labels.csv"), LABELS).expect("write");
         let rows = read_manifest(&dir);
-        let _ = std::fs::remove_dir_all(&dir);
         let rows = rows.expect("read");
         assert_eq!(rows.len(), 11);
         assert_eq!(rows[0].file, dir.join("korean/ksori/M1.m4a"));
