@@ -1,7 +1,8 @@
 //! Cues derived from the frame features: onsets, vibrato, post-onset bends, sub-bass
 //! glides, tempo and grid rigidity, sidechain pumping, tuning offset.
 
-use super::features::{Features, HOP_S, parabolic_offset};
+use super::dsp::{self, Vibrato, autocorr, cents, parabolic_offset, vibrato_at};
+use super::features::{Features, HOP_S};
 
 /// A detected onset.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,26 +17,6 @@ pub struct Onset {
     pub high: f32,
 }
 
-fn percentile(v: &[f32], q: f32) -> f32 {
-    percentile_of(
-        &mut v
-            .iter()
-            .copied()
-            .filter(|x| x.is_finite())
-            .collect::<Vec<_>>(),
-        q,
-    )
-}
-
-/// [`percentile`] of values already known to be finite, reordering them in place.
-fn percentile_of(s: &mut [f32], q: f32) -> f32 {
-    if s.is_empty() {
-        return 0.0;
-    }
-    let i = ((s.len() - 1) as f32 * q.clamp(0.0, 1.0)).round() as usize;
-    *s.select_nth_unstable_by(i, |a, b| a.total_cmp(b)).1
-}
-
 /// Onsets from the spectral flux: local maxima above a moving median plus a margin.
 pub fn onsets(f: &Features) -> Vec<Onset> {
     let odf = &f.flux;
@@ -43,9 +24,9 @@ pub fn onsets(f: &Features) -> Vec<Onset> {
     if n < 3 {
         return Vec::new();
     }
-    let scale = percentile(odf, 0.99).max(1e-6);
-    let low_scale = percentile(&f.flux_low, 0.99).max(1e-6);
-    let high_scale = percentile(&f.flux_high, 0.99).max(1e-6);
+    let scale = dsp::percentile(odf, 0.99).unwrap_or(0.0).max(1e-6);
+    let low_scale = dsp::percentile(&f.flux_low, 0.99).unwrap_or(0.0).max(1e-6);
+    let high_scale = dsp::percentile(&f.flux_high, 0.99).unwrap_or(0.0).max(1e-6);
     let floor = 0.08 * scale;
     let mut out: Vec<Onset> = Vec::new();
     for i in 1..n - 1 {
@@ -85,11 +66,6 @@ pub fn onsets(f: &Features) -> Vec<Onset> {
     out
 }
 
-/// Cents of `f` above A440.
-pub fn cents(f: f32) -> f32 {
-    1200.0 * (f / 440.0).log2()
-}
-
 /// A run of continuous pitch: consecutive voiced frames whose pitch moves less than 80
 /// cents per frame.
 pub fn pitch_runs(f: &Features, min_frames: usize) -> Vec<(usize, usize)> {
@@ -117,18 +93,6 @@ pub fn pitch_runs(f: &Features, min_frames: usize) -> Vec<(usize, usize)> {
         prev = c;
     }
     runs
-}
-
-/// Vibrato measured on one stretch of pitch.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Vibrato {
-    pub start_s: f64,
-    pub end_s: f64,
-    pub rate_hz: f32,
-    /// Half the peak-to-peak swing, cents.
-    pub extent_cents: f32,
-    /// How sinusoidal it is: share of the detrended pitch variance the fitted sinusoid explains.
-    pub regularity: f32,
 }
 
 /// Vibrato on 1 s windows (hop 0.5 s) of every pitch run: a linear trend is removed, the
@@ -163,113 +127,9 @@ pub fn vibratos(f: &Features) -> Vec<Vibrato> {
     out
 }
 
-/// Least-squares line through `c` (one value per step): its mean and its slope per step
-/// (0 for fewer than two values).
-pub fn line_fit(c: &[f32]) -> (f32, f32) {
-    let n = c.len();
-    if n == 0 {
-        return (0.0, 0.0);
-    }
-    let tm = (n - 1) as f32 / 2.0;
-    let cm = c.iter().sum::<f32>() / n as f32;
-    let (mut sxy, mut sxx) = (0.0f32, 0.0f32);
-    for (i, v) in c.iter().enumerate() {
-        sxy += (i as f32 - tm) * (v - cm);
-        sxx += (i as f32 - tm).powi(2);
-    }
-    (cm, if sxx > 0.0 { sxy / sxx } else { 0.0 })
-}
-
-/// `c` minus its least-squares line.
-pub fn detrend(c: &[f32]) -> Vec<f32> {
-    let tm = (c.len().max(1) - 1) as f32 / 2.0;
-    let (cm, slope) = line_fit(c);
-    c.iter()
-        .enumerate()
-        .map(|(i, v)| v - cm - slope * (i as f32 - tm))
-        .collect()
-}
-
-/// Autocorrelation of `x` at `lag`, averaged over the overlap and divided by `var`
-/// (1 at lag 0 for a zero-mean `x` whose mean square is `var`).
-fn autocorr(x: &[f32], var: f32, lag: usize) -> f32 {
-    let n = x.len();
-    let s = crate::analysis::features::dot(&x[..n - lag], &x[lag..]);
-    s / ((n - lag) as f32 * var)
-}
-
 /// Vibrato of a cents curve sampled every `HOP_S`; `None` when there is none.
 pub fn vibrato_in(c: &[f32]) -> Option<Vibrato> {
     vibrato_at(c, HOP_S)
-}
-
-/// Vibrato of a cents curve sampled every `hop_s` seconds (at least 0.3 s and 20 values).
-pub fn vibrato_at(c: &[f32], hop_s: f64) -> Option<Vibrato> {
-    let n = c.len();
-    if n < 20 || (n as f64) * hop_s < 0.3 - 1e-9 {
-        return None;
-    }
-    let r = detrend(c);
-    let var = r.iter().map(|v| v * v).sum::<f32>() / n as f32;
-    if var < 4.0 {
-        return None; // under ±3 cents: no vibrato
-    }
-    // Autocorrelation between 2.5 and 9 Hz.
-    let fps = 1.0 / hop_s as f32;
-    let (lag_lo, lag_hi) = (
-        (fps / 9.0).floor() as usize,
-        ((fps / 2.5).ceil() as usize).min(n - 10),
-    );
-    if lag_lo + 2 >= lag_hi {
-        return None;
-    }
-    let acs: Vec<f32> = (0..=lag_hi + 1)
-        .map(|l| if l < n { autocorr(&r, var, l) } else { 0.0 })
-        .collect();
-    // First local maximum after the first zero crossing.
-    let zero = (1..acs.len()).find(|&l| acs[l] < 0.0)?;
-    let mut best = None;
-    for l in zero.max(lag_lo)..=lag_hi {
-        if l + 1 < acs.len() && acs[l] >= acs[l - 1] && acs[l] >= acs[l + 1] {
-            best = Some(l);
-            break;
-        }
-    }
-    let l = best?;
-    if acs[l] < 0.2 {
-        return None;
-    }
-    let off = parabolic_offset(acs[l - 1], acs[l], acs[l + 1]);
-    let rate = fps / (l as f32 + off);
-    // Least-squares sinusoid at that rate (on the detrended curve).
-    let w = 2.0 * std::f32::consts::PI * rate * hop_s as f32;
-    let (mut ss, mut cc, mut sc, mut ys, mut yc) = (0.0f32, 0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for (i, v) in r.iter().enumerate() {
-        let (si, co) = (w * i as f32).sin_cos();
-        ss += si * si;
-        cc += co * co;
-        sc += si * co;
-        ys += v * si;
-        yc += v * co;
-    }
-    let det = ss * cc - sc * sc;
-    if det.abs() < 1e-6 {
-        return None;
-    }
-    let a = (ys * cc - yc * sc) / det;
-    let b = (yc * ss - ys * sc) / det;
-    let extent = (a * a + b * b).sqrt();
-    let explained = (0.5 * extent * extent / var).min(1.0);
-    if explained < 0.4 {
-        return None;
-    }
-    Some(Vibrato {
-        start_s: 0.0,
-        end_s: n as f64 * hop_s,
-        rate_hz: rate,
-        extent_cents: extent,
-        regularity: explained,
-    })
 }
 
 /// A pitch bend after an onset.
@@ -280,14 +140,6 @@ pub struct Bend {
     pub cents: f32,
     /// Time after the onset at which the change is measured, ms.
     pub after_ms: f32,
-}
-
-pub(crate) fn median(v: &mut [f32]) -> Option<f32> {
-    if v.is_empty() {
-        return None;
-    }
-    let mid = v.len() / 2;
-    Some(*v.select_nth_unstable_by(mid, |a, b| a.total_cmp(b)).1)
 }
 
 /// For each onset followed by a continuous pitch: the change between the pitch just after
@@ -312,7 +164,10 @@ pub fn post_onset_pitch(f: &Features, onsets: &[Onset]) -> Vec<Bend> {
         let late: Vec<f32> = (late_start..late_end)
             .filter_map(|i| f.f0_hz[i].map(cents))
             .collect();
-        let (Some(a), Some(b)) = (median(&mut early.clone()), median(&mut late.clone())) else {
+        let (Some(a), Some(b)) = (
+            dsp::median(&mut early.clone()),
+            dsp::median(&mut late.clone()),
+        ) else {
             continue;
         };
         out.push(Bend {
@@ -619,7 +474,10 @@ fn fall_rise(level: &[f32]) -> f32 {
         return 1.0;
     }
     let (f, rest) = d.split_at_mut(falls);
-    percentile_of(f, 0.95) / percentile_of(&mut rest[rises - falls..], 0.95).max(1e-3)
+    dsp::percentile_in_place(f, 0.95).unwrap_or(0.0)
+        / dsp::percentile_in_place(&mut rest[rises - falls..], 0.95)
+            .unwrap_or(0.0)
+            .max(1e-3)
 }
 
 /// Level of the 200 Hz–4 kHz region (where pads live), dB per frame.
@@ -638,7 +496,7 @@ pub fn mid_level(f: &Features) -> Vec<f32> {
 /// when the top is under −60 dB.
 fn level_swing(level: &[f32]) -> Option<(f32, f32, f32)> {
     let mut s: Vec<f32> = level.iter().copied().filter(|x| x.is_finite()).collect();
-    let top = percentile_of(&mut s, 0.95);
+    let top = dsp::percentile_in_place(&mut s, 0.95).unwrap_or(0.0);
     if top < -60.0 {
         return None;
     }
@@ -788,8 +646,8 @@ mod tests {
             let r: Vec<f32> = v.iter().map(|v| v.rate_hz).collect();
             let e: Vec<f32> = v.iter().map(|v| v.extent_cents).collect();
             let (r, e) = (
-                median(&mut r.clone()).unwrap_or(0.0),
-                median(&mut e.clone()).unwrap_or(0.0),
+                dsp::median(&mut r.clone()).unwrap_or(0.0),
+                dsp::median(&mut e.clone()).unwrap_or(0.0),
             );
             assert!((r - rate_hz).abs() / rate_hz < 0.1, "rate {r} vs {rate_hz}");
             assert!((e - extent).abs() / extent < 0.1, "extent {e} vs {extent}");

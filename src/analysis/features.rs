@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use super::dsp::{db, dot, ln, parabolic_offset};
+pub use super::frames::HOP_S;
+use super::frames::{Hann, Signal, centre, frame_ready, read_slice};
 use super::partials::{Partial, Tracker};
 use crate::audio::PcmStore;
 use crate::audio::store::CHUNK_FRAMES;
-
-/// Hop between feature frames, seconds.
-pub const HOP_S: f64 = 0.01;
 
 /// Band edges (Hz) of [`Features::bands`]: sub, low, low-mid, mid, upper-mid, presence,
 /// brilliance, air (up to the analysis Nyquist).
@@ -207,79 +207,12 @@ impl Decimator {
             self.buf.resize(n, 0.0);
             read((o0 * f) as i64 - half as i64, &mut self.buf[..n]);
             if f == 1 {
-                out.data.extend_from_slice(&self.buf[..n]);
+                out.extend(self.buf[..n].iter().copied());
             } else {
-                out.data
-                    .extend((0..o1 - o0).map(|o| dot(&self.h, &self.buf[o * f..o * f + taps])));
+                out.extend((0..o1 - o0).map(|o| dot(&self.h, &self.buf[o * f..o * f + taps])));
             }
             self.next = o1;
         }
-    }
-}
-
-/// A signal that grows at its end and forgets its start: samples keep their absolute index
-/// (`len` counts the forgotten ones too), so the measurements that follow it need not know
-/// how much of it is still held. Hours of audio are measured in a few seconds of memory.
-#[derive(Debug, Default)]
-pub(crate) struct Signal {
-    data: Vec<f32>,
-    /// Absolute index of `data[0]`.
-    offset: usize,
-}
-
-impl Signal {
-    pub(crate) fn from_vec(data: Vec<f32>) -> Self {
-        Self { data, offset: 0 }
-    }
-
-    /// Samples so far, forgotten ones included.
-    pub(crate) fn len(&self) -> usize {
-        self.offset + self.data.len()
-    }
-
-    /// `x[start..start + n]`, if all of it is held.
-    pub(crate) fn slice(&self, start: isize, n: usize) -> Option<&[f32]> {
-        let a = usize::try_from(start).ok()?.checked_sub(self.offset)?;
-        self.data.get(a..a + n)
-    }
-
-    /// Sample `j`; silence outside the signal (and in its forgotten start).
-    pub(crate) fn at(&self, j: isize) -> f32 {
-        usize::try_from(j)
-            .ok()
-            .and_then(|j| j.checked_sub(self.offset))
-            .and_then(|j| self.data.get(j))
-            .copied()
-            .unwrap_or(0.0)
-    }
-
-    /// Fills `buf` with `x[start..]`, silence outside what is held.
-    fn read(&self, start: i64, buf: &mut [f32]) {
-        read_slice(&self.data, start - self.offset as i64, buf);
-    }
-
-    /// Forgets all but the last `keep` samples (in batches, so that it costs little).
-    fn forget_all_but(&mut self, keep: usize) {
-        if self.data.len() > 2 * keep.max(1) {
-            let drop = self.data.len() - keep;
-            self.data.drain(..drop);
-            self.offset += drop;
-        }
-    }
-
-    fn into_vec(self) -> Vec<f32> {
-        self.data
-    }
-}
-
-/// Reads `x[start..]` into `buf`, silence outside `x`.
-fn read_slice(x: &[f32], start: i64, buf: &mut [f32]) {
-    buf.fill(0.0);
-    let lo = start.max(0);
-    let hi = (start + buf.len() as i64).min(x.len() as i64);
-    if lo < hi {
-        buf[(lo - start) as usize..(hi - start) as usize]
-            .copy_from_slice(&x[lo as usize..hi as usize]);
     }
 }
 
@@ -300,21 +233,6 @@ pub fn decimate(x: &[f32], factor: usize) -> Vec<f32> {
     out.into_vec()
 }
 
-/// Dot product in eight lanes (the shape the compiler turns into SIMD).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut lanes = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            lanes[k] += x[k] * y[k];
-        }
-    }
-    lanes.iter().sum::<f32>() + ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f32>()
-}
-
 /// Sum of `v` in eight running lanes, so the loop vectorises (a single running sum must
 /// add one value at a time).
 pub(crate) fn sum(v: &[f32]) -> f32 {
@@ -327,59 +245,6 @@ pub(crate) fn sum(v: &[f32]) -> f32 {
         }
     }
     lanes.iter().sum::<f32>() + rest.iter().sum::<f32>()
-}
-
-/// Natural logarithm of a positive, finite `x`, within a few units in the last place of
-/// `f32::ln`. It has no branch and no library call, so a loop over a spectrum vectorises;
-/// the spectral features take two logarithms per bin and frame.
-#[inline]
-pub(crate) fn ln(x: f32) -> f32 {
-    // x = 2^e · m with m in [√½, √2): e from the bits' distance to those of √½.
-    const SQRT_HALF_BITS: u32 = 0x3f35_04f3;
-    let bits = x.to_bits();
-    let e = (bits.wrapping_sub(SQRT_HALF_BITS) as i32) >> 23;
-    let m = f32::from_bits(bits.wrapping_sub((e as u32) << 23));
-    // ln m = 2 atanh t with t = (m − 1)/(m + 1), |t| ≤ 0.172: five terms of the series
-    // leave an error under 1e-9.
-    let t = (m - 1.0) / (m + 1.0);
-    let t2 = t * t;
-    let series = 2.0 + t2 * (2.0 / 3.0 + t2 * (2.0 / 5.0 + t2 * (2.0 / 7.0 + t2 * (2.0 / 9.0))));
-    e as f32 * std::f32::consts::LN_2 + t * series
-}
-
-pub(crate) fn db(p: f32) -> f32 {
-    10.0 * p.max(1e-12).log10()
-}
-
-/// Offset (−0.5 … 0.5) of the vertex of the parabola through three equally spaced values
-/// from the middle one: sub-sample position of a peak or dip.
-pub(crate) fn parabolic_offset(p: f32, q: f32, r: f32) -> f32 {
-    let den = p - 2.0 * q + r;
-    if den.abs() > 1e-9 {
-        (0.5 * (p - r) / den).clamp(-0.5, 0.5)
-    } else {
-        0.0
-    }
-}
-
-/// Whether frame `i` (centred at `rate`) can be measured from `len` samples when it needs
-/// `reach` samples past its centre; once the track is complete (`n_frames`), every frame is.
-pub(crate) fn frame_ready(
-    i: usize,
-    rate: f32,
-    reach: isize,
-    len: usize,
-    n_frames: Option<usize>,
-) -> bool {
-    match n_frames {
-        Some(end) => i < end,
-        None => centre(i, rate) + reach <= len as isize,
-    }
-}
-
-/// Centre (in samples at `rate`) of feature frame `i`.
-pub(crate) fn centre(i: usize, rate: f32) -> isize {
-    (i as f64 * HOP_S * rate as f64).round() as isize
 }
 
 /// Number of feature frames of a track of `duration_s`.
@@ -595,67 +460,6 @@ impl Loudness {
     }
 }
 
-/// A forward real FFT of size `n` with its buffers and a Hann window.
-pub(crate) struct Hann {
-    fft: Arc<dyn RealToComplex<f32>>,
-    input: Vec<f32>,
-    pub(crate) spec: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
-    window: Vec<f32>,
-}
-
-impl Hann {
-    pub(crate) fn new(n: usize) -> Self {
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
-        Self {
-            input: fft.make_input_vec(),
-            spec: fft.make_output_vec(),
-            scratch: fft.make_scratch_vec(),
-            window: (0..n)
-                .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
-                .collect(),
-            fft,
-        }
-    }
-
-    /// Scale from |X|² to power, so a full-scale sine has power 1 in its bin.
-    pub(crate) fn power_norm(&self) -> f32 {
-        (2.0 / self.window.iter().sum::<f32>()).powi(2)
-    }
-
-    /// Windows the `n` samples of `x` centred on `c` (silence outside `x`) into the input and
-    /// transforms them; returns the frame's sum of squares and peak (before windowing).
-    pub(crate) fn frame(&mut self, x: &Signal, c: isize) -> (f32, f32) {
-        let n = self.input.len();
-        let start = c - n as isize / 2;
-        let (mut sum_sq, mut peak) = (0.0f32, 0.0f32);
-        if let Some(seg) = x.slice(start, n) {
-            for ((v, s), w) in self.input.iter_mut().zip(seg).zip(&self.window) {
-                *v = s * w;
-            }
-            sum_sq = dot(seg, seg);
-            peak = seg.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-        } else {
-            for (k, v) in self.input.iter_mut().enumerate() {
-                let s = x.at(start + k as isize);
-                sum_sq += s * s;
-                peak = peak.max(s.abs());
-                *v = s * self.window[k];
-            }
-        }
-        if self
-            .fft
-            .process_with_scratch(&mut self.input, &mut self.spec, &mut self.scratch)
-            .is_err()
-        {
-            self.spec
-                .iter_mut()
-                .for_each(|c| *c = Complex::new(0.0, 0.0));
-        }
-        (sum_sq, peak)
-    }
-}
-
 /// The bins (contiguous, as bands are) that `band_of` puts in band `k`.
 fn band_bins(
     band_of: impl Fn(f32) -> Option<usize>,
@@ -737,7 +541,7 @@ impl Spectral {
     /// Measures the frames of `x` not yet measured whose window `x` holds (`n_frames`: the
     /// track is complete and has that many frames; they are all measured).
     fn run(&mut self, x: &Signal, n_frames: Option<usize>) {
-        let n = self.hann.input.len();
+        let n = self.hann.size();
         let rate = self.bin_hz * n as f32;
         while frame_ready(self.next, rate, (n / 2) as isize, x.len(), n_frames) {
             let (sum_sq, peak) = self.hann.frame(x, centre(self.next, rate));
@@ -747,7 +551,7 @@ impl Spectral {
     }
 
     fn measure(&mut self, sum_sq: f32, peak: f32) {
-        let n = self.hann.input.len();
+        let n = self.hann.size();
         let bins = self.power.len();
         let (f, bin_hz) = (&mut self.f, self.bin_hz);
         let rms = (sum_sq / n as f32).sqrt();
@@ -909,7 +713,7 @@ impl SubPeaks {
     }
 
     fn run(&mut self, z: &Signal, n_frames: Option<usize>, out: &mut Vec<Option<f32>>) {
-        let n = self.hann.input.len();
+        let n = self.hann.size();
         let bin_hz = self.rate / n as f32;
         let (lo, hi) = (self.lo, self.hi);
         while frame_ready(out.len(), self.rate, (n / 2) as isize, z.len(), n_frames) {
@@ -1315,17 +1119,17 @@ mod tests {
         let store = PcmStore::from_interleaved(rate, 2, &x);
         let mut once = Extractor::new(&store);
         once.advance(&store, store.frames(), true);
-        assert_eq!(once.x.offset, 0, "a single pass holds the whole mix");
+        assert_eq!(once.x.forgotten(), 0, "a single pass holds the whole mix");
         let mut stepped = Extractor::new(&store);
         let mut held = 0;
         let mut at = STEP / 3;
         while at < store.frames() {
             stepped.advance(&store, at, false);
-            held = held.max(stepped.x.data.len());
+            held = held.max(stepped.x.held());
             at += STEP / 3;
         }
         stepped.advance(&store, store.frames(), true);
-        assert!(stepped.x.offset > 0, "the stepped pass forgot nothing");
+        assert!(stepped.x.forgotten() > 0, "the stepped pass forgot nothing");
         let mix = once.x.len();
         assert_eq!(stepped.x.len(), mix);
         assert!(held * 3 < mix, "held {held} samples of a {mix}-sample mix");

@@ -1,5 +1,5 @@
 //! The weights of the fusion lens's Korean lanes: a multinomial logistic model over the
-//! named block cues of [`super::lens::BlockCues`].
+//! named block cues of [`super::block::BlockCues`].
 //!
 //! The cues are measurements a listener can check (vibrato, decay after onsets, breath
 //! noise, the spectral envelope, …). Which of them separate a haegeum from a daegeum is
@@ -9,9 +9,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::block::BlockCues;
 use super::features::TIMBRE_BANDS;
 use super::head;
-use super::lens::BlockCues;
 use super::tagger;
 
 /// The classes a block is sorted into: nothing Korean, or one Korean family.

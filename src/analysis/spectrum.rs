@@ -42,9 +42,7 @@ impl Stft {
     pub fn new(n: usize) -> Self {
         let n = n.max(16);
         let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
-        let window: Vec<f32> = (0..n)
-            .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / n as f32).cos())
-            .collect();
+        let window = super::dsp::hann(n);
         let sum: f32 = window.iter().sum();
         Self {
             n,
@@ -82,7 +80,7 @@ impl Stft {
             let p = c.norm_sqr() * norm_sq;
             // The floor takes a NaN too; the ceiling keeps the logarithm's input finite.
             let p = if p > 1e-18 { p.min(f32::MAX) } else { 1e-18 };
-            *o = to_db * super::features::ln(p);
+            *o = to_db * super::dsp::ln(p);
         }
     }
     /// Mono mix of the store around `center` (frame), into the internal frame, then `power_db`.
