@@ -11,6 +11,7 @@ pub use super::block::BlockCues;
 use super::cues::{self, Bend, Glide, Grid, Onset, Pumping};
 use super::dsp::{self, Vibrato};
 use super::features::{self, Features, HOP_S, TIMBRE_BANDS};
+pub use super::lanes::{Family, LANES, LaneId, LaneInfo, N_KOREAN, N_LANES, lane_info};
 use super::model::{self as lens_model, Kind, Model};
 use super::partials::{self, Partial};
 use super::references::{CITED, Closest, ReferenceIndex, TIMBRE_HOP_S, mean_over, timbre_frames};
@@ -23,103 +24,6 @@ use crate::audio::{AudioError, Outcome, PcmStore, decode_following};
 /// Hop of lane scores, seconds.
 pub const LANE_HOP_S: f64 = 0.1;
 const FRAMES_PER_BLOCK: usize = 10;
-
-/// Which side of the lens a lane is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    Korean,
-    Pop,
-}
-
-/// The fixed lanes.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LaneInfo {
-    pub id: &'static str,
-    pub family: Family,
-    pub label: &'static str,
-    /// Instrument (glossary id) a draft note names.
-    pub instrument: &'static str,
-    /// Frequency band the lane's evidence lives in (for tinting the spectrogram), Hz.
-    pub band_hz: (f32, f32),
-}
-
-pub const LANES: [LaneInfo; 10] = [
-    LaneInfo {
-        id: "korean.silk_plucked",
-        family: Family::Korean,
-        label: "Plucked silk strings (gayageum, geomungo, bipa)",
-        instrument: "gayageum",
-        band_hz: (80.0, 2500.0),
-    },
-    LaneInfo {
-        id: "korean.bowed",
-        family: Family::Korean,
-        label: "Bowed strings (haegeum, ajaeng)",
-        instrument: "haegeum",
-        band_hz: (150.0, 4000.0),
-    },
-    LaneInfo {
-        id: "korean.wind",
-        family: Family::Korean,
-        label: "Winds (daegeum, danso, piri, taepyeongso)",
-        instrument: "daegeum",
-        band_hz: (250.0, 8000.0),
-    },
-    LaneInfo {
-        id: "korean.drum",
-        family: Family::Korean,
-        label: "Drums (janggu, buk, sogo)",
-        instrument: "janggu",
-        band_hz: (60.0, 6000.0),
-    },
-    LaneInfo {
-        id: "korean.metal",
-        family: Family::Korean,
-        label: "Metal (kkwaenggwari, jing)",
-        instrument: "kkwaenggwari",
-        band_hz: (100.0, 8000.0),
-    },
-    LaneInfo {
-        id: "pop.sub_bass",
-        family: Family::Pop,
-        label: "Sub-bass (808, synth bass)",
-        instrument: "",
-        band_hz: (25.0, 120.0),
-    },
-    LaneInfo {
-        id: "pop.drum_machine",
-        family: Family::Pop,
-        label: "Drum machine (programmed kit)",
-        instrument: "",
-        band_hz: (40.0, 10000.0),
-    },
-    LaneInfo {
-        id: "pop.synth",
-        family: Family::Pop,
-        label: "Synth (pads, leads, arps)",
-        instrument: "",
-        band_hz: (100.0, 6000.0),
-    },
-    LaneInfo {
-        id: "pop.tuned_vocal",
-        family: Family::Pop,
-        label: "Pitch-corrected vocal",
-        instrument: "",
-        band_hz: (100.0, 4000.0),
-    },
-    LaneInfo {
-        id: "pop.pumping",
-        family: Family::Pop,
-        label: "Sidechain pumping",
-        instrument: "",
-        band_hz: (200.0, 4000.0),
-    },
-];
-
-pub fn lane_info(id: &str) -> Option<&'static LaneInfo> {
-    LANES.iter().find(|l| l.id == id)
-}
 
 /// A run where a lane is judged present.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -950,9 +854,9 @@ fn plucked_layer(c: &BlockCues) -> f32 {
 }
 
 /// Scores of every lane for one block, with the cue values the evidence quotes.
-pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
+pub fn lane_scores(c: &BlockCues) -> [f32; N_LANES] {
     if c.active < 0.1 {
-        return [0.0; 10];
+        return [0.0; N_LANES];
     }
     let act = ramp(c.active, 0.1, 0.4);
     let pitched = ramp(c.voiced, 0.15, 0.5);
@@ -1017,10 +921,21 @@ pub fn lane_scores(c: &BlockCues) -> [f32; 10] {
         * ramp(c.timbre_change_db, 1.0, 3.0)
         * (1.0 - vib);
     let pump = best_pumping(c).map_or(0.0, |p| pump_score(&p));
-    [
-        silk, bowed, wind, drum, metal, sub, machine, synth, tuned, pump,
-    ]
-    .map(|v| (v * act).clamp(0.0, 1.0))
+    LaneId::ALL.map(|lane| {
+        let v = match lane {
+            LaneId::SilkPlucked => silk,
+            LaneId::Bowed => bowed,
+            LaneId::Wind => wind,
+            LaneId::Drum => drum,
+            LaneId::Metal => metal,
+            LaneId::SubBass => sub,
+            LaneId::DrumMachine => machine,
+            LaneId::Synth => synth,
+            LaneId::TunedVocal => tuned,
+            LaneId::Pumping => pump,
+        };
+        (v * act).clamp(0.0, 1.0)
+    })
 }
 
 /// The words for a lane's evidence over a run of blocks.
@@ -1207,8 +1122,8 @@ fn evidence(id: &str, cs: &[BlockCues], bends: &[Bend], start: f64, end: f64) ->
 /// only pitch behaviour speaks for it (the probability with every pitch cue set to its
 /// average must carry at least half of it). On a block the tagger heard, `family` (if any)
 /// shares that probability out among the families.
-pub fn model_scores(m: &Model, family: Option<&Model>, c: &BlockCues) -> [f32; 5] {
-    let mut out = [0.0f32; 5];
+pub fn model_scores(m: &Model, family: Option<&Model>, c: &BlockCues) -> [f32; N_KOREAN] {
+    let mut out = [0.0f32; N_KOREAN];
     if c.active < 0.1 {
         return out;
     }
@@ -1222,7 +1137,7 @@ pub fn model_scores(m: &Model, family: Option<&Model>, c: &BlockCues) -> [f32; 5
             }
         }
         let q = m.probs(&neutral);
-        std::array::from_fn::<f32, 5, _>(|k| p[k + 1].min(2.0 * q[k + 1]))
+        LaneId::KOREAN.map(|lane| lane.class().map_or(0.0, |j| p[j].min(2.0 * q[j])))
     };
     let mut k = korean(m);
     // Whether a Korean timbre is there at all is the signal model's call; which family it
@@ -1238,20 +1153,20 @@ pub fn model_scores(m: &Model, family: Option<&Model>, c: &BlockCues) -> [f32; 5
         }
     }
     let act = ramp(c.active, 0.1, 0.4);
-    for j in 0..5 {
-        out[j] = (k[j] * act).clamp(0.0, 1.0);
+    for (o, v) in out.iter_mut().zip(k) {
+        *o = (v * act).clamp(0.0, 1.0);
     }
     out
 }
 
-/// The cues that pushed lane `k` (0 = first Korean lane) most over a run of blocks, in words.
-fn model_evidence(m: &Model, k: usize, cs: &[BlockCues]) -> String {
+/// The cues that pushed the model's `class` most over a run of blocks, in words.
+fn model_evidence(m: &Model, class: usize, cs: &[BlockCues]) -> String {
     let mut total = vec![0.0f32; lens_model::N_FEATURES];
     let mut xs = vec![0.0f32; lens_model::N_FEATURES];
     let act: Vec<&BlockCues> = cs.iter().filter(|c| c.active >= 0.1).collect();
     for c in &act {
         let x = lens_model::vector(c);
-        for (i, v) in m.contributions(k + 1, &x) {
+        for (i, v) in m.contributions(class, &x) {
             total[i] += v / act.len() as f32;
         }
         for i in 0..lens_model::N_FEATURES {
@@ -1312,7 +1227,7 @@ pub enum KoreanBy<'a> {
         family: Option<&'a Model>,
     },
     /// Scores made elsewhere (a learned head), one row of the five Korean lanes per block.
-    Given(&'a [[f32; 5]]),
+    Given(&'a [[f32; N_KOREAN]]),
 }
 
 /// Scores, smoothing and segmentation of all lanes, the Korean ones from `korean`.
@@ -1325,14 +1240,18 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
     // What the partials show of a plucked and a bowed line under the mix: evidence of its own
     // family that stands whichever family is likeliest overall (a gayageum plays against a
     // haegeum, a janggu accompanies both).
-    let under: Vec<[f32; 2]> = blocks
+    use LaneId as L;
+    let under: Vec<[f32; N_KOREAN]> = blocks
         .iter()
         .map(|c| {
             let act = ramp(c.active, 0.1, 0.4);
-            [plucked_layer(c) * act, bowed_layer(c) * act]
+            let mut u = [0.0; N_KOREAN];
+            u[L::SilkPlucked.index()] = plucked_layer(c) * act;
+            u[L::Bowed.index()] = bowed_layer(c) * act;
+            u
         })
         .collect();
-    let raw: Vec<[f32; 10]> = blocks
+    let raw: Vec<[f32; N_LANES]> = blocks
         .iter()
         .zip(&under)
         .enumerate()
@@ -1349,24 +1268,28 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
                 // it is measured on real plucks (the rule's decay and onset checks), the
                 // rule's score stands even if the fitted weights, which saw few, say less.
                 if c.bend_share >= 0.25 {
-                    k[0] = k[0].max(r[0]);
+                    let i = L::SilkPlucked.index();
+                    k[i] = k[i].max(r[i]);
                 }
                 // So is a bowed vibrato heard under the mix, which the block's own cues,
                 // measured on the mix as a whole, cannot show the weights.
-                k[0] = k[0].max(u[0]);
-                k[1] = k[1].max(u[1]);
-                r[..5].copy_from_slice(&k);
+                for (k, u) in k.iter_mut().zip(u) {
+                    *k = k.max(*u);
+                }
+                r[..N_KOREAN].copy_from_slice(&k);
                 // A sound the Korean lanes explain is not also counted as its pop look-alike:
                 // a held gayageum, haegeum or daegeum note is not a synth, a janggu's low
                 // stroke not an 808, a human drummer's steady beat not a drum machine.
-                let melodic = (k[0] + k[1] + k[2]).min(1.0);
-                let struck = (k[3] + k[4]).min(1.0);
-                r[5] *= 1.0 - struck;
-                r[6] *= 1.0 - struck;
+                let sum = |lanes: &[LaneId]| lanes.iter().map(|l| k[l.index()]).sum::<f32>();
+                let melodic = sum(&[L::SilkPlucked, L::Bowed, L::Wind]).min(1.0);
+                let struck = sum(&[L::Drum, L::Metal]).min(1.0);
+                r[L::SubBass.index()] *= 1.0 - struck;
+                r[L::DrumMachine.index()] *= 1.0 - struck;
                 // Partials held at a steady pitch and level under a programmed beat are
                 // none of those: a plucked or bowed note's partials fall or waver.
-                r[7] = (r[7] * (1.0 - melodic)).max(held_layer(c) * act);
-                r[8] *= 1.0 - melodic;
+                let synth = L::Synth.index();
+                r[synth] = (r[synth] * (1.0 - melodic)).max(held_layer(c) * act);
+                r[L::TunedVocal.index()] *= 1.0 - melodic;
                 // A ducked pad's own band dipping on the beat is no melodic line's doing;
                 // the level of the whole mid range may be.
                 let whole = [c.pumping, c.beat_pumping]
@@ -1375,7 +1298,8 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
                     .map(|p| pump_score(&p))
                     .fold(0.0, f32::max);
                 let band = c.band_pumping.map_or(0.0, |(p, _)| pump_score(&p));
-                r[9] = (whole * act * (1.0 - melodic.max(struck))).max(band * act * (1.0 - struck));
+                r[L::Pumping.index()] =
+                    (whole * act * (1.0 - melodic.max(struck))).max(band * act * (1.0 - struck));
             }
             r
         })
@@ -1387,21 +1311,23 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
     let korean: Vec<(f32, usize)> = smooth
         .iter()
         .map(|m| {
-            let best = (0..5).max_by(|x, y| m[*x].total_cmp(&m[*y])).unwrap_or(0);
-            (m[..5].iter().sum(), best)
+            let best = (0..N_KOREAN)
+                .max_by(|x, y| m[*x].total_cmp(&m[*y]))
+                .unwrap_or(0);
+            (m[..N_KOREAN].iter().sum(), best)
         })
         .collect();
-    LANES
-        .iter()
-        .enumerate()
-        .map(|(k, info)| {
+    LaneId::ALL
+        .into_iter()
+        .map(|lane| {
+            let (k, info) = (lane.index(), lane.info());
             let scores: Vec<f32> = smooth
                 .iter()
                 .map(|m| (m[k] * 100.0).round() / 100.0)
                 .collect();
             // Korean lanes from the model are judged in two steps: is a Korean timbre
             // present (the Korean probabilities together), and which family is likeliest.
-            let presence: Vec<f32> = if learned && k < 5 {
+            let presence: Vec<f32> = if learned && info.family == Family::Korean {
                 korean
                     .iter()
                     .zip(&scores)
@@ -1410,7 +1336,7 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
                         if best == k {
                             sum
                         } else {
-                            own.min(0.39).max(u.get(k).copied().unwrap_or(0.0))
+                            own.min(0.39).max(u[k])
                         }
                     })
                     .collect()
@@ -1423,11 +1349,11 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
                     let (start, end) = (a as f64 * LANE_HOP_S, b as f64 * LANE_HOP_S);
                     let score = scores[a..b].iter().sum::<f32>() / (b - a) as f32;
                     let mut ev = evidence(info.id, &blocks[a..b], bends, start, end);
-                    if let Some(t) = tagger_says(k, &blocks[a..b]) {
+                    if let Some(t) = tagger_says(lane, &blocks[a..b]) {
                         ev = format!("tagger: {t}; signal: {ev}");
                     }
-                    if let (Some(m), true) = (model, k < 5) {
-                        ev.push_str(&model_evidence(m, k, &blocks[a..b]));
+                    if let (Some(m), Some(class)) = (model, lane.class()) {
+                        ev.push_str(&model_evidence(m, class, &blocks[a..b]));
                     }
                     ev.push_str(" (a hint, not a verdict)");
                     Segment {
@@ -1451,14 +1377,11 @@ pub fn score_lanes_by(blocks: &[BlockCues], bends: &[Bend], korean: KoreanBy) ->
         .collect()
 }
 
-/// The group of [`tagger::GROUPS`] that speaks to each lane, in lane order.
-const LANE_GROUP: [usize; 10] = [0, 2, 3, 4, 6, 11, 5, 7, 10, 7];
-
 /// What the tagger heard of lane `k`'s sound over a run of blocks: the strongest class of
 /// the lane's group where it scored highest, with its score ("Zither 0.79"); `None` when the
 /// track was not tagged.
-fn tagger_says(k: usize, cs: &[BlockCues]) -> Option<String> {
-    let g = *LANE_GROUP.get(k)?;
+fn tagger_says(lane: LaneId, cs: &[BlockCues]) -> Option<String> {
+    let g = lane.tagger_group()?;
     let (class, score) = cs
         .iter()
         .filter(|c| c.tagged)
@@ -2103,11 +2026,14 @@ mod tests {
         assert_eq!(plucked(19.5), (harp, 0.6));
         assert!(blocks.iter().all(|c| c.tagged));
         assert_eq!(
-            tagger_says(0, &blocks[..50]).as_deref(),
+            tagger_says(LaneId::SilkPlucked, &blocks[..50]).as_deref(),
             Some("Zither 0.80")
         );
         // An untagged track: nothing to say.
-        assert_eq!(tagger_says(0, &vec![BlockCues::default(); 5]), None);
+        assert_eq!(
+            tagger_says(LaneId::SilkPlucked, &vec![BlockCues::default(); 5]),
+            None
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! * [`partials`] (sinusoidal tracks), then [`features`] (per-frame features), then
 //!   [`cues`] (onsets, vibrato, bends, beat grid … read off the features); [`spectrum`] for the
 //!   display.
+//! * [`lanes`]: the ten lanes, each a `LaneId` with everything known per lane.
 //! * [`block`]: what the lens measures per 0.1 s block; [`head`] and [`model`]: the fitted
 //!   classifier over it; [`references`]: the cited reference library.
 //! * [`lens`]: the lanes and their segments; [`similar`]: Find similar.
@@ -18,6 +19,7 @@ pub mod dsp;
 pub mod features;
 pub mod frames;
 pub mod head;
+pub mod lanes;
 pub mod lens;
 pub mod model;
 pub mod partials;

@@ -12,17 +12,20 @@ use serde::{Deserialize, Serialize};
 use super::block::BlockCues;
 use super::features::TIMBRE_BANDS;
 use super::head;
+use super::lanes::{LaneId, N_KOREAN};
 use super::tagger;
 
 /// The classes a block is sorted into: nothing Korean, or one Korean family.
-pub const CLASSES: [&str; 6] = [
-    "none",
-    "korean.silk_plucked",
-    "korean.bowed",
-    "korean.wind",
-    "korean.drum",
-    "korean.metal",
-];
+/// Class `j > 0` is [`LaneId::KOREAN`]`[j - 1]` ([`LaneId::class`]).
+pub const CLASSES: [&str; N_KOREAN + 1] = {
+    let mut out = ["none"; N_KOREAN + 1];
+    let mut i = 0;
+    while i < N_KOREAN {
+        out[i + 1] = LaneId::KOREAN[i].id();
+        i += 1;
+    }
+    out
+};
 pub const N_CLASSES: usize = CLASSES.len();
 
 const BASE_FEATURES: usize = 29;

@@ -6,31 +6,17 @@
 use eframe::egui::{self, Color32, Rect, Sense, Stroke, pos2, vec2};
 
 use super::SoriApp;
-use crate::analysis::lens::{Analysis, Family, LANES};
+use crate::analysis::lens::{Analysis, Family, LANES, N_LANES};
 use crate::analysis::spectrum::LogAxis;
 use crate::render::format_time;
 use crate::session::{Command, Track};
 
-/// Short row names (the gutter is narrow); the tooltip gives the full label.
-const SHORT: [&str; 10] = [
-    "Plucked",
-    "Bowed",
-    "Wind",
-    "Drum",
-    "Metal",
-    "Sub-bass",
-    "Drum mach.",
-    "Synth",
-    "Tuned vox",
-    "Pumping",
-];
-
 /// Lane colours: warm for the Korean families, cool for pop (shared with the pictures).
-pub const COLORS: [Color32; 10] = {
-    let mut c = [Color32::BLACK; 10];
+pub const COLORS: [Color32; N_LANES] = {
+    let mut c = [Color32::BLACK; N_LANES];
     let mut i = 0;
-    while i < 10 {
-        let [r, g, b] = crate::render::LANE_RGB[i];
+    while i < N_LANES {
+        let [r, g, b] = LANES[i].rgb;
         c[i] = Color32::from_rgb(r, g, b);
         i += 1;
     }
@@ -198,7 +184,7 @@ pub(crate) fn show(
         painter.text(
             pos2(gutter_left + 10.0, r.center().y),
             egui::Align2::LEFT_CENTER,
-            SHORT[k],
+            LANES[k].short,
             font.clone(),
             if tinted || lr.hovered() { text } else { weak },
         );

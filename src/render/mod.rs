@@ -73,21 +73,6 @@ pub fn category_rgb(c: crate::notes::Category) -> [u8; 3] {
     }
 }
 
-/// Fusion-lens lane colours, in `analysis::lens::LANES` order: warm for the Korean
-/// families, cool for pop.
-pub const LANE_RGB: [[u8; 3]; 10] = [
-    [240, 120, 40],  // plucked: orange
-    [220, 50, 50],   // bowed: red
-    [250, 190, 30],  // wind: amber
-    [170, 110, 70],  // drum: brown
-    [235, 120, 190], // metal: rose
-    [60, 120, 220],  // sub-bass: blue
-    [40, 190, 210],  // drum machine: cyan
-    [140, 110, 230], // synth: violet
-    [60, 170, 140],  // tuned vocal: teal
-    [120, 150, 255], // pumping: periwinkle
-];
-
 /// dB range shown by the colour map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DbRange {

@@ -5,9 +5,7 @@
 use image::{Rgba, RgbaImage};
 
 use super::text::{draw_text, fit, text_width};
-use super::{
-    ColorMap, DbRange, LANE_RGB, category_rgb, colorize, format_time, freq_ticks, time_tick_step,
-};
+use super::{ColorMap, DbRange, category_rgb, colorize, format_time, freq_ticks, time_tick_step};
 use crate::analysis::lens::Lane;
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{LogAxis, Overview, SpecParams, columns};
@@ -322,7 +320,7 @@ pub fn render_picture(
     if l.lane_h > 0 {
         for (k, lane) in o.lanes.iter().enumerate() {
             let y0 = l.lanes_y + k as i64 * l.lane_h;
-            let c = LANE_RGB.get(k).copied().unwrap_or(FG);
+            let c = crate::analysis::lens::LaneId::from_id(lane.id).map_or(FG, |l| l.info().rgb);
             fill(
                 &mut img,
                 left,

@@ -12,6 +12,7 @@ use super::mixtures::{Mix, TRAIN_GAINS, train_jobs, train_mixtures};
 use super::{Loaded, load_all, tagger_for};
 use crate::analysis::head::{Head, Labelled};
 use crate::analysis::lens::{Analysis, KoreanBy, Lane, activity, score_lanes_by};
+use crate::analysis::lens::{LaneId, N_KOREAN};
 use crate::analysis::model::{CLASSES, Example, Model, vector};
 use crate::analysis::tagger::Embedding;
 
@@ -177,16 +178,17 @@ pub fn head_lanes(
     head: &Head,
     input: HeadInput,
 ) -> Vec<Lane> {
-    let korean: Vec<[f32; 5]> = (0..an.blocks.len())
+    let korean: Vec<[f32; N_KOREAN]> = (0..an.blocks.len())
         .map(|b| {
             let c = &an.blocks[b];
             let act = activity(c);
             match (act > 0.0).then(|| input.vector(an, emb, b)).flatten() {
                 Some(x) => {
                     let p = head.probs(&x);
-                    std::array::from_fn(|k| p.get(k + 1).copied().unwrap_or(0.0) * act)
+                    LaneId::KOREAN
+                        .map(|l| l.class().and_then(|j| p.get(j)).copied().unwrap_or(0.0) * act)
                 }
-                None => [0.0; 5],
+                None => [0.0; N_KOREAN],
             }
         })
         .collect();
