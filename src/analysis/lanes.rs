@@ -236,7 +236,7 @@ pub const LANES: [LaneInfo; N_LANES] = {
 };
 
 pub fn lane_info(id: &str) -> Option<&'static LaneInfo> {
-    LANES.iter().find(|l| l.id == id)
+    LaneId::from_id(id).map(|l| &LANES[l.index()])
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! (≈ 10.8 Hz bins, 93 ms Hann window), every [`STEP`] feature frames; a peak continues the
 //! track whose last pitch lies nearest within [`MATCH_CENTS`], strongest peaks first.
 
-use super::dsp::{cents, db, detrend, line_fit, median, vibrato_at};
+use super::dsp::{cents, db, detrend, line_fit, median, parabolic_offset, vibrato_at};
 use super::frames::{HOP_S, Hann, Signal, centre, frame_ready};
 use realfft::num_complex::Complex;
 
@@ -241,7 +241,7 @@ impl Tracker {
             let v = l[b];
             if v > floor && v > l[b - 1] && v >= l[b + 1] && v > l[b - 2] && v >= l[b + 2] {
                 let (p, q, r) = (to_db(l[b - 1]), to_db(v), to_db(l[b + 1]));
-                let off = super::dsp::parabolic_offset(p, q, r);
+                let off = parabolic_offset(p, q, r);
                 let peak = q - 0.25 * (p - r) * off;
                 self.peaks.push((cents((b as f32 + off) * bin_hz), peak));
             }
