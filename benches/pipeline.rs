@@ -399,8 +399,8 @@ fn seek_rows() {
                 None => println!("  play after 6.5 s paused: no sound came within 3 s"),
             }
             println!(
-                "  dropouts in {:.1} s of playback with every core busy   {} (device then: {})",
-                s.loaded_s, s.dropouts, s.device_after
+                "  dropouts in {:.1} s of playback with every core busy   {} (device then: {}; render thread behind for {} blocks)",
+                s.loaded_s, s.dropouts, s.device_after, s.starved
             );
         }
         Err(why) => println!("  seek latency not measured: {why}"),

@@ -172,6 +172,9 @@ pub struct Seeks {
     /// (a millisecond or more of silence in the steady tone).
     pub loaded_s: f64,
     pub dropouts: usize,
+    /// Blocks the callback found no rendered block for during that loaded stretch (Sori's
+    /// render thread fell behind the device).
+    pub starved: u64,
 }
 
 /// Dropouts in a recording of a steady 1 kHz tone: runs of a millisecond or more of near
@@ -268,7 +271,9 @@ pub fn measure(runs: usize) -> Result<Seeks, String> {
         })
         .collect();
     recorder.keep.store(true, Ordering::Release);
+    let starved_before = transport.starved_blocks();
     std::thread::sleep(Duration::from_secs(10));
+    let starved = transport.starved_blocks() - starved_before;
     recorder.keep.store(false, Ordering::Release);
     stop.store(true, Ordering::Release);
     for s in spinners {
@@ -287,5 +292,6 @@ pub fn measure(runs: usize) -> Result<Seeks, String> {
         play_after_pause,
         loaded_s: rec.len() as f64 / RATE as f64,
         dropouts: dropouts(&rec),
+        starved,
     })
 }

@@ -14,14 +14,14 @@ use std::time::Duration;
 use super::store::{CHUNK_FRAMES, PcmStore};
 use super::stretch::{Practice, Stretcher, stereo_of};
 
-const NO_SEEK: u64 = u64::MAX;
-
 /// Transport state shared between the GUI and the audio callback.
 #[derive(Debug)]
 pub struct Transport {
     playing: AtomicBool,
     position: AtomicU64,
     seek_to: AtomicU64,
+    /// Seeks asked for so far: blocks rendered before the latest are dropped unheard.
+    seek_epoch: AtomicU64,
     loop_on: AtomicBool,
     loop_start: AtomicU64,
     loop_end: AtomicU64,
@@ -40,6 +40,11 @@ pub struct Transport {
     /// Tells the audio thread that playback was asked for (it reopens the device it let go
     /// of while paused); `None` without an audio thread.
     waker: Mutex<Option<Sender<Msg>>>,
+    /// The newest source's render thread, woken at once by a seek or play (the GUI's side
+    /// only: the callback never takes this lock).
+    renderer: Mutex<Option<std::thread::Thread>>,
+    /// Blocks the callback played as silence because the render thread was behind.
+    starved: AtomicU64,
 }
 
 impl Default for Transport {
@@ -47,7 +52,8 @@ impl Default for Transport {
         Self {
             playing: AtomicBool::new(false),
             position: AtomicU64::new(0),
-            seek_to: AtomicU64::new(NO_SEEK),
+            seek_to: AtomicU64::new(0),
+            seek_epoch: AtomicU64::new(0),
             loop_on: AtomicBool::new(false),
             loop_start: AtomicU64::new(0),
             loop_end: AtomicU64::new(0),
@@ -60,6 +66,8 @@ impl Default for Transport {
             generation: AtomicU64::new(0),
             ended: AtomicBool::new(false),
             waker: Mutex::new(None),
+            renderer: Mutex::new(None),
+            starved: AtomicU64::new(0),
         }
     }
 }
@@ -71,6 +79,7 @@ impl Transport {
     pub fn set_playing(&self, on: bool) {
         self.ended.store(false, Ordering::Release);
         self.playing.store(on, Ordering::Release);
+        self.wake_renderer();
         if on
             && let Ok(w) = self.waker.lock()
             && let Some(tx) = w.as_ref()
@@ -89,6 +98,20 @@ impl Transport {
     pub fn seek(&self, frame: u64) {
         self.position.store(frame, Ordering::Release);
         self.seek_to.store(frame, Ordering::Release);
+        self.seek_epoch.fetch_add(1, Ordering::AcqRel);
+        self.wake_renderer();
+    }
+    fn wake_renderer(&self) {
+        if let Ok(r) = self.renderer.lock()
+            && let Some(th) = r.as_ref()
+        {
+            th.unpark();
+        }
+    }
+    /// Blocks played as silence because rendering fell behind the device (an underrun of
+    /// Sori's own, before the device's).
+    pub fn starved_blocks(&self) -> u64 {
+        self.starved.load(Ordering::Relaxed)
     }
     pub fn set_loop(&self, on: bool, start: u64, end: u64) {
         if (on && end > start) != self.loop_on() || (start, end) != self.loop_range() {
@@ -150,13 +173,33 @@ impl Transport {
 /// next block, and a switch between plain and stretched playback crossfades over one block.
 pub const BLOCK_FRAMES: usize = 256;
 
-/// A rodio source that plays the store from the transport's position, as stereo: the
-/// recording as it is, or through the [`Stretcher`] when practice asks for another speed or
-/// pitch.
-pub struct StoreSource {
+/// Blocks the render thread keeps ready ahead of the callback (about 93 ms at 44.1 kHz:
+/// more than the longest device period, 4 × ~10 ms). A seek does not wait for them: the
+/// callback drops blocks rendered before it.
+const AHEAD_BLOCKS: usize = 16;
+/// Ring capacity: room for a seek's fresh blocks behind the stale ones still queued.
+const RING_BLOCKS: usize = 3 * AHEAD_BLOCKS;
+
+/// What one rendered block tells the transport once the callback plays it.
+#[derive(Debug, Clone, Copy, Default)]
+struct BlockMeta {
+    /// The frame after the block (what the playhead shows), if playback moved.
+    position: Option<u64>,
+    /// Playback ran off the end of the track in this block.
+    ended: bool,
+    /// Some frames were not decoded yet (silence stands in for them).
+    missing: bool,
+}
+
+/// Renders the store from the transport's position in blocks of stereo: the recording as
+/// it is, or through the [`Stretcher`] when practice asks for another speed or pitch. It
+/// reads the store (which may lock or read the cache file), so it runs on the render
+/// thread, never in the audio callback.
+struct Renderer {
     store: Arc<PcmStore>,
     t: Arc<Transport>,
-    generation: u64,
+    /// The seek requests taken so far ([`Transport::seek_epoch`]).
+    epoch: u64,
     chunk: Option<(usize, super::store::Chunk)>,
     /// Next frame of plain playback.
     pos: u64,
@@ -165,13 +208,13 @@ pub struct StoreSource {
     stretching: bool,
     buf: Vec<f32>,
     other: Vec<f32>,
-    idx: usize,
+    meta: BlockMeta,
 }
 
-impl StoreSource {
-    /// Builds the source (and its stretcher, which allocates) off the audio callback.
-    pub fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> Self {
-        let generation = t.generation();
+impl Renderer {
+    /// Builds the renderer (and its stretcher, which allocates).
+    fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> Self {
+        let epoch = t.seek_epoch.load(Ordering::Acquire);
         let pos = t.position();
         let stretch = Stretcher::new(&store);
         t.practice_available
@@ -179,14 +222,14 @@ impl StoreSource {
         Self {
             store,
             t,
-            generation,
+            epoch,
             chunk: None,
             pos,
             stretch,
             stretching: false,
             buf: vec![0.0; BLOCK_FRAMES * 2],
             other: vec![0.0; BLOCK_FRAMES * 2],
-            idx: BLOCK_FRAMES * 2,
+            meta: BlockMeta::default(),
         }
     }
 
@@ -203,11 +246,8 @@ impl StoreSource {
     }
 
     fn end_of_track(&mut self) {
-        self.t.playing.store(false, Ordering::Release);
-        self.t.ended.store(true, Ordering::Release);
-        self.t
-            .position
-            .store(self.store.frames(), Ordering::Release);
+        self.meta.ended = true;
+        self.meta.position = Some(self.store.frames());
     }
 
     /// Plain playback of one block into `buf` (`other` when `into_other`).
@@ -219,6 +259,8 @@ impl StoreSource {
             &mut self.buf
         });
         out.fill(0.0);
+        let mut missing = false;
+        let mut ended = false;
         for i in 0..BLOCK_FRAMES {
             if let Some((a, b)) = loop_range {
                 if self.pos == b {
@@ -238,10 +280,11 @@ impl StoreSource {
                 }
                 None => {
                     if self.store.is_complete() && self.pos >= self.store.frames() {
-                        self.end_of_track();
+                        ended = true;
                         break;
                     }
                     // Not decoded yet: silence, position holds.
+                    missing = true;
                 }
             }
         }
@@ -249,7 +292,11 @@ impl StoreSource {
             self.other = out;
         } else {
             self.buf = out;
-            self.t.position.store(self.pos, Ordering::Release);
+            self.meta.missing = missing;
+            self.meta.position = Some(self.pos);
+            if ended {
+                self.end_of_track();
+            }
         }
     }
 
@@ -285,28 +332,32 @@ impl StoreSource {
             self.end_of_track();
             return;
         }
+        self.meta.missing = r.frames == 0;
         if r.frames > 0 {
             self.pos = (r.position.max(0.0).round() as u64).min(self.store.frames());
-            self.t.position.store(self.pos, Ordering::Release);
+            self.meta.position = Some(self.pos);
         }
     }
 
-    /// Renders the next block: picks up seeks, pause, loop and practice changes.
-    fn fill(&mut self) {
-        self.idx = 0;
-        let seek = self.t.seek_to.swap(NO_SEEK, Ordering::AcqRel);
-        if seek != NO_SEEK {
-            self.pos = seek;
-            if self.stretching
-                && let Some(st) = self.stretch.as_mut()
-            {
-                st.seek(seek);
-            }
-        }
-        if !self.t.is_playing() {
-            self.buf.fill(0.0);
+    /// Takes the latest seek, if one came since the last block.
+    fn take_seek(&mut self) {
+        let e = self.t.seek_epoch.load(Ordering::Acquire);
+        if e == self.epoch {
             return;
         }
+        self.epoch = e;
+        let to = self.t.seek_to.load(Ordering::Acquire);
+        self.pos = to;
+        if self.stretching
+            && let Some(st) = self.stretch.as_mut()
+        {
+            st.seek(to);
+        }
+    }
+
+    /// Renders the next block into `buf`: picks up loop and practice changes.
+    fn render(&mut self) -> BlockMeta {
+        self.meta = BlockMeta::default();
         let practice = self.t.practice();
         let want_stretch = !practice.is_neutral() && self.stretch.is_some();
         match (self.stretching, want_stretch) {
@@ -339,10 +390,7 @@ impl StoreSource {
                 self.stretching = false;
             }
         }
-        let vol = self.t.volume();
-        if vol != 1.0 {
-            self.buf.iter_mut().for_each(|x| *x *= vol);
-        }
+        self.meta
     }
 }
 
@@ -353,6 +401,138 @@ fn crossfade(from: &[f32], to: &mut [f32]) {
         let g = (i as f32 + 0.5) / n;
         o[0] = o[0] * g + f[0] * (1.0 - g);
         o[1] = o[1] * g + f[1] * (1.0 - g);
+    }
+}
+
+/// One rendered block on its way from the render thread to the callback.
+struct Block {
+    samples: [f32; BLOCK_FRAMES * 2],
+    /// The seek requests taken when it was rendered: older than the transport's, it is
+    /// dropped unheard.
+    epoch: u64,
+    meta: BlockMeta,
+}
+
+impl Transport {
+    /// What the callback does with a block it plays: the playhead moves, the end stops.
+    fn played(&self, meta: BlockMeta) {
+        if meta.ended {
+            self.playing.store(false, Ordering::Release);
+            self.ended.store(true, Ordering::Release);
+        }
+        if let Some(p) = meta.position {
+            self.position.store(p, Ordering::Release);
+        }
+    }
+}
+
+/// The render thread: keeps [`AHEAD_BLOCKS`] blocks of the current seek ready in the ring,
+/// and ends when the callback's side is gone or another track was opened.
+fn render_loop(mut r: Renderer, mut ring: rtrb::Producer<Block>, generation: u64) {
+    // Blocks pushed since the last seek: after a seek the ring may be full of stale blocks
+    // the callback has not dropped yet, and fresh ones go in behind them at once.
+    let mut fresh = 0usize;
+    loop {
+        if ring.is_abandoned() || r.t.generation() != generation {
+            return;
+        }
+        let before = r.epoch;
+        r.take_seek();
+        if r.epoch != before {
+            fresh = 0;
+        }
+        let queued = RING_BLOCKS - ring.slots();
+        let playing = r.t.is_playing();
+        if ring.slots() > 0 && (queued < AHEAD_BLOCKS || fresh < AHEAD_BLOCKS) {
+            let from = r.pos;
+            let meta = r.render();
+            // Paused, a block with undecoded frames waits: when play comes the decoder may
+            // have them, and silence would be queued ahead of the sound.
+            if playing || !meta.missing {
+                let mut samples = [0.0f32; BLOCK_FRAMES * 2];
+                samples.copy_from_slice(&r.buf);
+                let block = Block {
+                    samples,
+                    epoch: r.epoch,
+                    meta,
+                };
+                if ring.push(block).is_ok() {
+                    fresh += 1;
+                    continue;
+                }
+            } else {
+                r.pos = from; // rendered again from the same place next time
+            }
+        }
+        std::thread::park_timeout(if playing {
+            Duration::from_millis(1)
+        } else {
+            Duration::from_millis(10)
+        });
+    }
+}
+
+/// A rodio source that plays the store from the transport's position, as stereo. It runs in
+/// the audio callback and only pops blocks from a wait-free ring: no lock, no allocation,
+/// no file read there. A render thread of its own fills the ring.
+pub struct StoreSource {
+    t: Arc<Transport>,
+    ring: rtrb::Consumer<Block>,
+    generation: u64,
+    sample_rate: u32,
+    buf: [f32; BLOCK_FRAMES * 2],
+    idx: usize,
+}
+
+impl StoreSource {
+    /// Builds the source and starts its render thread (off the audio callback).
+    pub fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> std::io::Result<Self> {
+        let generation = t.generation();
+        let sample_rate = store.sample_rate();
+        let renderer = Renderer::new(store, t.clone());
+        let (producer, ring) = rtrb::RingBuffer::new(RING_BLOCKS);
+        let thread = std::thread::Builder::new()
+            .name("sori-render".into())
+            .spawn(move || render_loop(renderer, producer, generation))?;
+        if let Ok(mut r) = t.renderer.lock() {
+            *r = Some(thread.thread().clone());
+        }
+        Ok(Self {
+            t,
+            ring,
+            generation,
+            sample_rate,
+            buf: [0.0; BLOCK_FRAMES * 2],
+            idx: BLOCK_FRAMES * 2,
+        })
+    }
+
+    /// The next block to play: drops blocks from before the latest seek; silence while
+    /// paused or when the render thread is behind (counted).
+    fn fill(&mut self) {
+        self.idx = 0;
+        let epoch = self.t.seek_epoch.load(Ordering::Acquire);
+        while self.ring.peek().is_ok_and(|b| b.epoch != epoch) {
+            let _ = self.ring.pop();
+        }
+        if !self.t.is_playing() {
+            self.buf = [0.0; BLOCK_FRAMES * 2];
+            return;
+        }
+        match self.ring.pop() {
+            Ok(block) => {
+                self.buf = block.samples;
+                self.t.played(block.meta);
+                let vol = self.t.volume();
+                if vol != 1.0 {
+                    self.buf.iter_mut().for_each(|x| *x *= vol);
+                }
+            }
+            Err(_) => {
+                self.buf = [0.0; BLOCK_FRAMES * 2];
+                self.t.starved.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 }
 
@@ -379,7 +559,7 @@ impl rodio::Source for StoreSource {
         NonZero::new(2).unwrap_or(NonZero::<u16>::MIN)
     }
     fn sample_rate(&self) -> rodio::SampleRate {
-        NonZero::new(self.store.sample_rate()).unwrap_or(NonZero::<u32>::MIN)
+        NonZero::new(self.sample_rate).unwrap_or(NonZero::<u32>::MIN)
     }
     fn total_duration(&self) -> Option<Duration> {
         None
@@ -618,17 +798,30 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
     let mut released = false;
     let mut paused_since: Option<std::time::Instant> = None;
     // A fresh source for the current track on a (re)opened stream.
+    // A source for `store` on `sink`'s mixer (the render thread it needs may fail to start).
+    let add = |sink: &rodio::MixerDeviceSink, store: &Arc<PcmStore>| match StoreSource::new(
+        store.clone(),
+        t.clone(),
+    ) {
+        Ok(src) => sink.mixer().add(src),
+        Err(e) => set_state(
+            &state,
+            DeviceState::Unavailable(format!(
+                "Playback could not start its render thread ({e}); everything but sound still works."
+            )),
+        ),
+    };
     let feed = |sink: &Option<rodio::MixerDeviceSink>, current: &Option<Arc<PcmStore>>| {
         if let (Some(s), Some(store)) = (sink, current) {
             t.generation.fetch_add(1, Ordering::AcqRel);
-            s.mixer().add(StoreSource::new(store.clone(), t.clone()));
+            add(s, store);
         }
     };
     loop {
         match rx.recv_timeout(Duration::from_millis(250)) {
             Ok(Msg::Attach(store)) => {
                 if let Some(s) = &sink {
-                    s.mixer().add(StoreSource::new(store.clone(), t.clone()));
+                    add(s, &store);
                 }
                 current = Some(store);
             }
@@ -729,8 +922,47 @@ fn audio_thread(rx: Receiver<Msg>, t: Arc<Transport>, state: Arc<Mutex<DeviceSta
 mod tests {
     use super::*;
 
+    /// The renderer and the callback's rules in one thread, block by block, so that a test
+    /// knows exactly which block a transport change lands in.
+    struct SyncSource {
+        r: Renderer,
+        buf: Vec<f32>,
+        idx: usize,
+    }
+
+    impl SyncSource {
+        fn new(store: Arc<PcmStore>, t: Arc<Transport>) -> Self {
+            Self {
+                r: Renderer::new(store, t),
+                buf: vec![0.0; BLOCK_FRAMES * 2],
+                idx: BLOCK_FRAMES * 2,
+            }
+        }
+    }
+
+    impl Iterator for SyncSource {
+        type Item = f32;
+        fn next(&mut self) -> Option<f32> {
+            if self.idx >= self.buf.len() {
+                self.idx = 0;
+                self.r.take_seek();
+                if self.r.t.is_playing() {
+                    let meta = self.r.render();
+                    self.r.t.played(meta);
+                    let vol = self.r.t.volume();
+                    self.buf = self.r.buf.iter().map(|x| x * vol).collect();
+                } else {
+                    self.buf.fill(0.0);
+                }
+            }
+            let v = self.buf[self.idx];
+            self.idx += 1;
+            Some(v)
+        }
+    }
+
     /// Pulls `frames` stereo frames; returns the left channel.
-    fn pull(src: &mut StoreSource, frames: usize) -> Vec<f32> {
+    fn pull(src: &mut impl Iterator<Item = f32>, frames: usize) -> Vec<f32> {
         (0..frames)
             .map(|_| {
                 let l = src.next().unwrap_or(f32::NAN);
@@ -746,7 +978,7 @@ mod tests {
         let samples: Vec<f32> = (0..n).flat_map(|i| [i as f32, -(i as f32)]).collect();
         let store = Arc::new(PcmStore::from_interleaved(1000, 2, &samples));
         let t = Arc::new(Transport::default());
-        let mut src = StoreSource::new(store, t.clone());
+        let mut src = SyncSource::new(store, t.clone());
         // paused: silence, position holds
         assert_eq!(pull(&mut src, 300), vec![0.0; 300]);
         assert_eq!(t.position(), 0);
@@ -824,7 +1056,7 @@ mod tests {
     fn play_through(store: Arc<PcmStore>, practice: Practice) -> Vec<f32> {
         let t = Arc::new(Transport::default());
         t.set_practice(practice);
-        let mut src = StoreSource::new(store.clone(), t.clone());
+        let mut src = SyncSource::new(store.clone(), t.clone());
         t.set_playing(true);
         let mut out = Vec::new();
         while !t.reached_end() && out.len() < store.frames() as usize * 5 {
@@ -895,7 +1127,7 @@ mod tests {
     fn changing_speed_while_playing_makes_no_click() {
         let store = sine_store(440.0, 6.0);
         let t = Arc::new(Transport::default());
-        let mut src = StoreSource::new(store, t.clone());
+        let mut src = SyncSource::new(store, t.clone());
         t.set_playing(true);
         let mut out = Vec::new();
         let speeds = [1.0, 0.75, 0.5, 1.25, 2.0, 1.0, 0.9, 1.0];
@@ -932,5 +1164,113 @@ mod tests {
             silent, 0,
             "{silent} silent 10 ms windows while changing speed"
         );
+    }
+
+    /// Left = frame index, right = its negative: any skipped or repeated frame shows.
+    fn ramp(frames: std::ops::Range<usize>) -> Vec<f32> {
+        frames.flat_map(|i| [i as f32, -(i as f32)]).collect()
+    }
+
+    #[test]
+    fn the_callback_only_pops_rendered_blocks_while_a_spilled_store_grows_and_is_read() {
+        use crate::audio::store::{StoreWriter, reads_on_this_thread};
+        let dir = crate::testdir::TestDir::new("ring");
+        let n = CHUNK_FRAMES * 12;
+        // three chunks in memory: the rest is read back from the cache file
+        let store = Arc::new(
+            PcmStore::with_budget(44_100, 2, 3 * CHUNK_FRAMES * 2 * 4)
+                .spilling_to(dir.to_path_buf()),
+        );
+        let done = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut w = StoreWriter::new(&store);
+                for start in (0..n).step_by(CHUNK_FRAMES / 4) {
+                    w.write(&store, &ramp(start..(start + CHUNK_FRAMES / 4).min(n)));
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                w.finish(&store);
+            })
+        };
+        let reader = {
+            let (store, done) = (store.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut out = vec![0.0; 4096];
+                let mut k = 0i64;
+                while !done.load(Ordering::Acquire) {
+                    k = (k + 7919 * 4096) % n as i64;
+                    store.read_mono(k, &mut out);
+                }
+            })
+        };
+        let t = Arc::new(Transport::default());
+        let mut src = match StoreSource::new(store.clone(), t.clone()) {
+            Ok(s) => s,
+            Err(e) => panic!("render thread: {e}"),
+        };
+        let reads_before = reads_on_this_thread();
+        // The callback's side: pulls blocks as a device would, seeks come from "the GUI".
+        let mut played = Vec::new();
+        let pull_frames = |src: &mut StoreSource, played: &mut Vec<f32>, want: usize| {
+            let mut got = 0;
+            for _ in 0..200_000 {
+                let block = pull(src, BLOCK_FRAMES);
+                let heard = block.iter().filter(|v| **v != 0.0).count();
+                got += heard;
+                played.extend(block.into_iter().filter(|v| *v != 0.0));
+                if got >= want {
+                    return;
+                }
+                if heard == 0 {
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+            }
+            panic!("only {got} of {want} frames came through the ring");
+        };
+        t.seek(3);
+        t.set_playing(true);
+        pull_frames(&mut src, &mut played, 20_000);
+        while store.frames() < 10 * CHUNK_FRAMES as u64 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let seeks = [
+            5u64,
+            2 * CHUNK_FRAMES as u64 + 100,
+            7 * CHUNK_FRAMES as u64 - 1000,
+        ];
+        let mut marks = vec![0];
+        for &to in &seeks {
+            marks.push(played.len());
+            t.seek(to);
+            pull_frames(&mut src, &mut played, 30_000);
+        }
+        marks.push(played.len());
+        let reads_in_callback = reads_on_this_thread() - reads_before;
+        done.store(true, Ordering::Release);
+        let _ = writer.join();
+        let _ = reader.join();
+        assert_eq!(
+            reads_in_callback, 0,
+            "the callback read the store itself {reads_in_callback} times"
+        );
+        assert!(
+            store.disk_reads() > 0,
+            "the test must play chunks read back from the cache file"
+        );
+        // Every stretch between seeks plays on from its target, frame after frame.
+        let starts = [3u64].iter().chain(&seeks).copied().collect::<Vec<_>>();
+        for (k, w) in marks.windows(2).enumerate() {
+            let heard = &played[w[0]..w[1]];
+            let want: Vec<f32> = (0..heard.len())
+                .map(|i| (starts[k] + i as u64) as f32)
+                .collect();
+            assert!(
+                heard == want.as_slice(),
+                "after the seek to {}: first frames {:?}",
+                starts[k],
+                &heard[..heard.len().min(5)]
+            );
+        }
     }
 }

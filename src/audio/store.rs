@@ -166,6 +166,7 @@ impl PcmStore {
     /// Handle to chunk `i`, if it has been published (read back from the cache file if it
     /// is no longer in memory; `None` if that read fails).
     pub fn chunk(&self, i: usize) -> Option<Chunk> {
+        READS_HERE.with(|n| n.set(n.get() + 1));
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let len = {
             let slots = self.slots.read().unwrap_or_else(|e| e.into_inner());
@@ -403,6 +404,17 @@ impl PcmStore {
         let c = channel.min(ch - 1);
         self.for_each_slice(start, end, |s| out.extend(s.chunks_exact(ch).map(|f| f[c])));
     }
+}
+
+thread_local! {
+    /// Chunk reads made on this thread, from any store: each may take a lock or read the
+    /// cache file. The audio callback's thread must make none.
+    static READS_HERE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Chunk reads (each a possible lock or file read) this thread has made from any store.
+pub fn reads_on_this_thread() -> u64 {
+    READS_HERE.with(|n| n.get())
 }
 
 /// The decoder side of a store: buffers samples and publishes them chunk by chunk.
