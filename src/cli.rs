@@ -231,7 +231,7 @@ pub fn render(a: &RenderArgs) -> Result<()> {
     };
     if let Some(out) = &a.output {
         let img = render_picture(&store, &peaks, Some(&ov), &opts);
-        img.save_with_format(out, image::ImageFormat::Png)
+        crate::render::save_png(out, &img)
             .with_context(|| format!("could not write {}", out.display()))?;
     }
     if let Some(dir) = &a.per_note {
@@ -262,7 +262,7 @@ pub fn render(a: &RenderArgs) -> Result<()> {
         for (i, n) in notes.iter().enumerate() {
             let img = crate::render::slide::render_slide(&store, &peaks, Some(&ov), n, &opts);
             let out = dir.join(crate::render::slide::slide_file_name(i, &n.title));
-            img.save_with_format(&out, image::ImageFormat::Png)
+            crate::render::save_png(&out, &img)
                 .with_context(|| format!("could not write {}", out.display()))?;
         }
         eprintln!("{} slides written to {}", notes.len(), dir.display());

@@ -425,13 +425,7 @@ impl SoriApp {
                         Some(&ov),
                         &opts,
                     );
-                    let mut bytes = Vec::new();
-                    img.write_to(
-                        &mut std::io::Cursor::new(&mut bytes),
-                        image::ImageFormat::Png,
-                    )
-                    .map_err(|e| e.to_string())?;
-                    crate::notes::save::atomic_write(&path, &bytes).map_err(|e| e.to_string())?;
+                    crate::render::save_png(&path, &img).map_err(|e| e.to_string())?;
                     Ok::<_, String>(())
                 })();
                 let _ = done.send(match msg {

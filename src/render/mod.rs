@@ -202,10 +202,47 @@ pub fn format_hz(f: f32) -> String {
     }
 }
 
+/// Writes `img` to `path` as a PNG, atomically: a failed or interrupted write leaves the file
+/// that was there as it was. The one PNG writer for the GUI's export, the demo picture and
+/// `sori render`.
+pub fn save_png(path: &std::path::Path, img: &image::RgbaImage) -> std::io::Result<()> {
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(std::io::Error::other)?;
+    crate::notes::save::atomic_write(path, &bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::analysis::spectrum::db_to_u8;
+
+    #[test]
+    fn a_png_is_written_whole_over_the_old_one_and_reads_back_pixel_for_pixel() {
+        let dir = crate::testdir::TestDir::new("png");
+        std::fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join("picture.png");
+        std::fs::write(&p, b"an older picture").expect("old file");
+        let img = image::RgbaImage::from_fn(7, 3, |x, y| {
+            image::Rgba([x as u8 * 30, y as u8 * 80, 5, 255])
+        });
+        save_png(&p, &img).expect("save");
+        let back = image::open(&p).expect("a PNG").to_rgba8();
+        assert!(back == img, "the PNG read back differs");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .expect("list")
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![std::ffi::OsString::from("picture.png")],
+            "temporary files left"
+        );
+        assert!(save_png(&dir.join("no/such/folder/x.png"), &img).is_err());
+    }
 
     #[test]
     fn colorize_maps_floor_and_ceiling_to_the_ends_of_the_map() {

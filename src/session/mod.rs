@@ -614,16 +614,8 @@ impl Session {
                 };
                 let img =
                     crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
-                let mut bytes = Vec::new();
-                if std::fs::create_dir_all(&dir).is_ok()
-                    && img
-                        .write_to(
-                            &mut std::io::Cursor::new(&mut bytes),
-                            image::ImageFormat::Png,
-                        )
-                        .is_ok()
-                {
-                    let _ = crate::notes::save::atomic_write(&out, &bytes);
+                if std::fs::create_dir_all(&dir).is_ok() {
+                    let _ = crate::render::save_png(&out, &img);
                 }
             });
     }
