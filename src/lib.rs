@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod cli;
+pub mod csv;
 pub mod demo;
 pub mod fuzzing;
 pub mod gui;

@@ -218,14 +218,6 @@ fn load_and_analyze(
     Ok((store, a, tags))
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let total = a.files.len();
     let done = AtomicUsize::new(0);
@@ -286,12 +278,12 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
                 for seg in &lane.segments {
                     s.push_str(&format!(
                         "{},{},{:.2},{:.2},{:.2},{}\n",
-                        csv_field(&path.display().to_string()),
+                        crate::csv::field(&path.display().to_string()),
                         lane.id,
                         seg.start_s,
                         seg.end_s,
                         seg.score,
-                        csv_field(&seg.evidence)
+                        crate::csv::field(&seg.evidence)
                     ));
                 }
             }

@@ -229,14 +229,6 @@ fn import_audacity(text: &str) -> Result<Document, ImportError> {
 
 // ---- Sonic Visualiser CSV ------------------------------------------------------------------
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn export_csv(doc: &Document) -> String {
     let mut out = String::from("time,value,duration,label\n");
     for n in &doc.notes {
@@ -245,76 +237,16 @@ fn export_csv(doc: &Document) -> String {
             "{},0,{},{}\n",
             secs(n.start),
             secs(dur),
-            csv_field(&one_line(&n.title))
+            crate::csv::field(&one_line(&n.title))
         ));
     }
     out
 }
 
-/// RFC 4180 records (quoted fields may span lines), each with its first line number.
-fn csv_records(text: &str) -> Result<Vec<(usize, Vec<String>)>, ImportError> {
-    let mut records = Vec::new();
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut line = 1;
-    let mut rec_line = 1;
-    let mut chars = text.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push('\n');
-                }
-                c => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if field.is_empty() => {
-                quoted = true;
-                any = true;
-            }
-            ',' => {
-                fields.push(std::mem::take(&mut field));
-                any = true;
-            }
-            '\r' => {}
-            '\n' => {
-                if any || !field.is_empty() {
-                    fields.push(std::mem::take(&mut field));
-                    records.push((rec_line, std::mem::take(&mut fields)));
-                }
-                any = false;
-                line += 1;
-                rec_line = line;
-            }
-            c => {
-                field.push(c);
-                any = true;
-            }
-        }
-    }
-    if quoted {
-        return Err(err(Format::SvCsv, rec_line, "a quoted field is not closed"));
-    }
-    if any || !field.is_empty() {
-        fields.push(field);
-        records.push((rec_line, fields));
-    }
-    Ok(records)
-}
-
 fn import_csv(text: &str) -> Result<Document, ImportError> {
     let f = Format::SvCsv;
-    let mut records = csv_records(text)?;
+    let mut records = crate::csv::records(text)
+        .map_err(|u| err(Format::SvCsv, u.line, "a quoted field is not closed"))?;
     let mut cols: Option<(usize, Option<usize>, Option<usize>)> = None; // time, duration, label
     if let Some((_, first)) = records.first()
         && first

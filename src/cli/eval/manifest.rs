@@ -40,27 +40,6 @@ impl Row {
     }
 }
 
-/// Splits one CSV line (double-quoted fields may hold commas and doubled quotes).
-fn split_csv(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' if quoted && chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            '"' => quoted = !quoted,
-            ',' if !quoted => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// Reads every manifest (or folder) in turn: their rows, in order.
 pub fn read_manifests(paths: &[PathBuf]) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
@@ -84,8 +63,10 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Row>> {
 }
 
 fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
-    let mut lines = text.lines();
-    let header = split_csv(lines.next().unwrap_or_default());
+    let records = crate::csv::records(text)
+        .map_err(|u| anyhow::anyhow!("line {}: a quoted field is not closed", u.line))?;
+    let mut lines = records.into_iter();
+    let header = lines.next().map(|(_, h)| h).unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h.trim() == name);
     let (Some(cf), Some(cfam), Some(cl)) = (col("file"), col("family"), col("lane")) else {
         bail!("the first line must name the columns file, family and lane");
@@ -94,11 +75,10 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
     let (csrc, clic) = (col("source"), col("licence"));
     let (cs, ce) = (col("start_s"), col("end_s"));
     let mut rows = Vec::new();
-    for (n, line) in lines.enumerate() {
-        if line.trim().is_empty() {
+    for (n, f) in lines {
+        if f.iter().all(|v| v.trim().is_empty()) {
             continue;
         }
-        let f = split_csv(line);
         let get = |i: usize| f.get(i).map(|s| s.trim().to_string());
         let seconds = |c: Option<usize>, name: &str| -> Result<f64> {
             match c.and_then(get).filter(|v| !v.is_empty()) {
@@ -107,13 +87,11 @@ fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
                     .parse::<f64>()
                     .ok()
                     .filter(|x| x.is_finite() && *x >= 0.0)
-                    .with_context(|| {
-                        format!("line {}: {name} {v:?} is not a time in seconds", n + 2)
-                    }),
+                    .with_context(|| format!("line {}: {name} {v:?} is not a time in seconds", n)),
             }
         };
         let (Some(file), Some(family), Some(lane)) = (get(cf), get(cfam), get(cl)) else {
-            bail!("line {}: too few columns", n + 2);
+            bail!("line {}: too few columns", n);
         };
         rows.push(Row {
             file: base.join(&file),
