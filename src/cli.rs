@@ -61,8 +61,9 @@ pub fn notes_convert(input: &Path, output: &Path) -> Result<()> {
     use crate::notes::interchange::{Format, export, read};
     let out_format = Format::from_path(output).ok_or_else(|| {
         anyhow::anyhow!(
-            "{}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)",
-            output.display()
+            "{}: unknown notes format ({})",
+            output.display(),
+            Format::known_list()
         )
     })?;
     let (doc, warnings) = read(input)?;

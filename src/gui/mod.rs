@@ -297,7 +297,7 @@ impl SoriApp {
         if self.dialog.is_some() {
             return;
         }
-        let notes_filter: &[&str] = &["toml", "txt", "csv", "vtt", "srt", "jams", "TextGrid"];
+        let notes_filter = &crate::notes::interchange::Format::extensions();
         let dlg = rfd::FileDialog::new();
         let dlg = match kind {
             Dialog::OpenAudio => dlg

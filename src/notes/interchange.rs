@@ -21,19 +21,53 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format for a file name, by extension (`.sori.toml` and `.toml` are native).
+    /// Every format, in the order the file dialogs and messages list them.
+    pub const ALL: [Format; 7] = [
+        Format::Native,
+        Format::Audacity,
+        Format::SvCsv,
+        Format::Vtt,
+        Format::Srt,
+        Format::Jams,
+        Format::TextGrid,
+    ];
+    /// The file extension, as the tools that write it spell it (`.sori.toml` is native).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Native => "toml",
+            Format::Audacity => "txt",
+            Format::SvCsv => "csv",
+            Format::Vtt => "vtt",
+            Format::Srt => "srt",
+            Format::Jams => "jams",
+            Format::TextGrid => "TextGrid",
+        }
+    }
+    /// Every notes extension (for a file dialog's filter).
+    pub fn extensions() -> Vec<&'static str> {
+        Self::ALL.iter().map(|f| f.extension()).collect()
+    }
+    /// "use .sori.toml, .txt, … or .TextGrid", for a message about an unknown extension.
+    pub fn known_list() -> String {
+        let names: Vec<String> = Self::ALL
+            .iter()
+            .map(|f| match f {
+                Format::Native => ".sori.toml".to_string(),
+                f => format!(".{}", f.extension()),
+            })
+            .collect();
+        match names.split_last() {
+            Some((last, rest)) => format!("use {} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    }
+    /// The format for a file name, by extension (`.sori.toml` and `.toml` are native),
+    /// whatever its case.
     pub fn from_path(p: &Path) -> Option<Format> {
-        let ext = p.extension()?.to_str()?.to_ascii_lowercase();
-        Some(match ext.as_str() {
-            "toml" => Format::Native,
-            "txt" => Format::Audacity,
-            "csv" => Format::SvCsv,
-            "vtt" => Format::Vtt,
-            "srt" => Format::Srt,
-            "jams" => Format::Jams,
-            "textgrid" => Format::TextGrid,
-            _ => return None,
-        })
+        let ext = p.extension()?.to_str()?;
+        Self::ALL
+            .into_iter()
+            .find(|f| f.extension().eq_ignore_ascii_case(ext))
     }
     pub fn name(self) -> &'static str {
         match self {
@@ -915,9 +949,7 @@ pub fn read(path: &Path) -> Result<(Document, Vec<String>), ImportError> {
         return Err(ImportError {
             format: "notes",
             line: 0,
-            message: format!(
-                "{name}: unknown notes format (use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid)"
-            ),
+            message: format!("{name}: unknown notes format ({})", Format::known_list()),
         });
     };
     if format == Format::Native {
@@ -964,4 +996,28 @@ pub fn import_bytes(bytes: &[u8], format: Format) -> Result<(Document, Vec<Strin
             .map_err(|_| err(format, 0, "the file is not UTF-8 text"))?
     };
     import(&text, format)
+}
+
+#[cfg(test)]
+mod format_tests {
+    use super::*;
+
+    #[test]
+    fn every_format_is_found_by_its_extension_in_any_case_and_named_in_the_list() {
+        for f in Format::ALL {
+            let ext = f.extension();
+            for name in [format!("a.{ext}"), format!("a.{}", ext.to_uppercase())] {
+                assert_eq!(Format::from_path(Path::new(&name)), Some(f), "{name}");
+            }
+        }
+        assert_eq!(
+            Format::from_path(Path::new("talk.sori.toml")),
+            Some(Format::Native)
+        );
+        assert_eq!(Format::from_path(Path::new("song.mp3")), None);
+        assert_eq!(
+            Format::known_list(),
+            "use .sori.toml, .txt, .csv, .vtt, .srt, .jams or .TextGrid"
+        );
+    }
 }
