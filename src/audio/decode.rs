@@ -301,7 +301,7 @@ impl Decoder {
                 params.extra_data.as_deref(),
                 params.channels.as_ref().map(|c| c.count()),
             )
-            .map_err(|e| AudioError::Corrupt(path.into(), e))?;
+            .map_err(|e| AudioError::Corrupt(path.into(), e.to_string()))?;
             let info = StreamInfo {
                 sample_rate: opus::RATE,
                 channels: dec.channels(),
@@ -419,7 +419,7 @@ impl Decoder {
                         }
                         Ok(Ok(false)) => break,
                         Ok(Err(e)) => {
-                            ended = Some(e);
+                            ended = Some(e.to_string());
                             break;
                         }
                         Err(()) => {

@@ -4,6 +4,15 @@ use std::io::Read;
 
 use opus_pure::{MAX_PACKET_SAMPLES, OggOpusReader, OpusDecoder, OpusMSDecoder, Trim};
 
+/// Why an Opus stream could not be opened or a packet not decoded (the decoder's words).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct OpusError(String);
+
+fn opus_err(e: impl std::fmt::Display) -> OpusError {
+    OpusError(e.to_string())
+}
+
 /// Opus always decodes at 48 kHz here (its native rate).
 pub const RATE: u32 = 48_000;
 
@@ -13,28 +22,24 @@ enum Dec {
 }
 
 impl Dec {
-    fn new(channels: usize, family: u8, gain_q8: i16) -> Result<Self, String> {
+    fn new(channels: usize, family: u8, gain_q8: i16) -> Result<Self, OpusError> {
         if channels == 0 {
-            return Err("the Opus header announces 0 channels".into());
+            return Err(OpusError("the Opus header announces 0 channels".into()));
         }
         if family == 0 && channels <= 2 {
-            let mut d = OpusDecoder::new(RATE as i32, channels).map_err(|e| e.to_string())?;
+            let mut d = OpusDecoder::new(RATE as i32, channels).map_err(opus_err)?;
             d.gain_q8 = i32::from(gain_q8);
             Ok(Dec::Mono(d))
         } else {
             OpusMSDecoder::new(RATE as i32, channels, family)
                 .map(Dec::Multi)
-                .map_err(|e| e.to_string())
+                .map_err(opus_err)
         }
     }
-    fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, String> {
+    fn decode(&mut self, packet: &[u8], out: &mut [f32]) -> Result<usize, OpusError> {
         match self {
-            Dec::Mono(d) => d
-                .decode(packet, MAX_PACKET_SAMPLES, out)
-                .map_err(|e| e.to_string()),
-            Dec::Multi(d) => d
-                .decode(packet, MAX_PACKET_SAMPLES, out)
-                .map_err(|e| e.to_string()),
+            Dec::Mono(d) => d.decode(packet, MAX_PACKET_SAMPLES, out).map_err(opus_err),
+            Dec::Multi(d) => d.decode(packet, MAX_PACKET_SAMPLES, out).map_err(opus_err),
         }
     }
 }
@@ -49,12 +54,12 @@ pub struct OggOpus {
 }
 
 impl OggOpus {
-    pub fn open(source: Box<dyn Read + Send + Sync>) -> Result<Self, String> {
-        let reader = OggOpusReader::new(source).map_err(|e| e.to_string())?;
+    pub fn open(source: Box<dyn Read + Send + Sync>) -> Result<Self, OpusError> {
+        let reader = OggOpusReader::new(source).map_err(opus_err)?;
         let head = reader.head().clone();
         let channels = head.channel_count as usize;
         let dec = Dec::new(channels, head.mapping_family, head.output_gain_q8)?;
-        let trim = Trim::new(&head, RATE as i32, channels).map_err(|e| e.to_string())?;
+        let trim = Trim::new(&head, RATE as i32, channels).map_err(opus_err)?;
         Ok(Self {
             reader,
             dec,
@@ -67,9 +72,9 @@ impl OggOpus {
         self.channels
     }
     /// Decodes the next packet into `out` (interleaved). `Ok(false)` at the end of the stream.
-    pub fn next(&mut self, out: &mut Vec<f32>) -> Result<bool, String> {
+    pub fn next(&mut self, out: &mut Vec<f32>) -> Result<bool, OpusError> {
         out.clear();
-        let Some(packet) = self.reader.read_packet().map_err(|e| e.to_string())? else {
+        let Some(packet) = self.reader.read_packet().map_err(opus_err)? else {
             return Ok(false);
         };
         // A damaged packet decodes as silence of one frame rather than ending the stream.
@@ -91,7 +96,7 @@ pub struct PacketDecoder {
 }
 
 impl PacketDecoder {
-    pub fn new(head: Option<&[u8]>, container_channels: Option<usize>) -> Result<Self, String> {
+    pub fn new(head: Option<&[u8]>, container_channels: Option<usize>) -> Result<Self, OpusError> {
         // OpusHead: magic(8) version(1) channels(1) pre_skip(2) rate(4) gain(2) family(1) ...
         let (channels, pre_skip, gain, family) = match head {
             Some(h) if h.len() >= 19 && &h[..8] == b"OpusHead" => (
@@ -113,7 +118,7 @@ impl PacketDecoder {
     pub fn channels(&self) -> usize {
         self.channels
     }
-    pub fn decode(&mut self, packet: &[u8], out: &mut Vec<f32>) -> Result<(), String> {
+    pub fn decode(&mut self, packet: &[u8], out: &mut Vec<f32>) -> Result<(), OpusError> {
         out.clear();
         let n = self.dec.decode(packet, &mut self.block)?;
         let skip = self.pre_skip.min(n);
