@@ -4,6 +4,11 @@
 //! opening a device can take a while); the GUI never waits for it. Transport state is a set
 //! of atomics: the GUI writes requests (play, seek, loop), the audio callback writes the
 //! position of the frame it has actually consumed, which is what the playhead shows.
+//!
+//! The audio callback is real-time safe: it takes no lock, allocates nothing and reads no
+//! file. A render thread per source reads the store (which may do all three, for a long
+//! recording spilled to its cache file) and hands the callback finished blocks through a
+//! wait-free ring ([`rtrb`]).
 
 use std::num::NonZero;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
