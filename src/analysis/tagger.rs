@@ -81,7 +81,7 @@ pub struct Heard {
 }
 
 /// What went wrong, in a sentence for the user.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TaggerError {
     #[error("the tagger's model could not be loaded: {0}")]
     Load(String),

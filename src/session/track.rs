@@ -9,7 +9,7 @@ use crate::analysis::features::{self, Features};
 use crate::analysis::lens::{Analysis, add_tags, analyze, analyze_features, remove_tags};
 use crate::analysis::peaks::PeakPyramid;
 use crate::analysis::spectrum::{Overview, SpecParams};
-use crate::analysis::tagger::{Tagger, WindowTags};
+use crate::analysis::tagger::{Tagger, TaggerError, WindowTags};
 use crate::audio::{Decoder, PcmStore, Progress, StoreWriter};
 use crate::demo;
 
@@ -64,10 +64,10 @@ pub struct Track {
 
 /// The tagger every track shares (its plans per window length are kept between tracks);
 /// the error, in a sentence, if its model cannot be loaded.
-pub fn shared_tagger() -> Result<&'static Tagger, String> {
-    static TAGGER: std::sync::OnceLock<Result<Tagger, String>> = std::sync::OnceLock::new();
+pub fn shared_tagger() -> Result<&'static Tagger, TaggerError> {
+    static TAGGER: std::sync::OnceLock<Result<Tagger, TaggerError>> = std::sync::OnceLock::new();
     TAGGER
-        .get_or_init(|| Tagger::new().map_err(|e| e.to_string()))
+        .get_or_init(Tagger::new)
         .as_ref()
         .map_err(|e| e.clone())
 }
@@ -141,7 +141,7 @@ impl Track {
             let threads = std::thread::available_parallelism()
                 .map_or(1, |n| n.get().saturating_sub(1).max(1));
             self.tag_done.store(0, Ordering::Relaxed);
-            let result = shared_tagger().and_then(|t| {
+            let result = shared_tagger().map_err(|e| e.to_string()).and_then(|t| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     t.tag_track(
                         &self.store,
