@@ -6,16 +6,6 @@ use proptest::prelude::*;
 use sori::notes::interchange::{Format, export, import};
 use sori::notes::{Category, Document, Note};
 
-const FORMATS: [Format; 7] = [
-    Format::Native,
-    Format::Audacity,
-    Format::SvCsv,
-    Format::Vtt,
-    Format::Srt,
-    Format::Jams,
-    Format::TextGrid,
-];
-
 fn valid(format: Format) -> String {
     let mut a = Note::region(1.5, 4.25, "해금 \"line\", with comma");
     a.body = "two\nlines\n\nand a paragraph --> & <b>".into();
@@ -82,14 +72,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 14_000, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), which in 0usize..7) {
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..600), which in 0usize..Format::ALL.len()) {
         let text = String::from_utf8_lossy(&bytes);
-        let _ = import(&text, FORMATS[which]);
+        let _ = import(&text, Format::ALL[which]);
     }
 
     #[test]
-    fn mutated_valid_files_never_panic(which in 0usize..7, muts in prop::collection::vec(mutation(), 1..8)) {
-        let f = FORMATS[which];
+    fn mutated_valid_files_never_panic(which in 0usize..Format::ALL.len(), muts in prop::collection::vec(mutation(), 1..8)) {
+        let f = Format::ALL[which];
         let text = mutate(&valid(f), &muts);
         if let Ok((doc, _)) = import(&text, f) {
             // Whatever imports is sane: finite, non-negative times, ends after starts.

@@ -44,15 +44,7 @@ fn same_times(a: &Document, b: &Document, what: &str) {
 #[test]
 fn every_format_round_trips_times_and_what_it_can_hold() {
     let doc = sample();
-    for f in [
-        Format::Native,
-        Format::Audacity,
-        Format::SvCsv,
-        Format::Vtt,
-        Format::Srt,
-        Format::Jams,
-        Format::TextGrid,
-    ] {
+    for f in Format::ALL {
         let (text, warnings) = export(&doc, f);
         let (back, _) = import(&text, f)
             .unwrap_or_else(|e| panic!("{f:?}: own output does not import: {e}\n{text}"));
