@@ -273,8 +273,7 @@ fn frame_times(path: &Path) -> FrameTimes {
         frame(&mut app);
         let s = &app.session;
         let done = s
-            .track
-            .as_ref()
+            .track()
             .is_some_and(|t| t.analysis_done() && !t.lens_busy())
             && !s.is_loading();
         if done {
@@ -292,7 +291,7 @@ fn frame_times(path: &Path) -> FrameTimes {
     // Zoom in on the last minutes, 5 % a frame, down to one second in view.
     let anchor = total - 30.0;
     for _ in 0..400 {
-        if app.session.view.len_s <= 1.0 {
+        if app.session.view().len_s <= 1.0 {
             break;
         }
         run(
@@ -310,7 +309,7 @@ fn frame_times(path: &Path) -> FrameTimes {
         run(&mut app, Command::ScrollTo(start), &mut times);
     }
     for _ in 0..200 {
-        if app.session.view.len_s >= 60.0 {
+        if app.session.view().len_s >= 60.0 {
             break;
         }
         run(
@@ -337,7 +336,7 @@ fn frame_times(path: &Path) -> FrameTimes {
     }
     // Back out to the whole track.
     for _ in 0..200 {
-        if app.session.view.len_s >= total * 0.999 {
+        if app.session.view().len_s >= total * 0.999 {
             break;
         }
         run(

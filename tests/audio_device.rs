@@ -78,11 +78,11 @@ fn poll_until(s: &mut Session, what: &str, secs: f64, mut ok: impl FnMut(&Sessio
         if ok(s) {
             return;
         }
-        let notices: Vec<&str> = s.notices.iter().map(|n| n.text.as_str()).collect();
+        let notices: Vec<&str> = s.notices().iter().map(|n| n.text.as_str()).collect();
         assert!(
             Instant::now() < end,
             "gave up waiting {secs} s for {what}; device {:?}, notices {notices:?}, playing {}, at {:.2} s",
-            s.player.device_state(),
+            s.player().device_state(),
             s.is_playing(),
             s.position_s()
         );
@@ -91,7 +91,7 @@ fn poll_until(s: &mut Session, what: &str, secs: f64, mut ok: impl FnMut(&Sessio
 }
 
 fn has_notice(s: &Session, part: &str) -> bool {
-    s.notices.iter().any(|n| n.text.contains(part))
+    s.notices().iter().any(|n| n.text.contains(part))
 }
 
 #[test]
@@ -118,11 +118,11 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
 
     let mut s = Session::new(Player::start(), Settings::default());
     poll_until(&mut s, "the output device", 10.0, |s| {
-        matches!(s.player.device_state(), DeviceState::Ready(_))
+        matches!(s.player().device_state(), DeviceState::Ready(_))
     });
     s.apply(Command::Open(audio));
     poll_until(&mut s, "the recording", 20.0, |s| {
-        s.track.is_some() && !s.is_loading()
+        s.track().is_some() && !s.is_loading()
     });
     s.apply(Command::Play);
     poll_until(&mut s, "playback to advance", 10.0, |s| {
@@ -164,9 +164,9 @@ fn the_sound_server_dies_mid_play_and_playback_comes_back() {
         |_| streams() == Some(0),
     );
     assert!(
-        matches!(s.player.device_state(), DeviceState::Ready(_)),
+        matches!(s.player().device_state(), DeviceState::Ready(_)),
         "letting go while paused is not a lost device: {:?}",
-        s.player.device_state()
+        s.player().device_state()
     );
     let held = s.position_s();
     s.apply(Command::Play);

@@ -36,19 +36,19 @@ fn without_an_audio_device_everything_but_sound_works() {
     loop {
         h.step();
         let s = &h.state().session;
-        let loaded = s.track.as_ref().is_some_and(|t| t.analysis_done()) && !s.is_loading();
-        if loaded && matches!(s.player.device_state(), DeviceState::Unavailable(_)) {
+        let loaded = s.track().is_some_and(|t| t.analysis_done()) && !s.is_loading();
+        if loaded && matches!(s.player().device_state(), DeviceState::Unavailable(_)) {
             break;
         }
         assert!(
             start.elapsed() < Duration::from_secs(120),
             "demo {loaded}, device {:?}",
-            s.player.device_state()
+            s.player().device_state()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
     h.step();
-    let DeviceState::Unavailable(msg) = h.state().session.player.device_state() else {
+    let DeviceState::Unavailable(msg) = h.state().session.player().device_state() else {
         unreachable!("checked above");
     };
     assert!(

@@ -9,7 +9,7 @@ use super::SoriApp;
 use crate::analysis::lens::{Analysis, Family, LANES, N_LANES};
 use crate::analysis::spectrum::LogAxis;
 use crate::render::format_time;
-use crate::session::{Command, Track};
+use crate::session::{Command, NotesCmd, Track};
 
 /// Lane colours: warm for the Korean families, cool for pop (shared with the pictures).
 pub const COLORS: [Color32; N_LANES] = {
@@ -38,7 +38,7 @@ fn row_h(h: f32) -> f32 {
 
 /// Tints the spectrogram with lane `k`, or removes the tint if it is already lane `k`'s.
 fn toggle_tint(app: &mut SoriApp, k: usize) {
-    let tint = (app.session.tint != Some(k)).then_some(k);
+    let tint = (app.session.tint() != Some(k)).then_some(k);
     app.session.apply(Command::SetTint(tint));
 }
 
@@ -75,12 +75,12 @@ pub(crate) fn show(
     let font = egui::FontId::proportional((row - 1.0).clamp(9.0, 12.0));
 
     // Header: Find similar, and the regions it found.
-    if let Some((a, b)) = app.session.similar_query {
+    if let Some((a, b)) = app.session.similar_query() {
         let r = Rect::from_x_y_ranges(x(a)..=x(b), header.y_range().shrink(2.0));
         painter.rect_stroke(r, 2.0, Stroke::new(1.5, text), egui::StrokeKind::Inside);
     }
     let mut chosen = None;
-    for (i, m) in app.session.similar.iter().enumerate() {
+    for (i, m) in app.session.similar().iter().enumerate() {
         let r = Rect::from_x_y_ranges(x(m.start_s)..=x(m.end_s), header.y_range().shrink(2.0));
         painter.rect_filled(r, 2.0, SIMILAR.gamma_multiply(0.35 + 0.6 * m.score));
         let text = format!("{} · {:.2}", i + 1, m.score);
@@ -119,7 +119,7 @@ pub(crate) fn show(
         pos2(gutter_left, header.top() + 1.0),
         pos2(rect.left() - 2.0, header.bottom() - 1.0),
     );
-    let clear = !app.session.similar.is_empty();
+    let clear = !app.session.similar().is_empty();
     let btn = ui
         .put(
             btn_rect,
@@ -157,7 +157,7 @@ pub(crate) fn show(
                 Stroke::new(1.0, ui.visuals().widgets.noninteractive.bg_stroke.color),
             );
         }
-        let tinted = app.session.tint == Some(k);
+        let tinted = app.session.tint() == Some(k);
         // Gutter label: click to tint.
         let label_rect =
             Rect::from_min_max(pos2(gutter_left, r.top()), pos2(r.left() - 2.0, r.bottom()));
@@ -337,10 +337,10 @@ pub(crate) fn show(
         Some((k, s)) => {
             let seg = lens.lanes.get(k).and_then(|l| l.segments.get(s));
             if ui.button("Draft a note from this segment").clicked() {
-                app.session.apply(Command::DraftNoteFromSegment {
+                app.session.apply(Command::Notes(NotesCmd::DraftFromSegment {
                     lane: k,
                     segment: s,
-                });
+                }));
                 ui.close();
             }
             if let Some(seg) = seg
@@ -370,17 +370,17 @@ pub(crate) fn overlay(
     spec: Rect,
     x: &dyn Fn(f64) -> f32,
 ) {
-    for m in &app.session.similar {
+    for m in app.session.similar() {
         let r = Rect::from_x_y_ranges(x(m.start_s)..=x(m.end_s), spec.y_range());
         painter.rect_stroke(r, 0.0, Stroke::new(1.5, SIMILAR), egui::StrokeKind::Inside);
     }
-    let (Some(k), Some(lens)) = (app.session.tint, track.lens()) else {
+    let (Some(k), Some(lens)) = (app.session.tint(), track.lens()) else {
         return;
     };
     let (Some(info), Some(lane)) = (LANES.get(k), lens.lanes.get(k)) else {
         return;
     };
-    let rows = app.session.settings.spec_params().rows;
+    let rows = app.session.settings().spec_params().rows;
     let axis = LogAxis::for_rate(track.store.sample_rate(), rows);
     let y = |f: f32| spec.top() + axis.row_of(f) / rows as f32 * spec.height();
     let (y_hi, y_lo) = (

@@ -15,7 +15,9 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 use crate::audio::playback::Player;
 use crate::render::{ColorMap, DbRange, format_time};
 use crate::session::tiles::Tiles;
-use crate::session::{Command, Session, Settings, TEXT_SCALE_STEP, Theme, WINDOW_SIZES};
+use crate::session::{
+    Command, NotesCmd, Session, Settings, Source, TEXT_SCALE_STEP, Theme, WINDOW_SIZES,
+};
 
 pub use timeline::Readout;
 
@@ -104,11 +106,24 @@ enum Dialog {
 impl SoriApp {
     /// A new app window state. `file`: open it, else the demo.
     pub fn new(settings: Settings, player: Player, file: Option<PathBuf>) -> Self {
+        Self::with_notes(settings, player, file, None)
+    }
+
+    /// The same, with `notes` (a notes file named on the command line) instead of the
+    /// recording's own.
+    pub fn with_notes(
+        settings: Settings,
+        player: Player,
+        file: Option<PathBuf>,
+        notes: Option<PathBuf>,
+    ) -> Self {
         let mut session = Session::new(player, settings);
-        match file {
-            Some(p) => session.apply(Command::Open(p)),
-            None => session.apply(Command::OpenDemo),
-        }
+        let source = file.map(Source::File).unwrap_or(Source::Demo);
+        session.apply(match (source, notes) {
+            (source, Some(notes)) => Command::OpenWithNotes { source, notes },
+            (Source::File(p), None) => Command::Open(p),
+            (Source::Demo, None) => Command::OpenDemo,
+        });
         Self {
             session,
             tiles: Tiles::new(),
@@ -137,7 +152,7 @@ impl SoriApp {
 
     /// Opens another track, asking first when the notes have unsaved edits.
     fn open_track(&mut self, cmd: Command) {
-        if self.session.notes.is_dirty() && self.session.track.is_some() {
+        if self.session.notes().is_dirty() && self.session.track().is_some() {
             self.pending = Some(Pending::Run(cmd));
         } else {
             self.session.apply(cmd);
@@ -148,7 +163,7 @@ impl SoriApp {
     fn questions(&mut self, ctx: &egui::Context) {
         // Closing the window with unsaved notes asks first.
         if ctx.input(|i| i.viewport().close_requested())
-            && self.session.notes.is_dirty()
+            && self.session.notes().is_dirty()
             && self.pending.is_none()
         {
             ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
@@ -174,15 +189,14 @@ impl SoriApp {
             match answer {
                 Some(Some(save)) => {
                     if save {
-                        self.session.apply(Command::SaveNotes);
-                        if self.session.notes.is_dirty() {
+                        self.session.apply(Command::Notes(NotesCmd::Save));
+                        if self.session.notes().is_dirty() {
                             self.pending = None; // saving failed: the notice says why; stay
                             return;
                         }
                     } else {
                         // Not saved, not lost: the recovery copy keeps them for next time.
-                        self.session.notes.flush_recovery();
-                        self.session.notes.editor.mark_saved();
+                        self.session.apply(Command::Notes(NotesCmd::Discard));
                     }
                     self.pending = None;
                     match p {
@@ -194,7 +208,7 @@ impl SoriApp {
                 None => {}
             }
         }
-        if self.session.notes.changed_on_disk
+        if self.session.notes().changed_on_disk
             && self.pending.is_none()
             && let Some(a) = ask(
                 ctx,
@@ -204,9 +218,9 @@ impl SoriApp {
                 ["Reload", "Keep mine"],
             )
         {
-            self.session.apply(Command::ReloadNotes(a));
+            self.session.apply(Command::Notes(NotesCmd::Reload(a)));
         }
-        if self.session.notes.pending_recovery.is_some()
+        if self.session.notes().pending_recovery.is_some()
             && let Some(a) = ask(
                 ctx,
                 "sori-restore",
@@ -215,7 +229,7 @@ impl SoriApp {
                 ["Restore them", "Discard them"],
             )
         {
-            self.session.apply(Command::RestoreNotes(a));
+            self.session.apply(Command::Notes(NotesCmd::Restore(a)));
         }
     }
 
@@ -320,8 +334,7 @@ impl SoriApp {
                 .set_file_name(format!(
                     "{}.png",
                     self.session
-                        .track
-                        .as_ref()
+                        .track()
                         .map(|t| t.title())
                         .unwrap_or_else(|| "sori".into())
                 )),
@@ -330,8 +343,8 @@ impl SoriApp {
                 .add_filter("Images", &["png", "jpg", "jpeg"]),
         };
         let folder = match kind {
-            Dialog::OpenAudio => self.session.settings.last_folder.clone(),
-            _ => self.session.notes.base_dir(),
+            Dialog::OpenAudio => self.session.settings().last_folder.clone(),
+            _ => self.session.notes().base_dir(),
         };
         let dlg = match folder {
             Some(dir) => dlg.set_directory(dir),
@@ -358,20 +371,22 @@ impl SoriApp {
         {
             self.dialog = Some((kind, rx));
         } else {
-            self.session
-                .notify("The file dialog could not be opened.", true);
+            self.session.apply(Command::Notify {
+                text: "The file dialog could not be opened.".into(),
+                error: true,
+            });
         }
     }
 
     fn dialog_answer(&mut self, kind: Dialog, p: PathBuf) {
         match kind {
             Dialog::OpenAudio => self.open_track(Command::Open(p)),
-            Dialog::OpenNotes => self.session.apply(Command::OpenNotes(p)),
+            Dialog::OpenNotes => self.session.apply(Command::Notes(NotesCmd::Open(p))),
             Dialog::NoteImage(index) => self
                 .session
-                .apply(Command::SetNoteImage { index, picked: p }),
-            Dialog::SaveNotesAs => self.session.apply(Command::SaveNotesAs(p)),
-            Dialog::ExportNotes => self.session.apply(Command::ExportNotes(p)),
+                .apply(Command::Notes(NotesCmd::SetImage { index, picked: p })),
+            Dialog::SaveNotesAs => self.session.apply(Command::Notes(NotesCmd::SaveAs(p))),
+            Dialog::ExportNotes => self.session.apply(Command::Notes(NotesCmd::Export(p))),
             Dialog::ExportPicture(o) => self.export_picture(o, p),
         }
     }
@@ -379,7 +394,7 @@ impl SoriApp {
     /// Draws the picture on a worker thread with the same code as `sori render`; the notice
     /// says when it is written.
     fn export_picture(&mut self, o: ExportOptions, path: PathBuf) {
-        let Some(track) = self.session.track.clone() else {
+        let Some(track) = self.session.track().cloned() else {
             return;
         };
         let path = if path.extension().is_none() {
@@ -390,10 +405,10 @@ impl SoriApp {
         let (from, to) = if o.whole_track {
             (0.0, None)
         } else {
-            let v = self.session.view;
+            let v = self.session.view();
             (v.start_s.max(0.0), Some(v.start_s + v.len_s))
         };
-        let s = &self.session.settings;
+        let s = &self.session.settings();
         let opts = crate::render::picture::PictureOptions {
             width: o.size.0,
             height: o.size.1,
@@ -403,7 +418,7 @@ impl SoriApp {
             db: s.db,
             params: s.spec_params(),
             title: track.title(),
-            notes: self.session.notes.doc().notes.clone(),
+            notes: self.session.notes().doc().notes.clone(),
             lanes: track.lens().map(|l| l.lanes.clone()).unwrap_or_default(),
         };
         let done = self.session.background_notices();
@@ -440,10 +455,10 @@ impl SoriApp {
                 });
             });
         if spawned.is_err() {
-            self.session.notify(
-                "The picture could not be exported (no worker thread).",
-                true,
-            );
+            self.session.apply(Command::Notify {
+                text: "The picture could not be exported (no worker thread).".into(),
+                error: true,
+            });
         }
     }
 
@@ -477,12 +492,12 @@ impl SoriApp {
 
     /// Theme and text scale from the settings (applied when they change).
     fn apply_look(&mut self, ctx: &egui::Context) {
-        let theme = self.session.settings.theme;
+        let theme = self.session.settings().theme;
         if self.applied_theme != Some(theme) {
             ctx.set_visuals(visuals(theme));
             self.applied_theme = Some(theme);
         }
-        let scale = self.session.settings.text_scale;
+        let scale = self.session.settings().text_scale;
         if (ctx.zoom_factor() - scale).abs() > 1e-3 {
             ctx.set_zoom_factor(scale);
         }
@@ -544,19 +559,19 @@ impl SoriApp {
             )
         });
         if save {
-            self.session.apply(Command::SaveNotes);
+            self.session.apply(Command::Notes(NotesCmd::Save));
         }
         if redo {
-            self.session.apply(Command::RedoNotes);
+            self.session.apply(Command::Notes(NotesCmd::Redo));
         } else if undo {
-            self.session.apply(Command::UndoNotes);
+            self.session.apply(Command::Notes(NotesCmd::Undo));
         }
         // Other keyboard shortcuts only when no text field has focus.
         if ctx.egui_wants_keyboard_input() {
             return;
         }
         let mut cmds = Vec::new();
-        let view = self.session.view;
+        let view = self.session.view();
         ctx.input_mut(|i| {
             if i.consume_key(Modifiers::NONE, Key::Space) {
                 cmds.push(Command::TogglePlay);
@@ -570,10 +585,10 @@ impl SoriApp {
             }
             // Shift+arrows first: a plain-arrow match would also take them.
             if i.consume_key(Modifiers::SHIFT, Key::ArrowRight) {
-                cmds.push(Command::NextNote);
+                cmds.push(Command::Notes(NotesCmd::Next));
             }
             if i.consume_key(Modifiers::SHIFT, Key::ArrowLeft) {
-                cmds.push(Command::PrevNote);
+                cmds.push(Command::Notes(NotesCmd::Prev));
             }
             if i.consume_key(Modifiers::NONE, Key::ArrowLeft) {
                 cmds.push(Command::Nudge(-(view.len_s / 20.0).max(0.001)));
@@ -585,16 +600,16 @@ impl SoriApp {
                 cmds.push(Command::ToggleLoop);
             }
             if i.consume_key(Modifiers::NONE, Key::M) {
-                cmds.push(Command::AddNote);
+                cmds.push(Command::Notes(NotesCmd::Add));
             }
             if i.consume_key(Modifiers::NONE, Key::N) {
                 cmds.push(Command::LoopNote);
             }
             if (i.consume_key(Modifiers::NONE, Key::Delete)
                 || i.consume_key(Modifiers::NONE, Key::Backspace))
-                && let Some(sel) = self.session.notes.selected
+                && let Some(sel) = self.session.notes().selected
             {
-                cmds.push(Command::DeleteNote(sel));
+                cmds.push(Command::Notes(NotesCmd::Delete(sel)));
             }
             if i.consume_key(Modifiers::NONE, Key::Escape) {
                 cmds.push(Command::SetSelection(None));
@@ -628,7 +643,7 @@ impl SoriApp {
             self.file_dialog(Dialog::OpenAudio);
         }
         if ctx.input_mut(|i| i.consume_key(Modifiers::COMMAND, Key::F)) {
-            cmds.push(if self.session.similar.is_empty() {
+            cmds.push(if self.session.similar().is_empty() {
                 Command::FindSimilar
             } else {
                 Command::ClearSimilar
@@ -650,14 +665,14 @@ impl SoriApp {
         }
         self.frame_no += 1;
         self.session.poll();
-        let track_id = self.session.track.as_ref().map(|t| t.id);
+        let track_id = self.session.track().map(|t| t.id);
         if track_id != self.shown_track {
             // Another track: drop the old one's queued tiles and textures.
             self.tiles.clear_queue();
             self.textures.clear();
             self.drag = None;
             self.shown_track = track_id;
-            if let Some(t) = &self.session.track {
+            if let Some(t) = &self.session.track() {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!(
                     "{} — Sori (소리)",
                     t.title()
@@ -666,9 +681,8 @@ impl SoriApp {
         }
         self.scale_keys(&ctx);
         self.apply_look(&ctx);
-        if self.present.on {
+        if self.session.presenting() {
             if !present::keys(self, &ctx) {
-                present::pause_at_end(self);
                 present::show(self, ui);
                 self.request_repaints(&ctx);
                 return;
@@ -684,11 +698,11 @@ impl SoriApp {
 
         egui::Panel::top("menu").show(ui, |ui| self.menu_bar(ui));
         egui::Panel::top("transport").show(ui, |ui| self.transport_bar(ui));
-        if !self.session.notices.is_empty() {
+        if !self.session.notices().is_empty() {
             egui::Panel::top("notices").show(ui, |ui| self.notices(ui));
         }
         egui::Panel::bottom("status").show(ui, |ui| self.status_bar(ui));
-        if self.session.track.is_some() {
+        if self.session.track().is_some() {
             egui::Panel::bottom("tags").show(ui, |ui| self.tags_strip(ui));
         }
         egui::Panel::right("notes")
@@ -763,11 +777,11 @@ impl SoriApp {
                     ui.close();
                 }
                 ui.menu_button("Open recent", |ui| {
-                    if self.session.settings.recent.is_empty() {
+                    if self.session.settings().recent.is_empty() {
                         ui.label("No recent files");
                     }
                     let mut pick = None;
-                    for p in &self.session.settings.recent {
+                    for p in &self.session.settings().recent {
                         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                         if ui.button(name).on_hover_text(p.display().to_string()).clicked() {
                             pick = Some(p.clone());
@@ -777,8 +791,8 @@ impl SoriApp {
                         self.open_track(Command::Open(p));
                         ui.close();
                     }
-                    if !self.session.settings.recent.is_empty() && ui.button("Clear list").clicked() {
-                        self.session.settings.recent.clear();
+                    if !self.session.settings().recent.is_empty() && ui.button("Clear list").clicked() {
+                        self.session.apply(Command::ClearRecent);
                     }
                 });
                 if ui.button("Open demo").clicked() {
@@ -791,7 +805,7 @@ impl SoriApp {
                     ui.close();
                 }
                 if ui.button("Save notes  (Ctrl+S)").clicked() {
-                    self.session.apply(Command::SaveNotes);
+                    self.session.apply(Command::Notes(NotesCmd::Save));
                     ui.close();
                 }
                 if ui.button("Save notes as…").clicked() {
@@ -802,7 +816,7 @@ impl SoriApp {
                     self.file_dialog(Dialog::ExportNotes);
                     ui.close();
                 }
-                if ui.add_enabled(self.session.track.is_some(), egui::Button::new("Export picture…")).clicked() {
+                if ui.add_enabled(self.session.track().is_some(), egui::Button::new("Export picture…")).clicked() {
                     self.export = Some(ExportOptions { whole_track: false, size: (1920, 1080) });
                     ui.close();
                 }
@@ -814,22 +828,22 @@ impl SoriApp {
             ui.menu_button("View", |ui| {
                 ui.label("Colour map");
                 for m in ColorMap::ALL {
-                    if ui.radio(self.session.settings.colormap == m, m.label()).clicked() {
+                    if ui.radio(self.session.settings().colormap == m, m.label()).clicked() {
                         self.session.apply(Command::SetColorMap(m));
                     }
                 }
                 ui.separator();
                 ui.label("FFT window");
                 for w in WINDOW_SIZES {
-                    if ui.radio(self.session.settings.window == w, format!("{w} samples")).clicked() {
+                    if ui.radio(self.session.settings().window == w, format!("{w} samples")).clicked() {
                         self.session.apply(Command::SetWindow(w));
                     }
                 }
                 ui.separator();
-                let mut db = self.session.settings.db;
+                let mut db = self.session.settings().db;
                 ui.add(egui::Slider::new(&mut db.floor, -127.0..=-20.0).text("dB floor"));
                 ui.add(egui::Slider::new(&mut db.ceiling, -40.0..=20.0).text("dB ceiling"));
-                if db != self.session.settings.db {
+                if db != self.session.settings().db {
                     self.session.apply(Command::SetDbRange(db));
                 }
                 if ui.button("Reset dB range").clicked() {
@@ -842,16 +856,19 @@ impl SoriApp {
                 if ui.button("Zoom to selection  (Z)").clicked() {
                     self.session.apply(Command::ZoomToSelection);
                 }
-                ui.checkbox(&mut self.session.follow, "Follow playhead");
+                let mut follow = self.session.follow();
+                if ui.checkbox(&mut follow, "Follow playhead").changed() {
+                    self.session.apply(Command::SetFollow(follow));
+                }
                 ui.separator();
                 ui.label("Theme");
                 for t in Theme::ALL {
-                    if ui.radio(self.session.settings.theme == t, t.label()).clicked() {
-                        self.session.settings.theme = t;
+                    if ui.radio(self.session.settings().theme == t, t.label()).clicked() {
+                        self.session.apply(Command::SetTheme(t));
                     }
                 }
                 ui.horizontal(|ui| {
-                    ui.label(format!("Text size {:.0} %", self.session.settings.text_scale * 100.0));
+                    ui.label(format!("Text size {:.0} %", self.session.settings().text_scale * 100.0));
                     if ui.button("Larger").on_hover_text("Ctrl+=").clicked() {
                         self.session.apply(Command::ScaleText(TEXT_SCALE_STEP));
                     }
@@ -881,13 +898,16 @@ impl SoriApp {
                 if ui.button("Loop the current note  (N)").clicked() {
                     self.session.apply(Command::LoopNote);
                 }
-                ui.checkbox(&mut self.session.settings.pause_at_note_end, "Presentation: pause at the end of each note");
+                let mut pause = self.session.settings().pause_at_note_end;
+                if ui.checkbox(&mut pause, "Presentation: pause at the end of each note").changed() {
+                    self.session.apply(Command::SetPauseAtNoteEnd(pause));
+                }
                 if ui.button("Retry audio device").clicked() {
                     self.session.apply(Command::RetryAudio);
                 }
             });
             ui.menu_button("Lens", |ui| {
-                let mut on = self.session.settings.tagger;
+                let mut on = self.session.settings().tagger;
                 if ui
                     .checkbox(&mut on, "Second opinion from the AudioSet tagger")
                     .on_hover_text(
@@ -907,12 +927,12 @@ impl SoriApp {
                 }
                 ui.separator();
                 ui.label("Tint the spectrogram with");
-                let mut tint = self.session.tint;
+                let mut tint = self.session.tint();
                 ui.radio_value(&mut tint, None, "no lane");
                 for (k, l) in crate::analysis::lens::LANES.iter().enumerate() {
                     ui.radio_value(&mut tint, Some(k), l.label);
                 }
-                if tint != self.session.tint {
+                if tint != self.session.tint() {
                     self.session.apply(Command::SetTint(tint));
                 }
             });
@@ -934,7 +954,7 @@ impl SoriApp {
         // wraps onto a second row in a narrow window rather than cutting controls off
         ui.horizontal_wrapped(|ui| {
             let playing = self.session.is_playing();
-            let has_track = self.session.track.is_some();
+            let has_track = self.session.track().is_some();
             let label = if playing { "Pause" } else { "Play" };
             if ui
                 .add_enabled(has_track, egui::Button::new(label))
@@ -967,7 +987,7 @@ impl SoriApp {
             if loop_on {
                 ui.label(format!(
                     "pass {}",
-                    self.session.player.transport.loop_passes() + 1
+                    self.session.player().transport.loop_passes() + 1
                 ))
                 .on_hover_text("Times through the loop so far");
             }
@@ -988,7 +1008,7 @@ impl SoriApp {
             .on_hover_text("Playhead / length");
             ui.label(if playing { "Playing" } else { "Paused" });
             ui.separator();
-            let mut vol = self.session.player.transport.volume();
+            let mut vol = self.session.player().transport.volume();
             ui.label("Volume");
             if ui
                 .add(egui::Slider::new(&mut vol, 0.0..=1.5).show_value(false))
@@ -998,14 +1018,14 @@ impl SoriApp {
             }
             ui.separator();
             if ui.button(" + ").on_hover_text("Zoom in (+)").clicked() {
-                let v = self.session.view;
+                let v = self.session.view();
                 self.session.apply(Command::Zoom {
                     factor: 2.0,
                     anchor_s: v.start_s + v.len_s / 2.0,
                 });
             }
             if ui.button(" - ").on_hover_text("Zoom out (-)").clicked() {
-                let v = self.session.view;
+                let v = self.session.view();
                 self.session.apply(Command::Zoom {
                     factor: 0.5,
                     anchor_s: v.start_s + v.len_s / 2.0,
@@ -1014,7 +1034,7 @@ impl SoriApp {
             if ui.button("Fit").on_hover_text("Whole track (F)").clicked() {
                 self.session.apply(Command::ZoomToFit);
             }
-            if let Some(job) = &self.session.job {
+            if let Some(job) = &self.session.job() {
                 ui.separator();
                 let frac = job.progress.fraction();
                 ui.add(
@@ -1030,7 +1050,7 @@ impl SoriApp {
 
     /// Speed (pitch held), transposition and varispeed, changeable while playing.
     fn practice_controls(&mut self, ui: &mut egui::Ui) {
-        let t = &self.session.player.transport;
+        let t = &self.session.player().transport;
         let mut p = t.practice();
         let before = p;
         ui.label("Speed");
@@ -1073,7 +1093,7 @@ impl SoriApp {
 
     fn notices(&mut self, ui: &mut egui::Ui) {
         let mut dismiss = None;
-        for (i, n) in self.session.notices.iter().enumerate() {
+        for (i, n) in self.session.notices().iter().enumerate() {
             ui.horizontal(|ui| {
                 let color = if n.error {
                     Color32::from_rgb(255, 120, 110)
@@ -1123,7 +1143,7 @@ impl SoriApp {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if let Some(t) = &self.session.track {
+                if let Some(t) = &self.session.track() {
                     ui.label(format!(
                         "{} · {} Hz · {} ch · {}",
                         t.title(),
@@ -1139,12 +1159,12 @@ impl SoriApp {
     /// The AudioSet tagger's five strongest classes in the window under the playhead, or
     /// what the tagger is doing.
     fn tags_strip(&mut self, ui: &mut egui::Ui) {
-        let Some(track) = self.session.track.clone() else {
+        let Some(track) = self.session.track().cloned() else {
             return;
         };
         ui.horizontal_wrapped(|ui| {
             let weak = ui.visuals().weak_text_color();
-            if !self.session.settings.tagger {
+            if !self.session.settings().tagger {
                 ui.label(RichText::new("AudioSet tagger off (Lens menu)").color(weak));
                 return;
             }
@@ -1304,11 +1324,11 @@ impl eframe::App for EframeApp {
         self.0.show(ui);
     }
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, SETTINGS_KEY, &self.0.session.settings);
+        eframe::set_value(storage, SETTINGS_KEY, &self.0.session.settings());
     }
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // Unsaved notes stay in their recovery copy; the next launch offers them back.
-        self.0.session.notes.flush_recovery();
+        self.0.session.apply(Command::Notes(NotesCmd::KeepForRecovery));
     }
 }
 
@@ -1352,8 +1372,7 @@ pub fn run(file: Option<PathBuf>, notes: Option<PathBuf>) -> anyhow::Result<()> 
                 .storage
                 .and_then(|s| eframe::get_value(s, SETTINGS_KEY))
                 .unwrap_or_default();
-            let mut app = SoriApp::new(settings, Player::start(), file);
-            app.session.notes_override = notes;
+            let app = SoriApp::with_notes(settings, Player::start(), file, notes);
             Ok(Box::new(EframeApp(app)))
         }),
     )

@@ -7,7 +7,7 @@ use eframe::egui::{self, Color32, RichText, Sense, Stroke, pos2};
 use super::SoriApp;
 use crate::notes::glossary::Glossary;
 use crate::notes::{Category, Note, time};
-use crate::session::Command;
+use crate::session::{Command, NotesCmd};
 
 /// Category colours (Okabe–Ito, shared with the pictures: [`crate::render::category_rgb`]).
 pub fn category_color(c: Category) -> Color32 {
@@ -25,7 +25,7 @@ pub(crate) fn when(n: &Note) -> String {
 /// The list of notes, the editor of the selected one, and the card of the current one.
 pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     let s = &app.session;
-    let dirty = s.notes.is_dirty();
+    let dirty = s.notes().is_dirty();
     ui.horizontal(|ui| {
         ui.heading("Notes");
         if dirty {
@@ -39,34 +39,34 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     let mut cmds = Vec::new();
     ui.horizontal_wrapped(|ui| {
         if ui.button("Add note (M)").clicked() {
-            cmds.push(Command::AddNote);
+            cmds.push(Command::Notes(NotesCmd::Add));
         }
         if ui
             .add_enabled(dirty, egui::Button::new("Save (Ctrl+S)"))
             .clicked()
         {
-            cmds.push(Command::SaveNotes);
+            cmds.push(Command::Notes(NotesCmd::Save));
         }
         if ui
-            .add_enabled(s.notes.editor.can_undo(), egui::Button::new("Undo"))
+            .add_enabled(s.notes().editor.can_undo(), egui::Button::new("Undo"))
             .on_hover_text("Ctrl+Z")
             .clicked()
         {
-            cmds.push(Command::UndoNotes);
+            cmds.push(Command::Notes(NotesCmd::Undo));
         }
         if ui
-            .add_enabled(s.notes.editor.can_redo(), egui::Button::new("Redo"))
+            .add_enabled(s.notes().editor.can_redo(), egui::Button::new("Redo"))
             .on_hover_text("Ctrl+Shift+Z or Ctrl+Y")
             .clicked()
         {
-            cmds.push(Command::RedoNotes);
+            cmds.push(Command::Notes(NotesCmd::Redo));
         }
     });
     ui.separator();
 
     let current = s.current_note();
     let playing = s.is_playing();
-    let selected = s.notes.selected;
+    let selected = s.notes().selected;
     let list_h = (ui.available_height() * 0.35).max(120.0);
     // One line a note, so only the rows in view are laid out: a long recording may carry
     // thousands of notes.
@@ -84,7 +84,7 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
         area = area.vertical_scroll_offset((i as f32 * pitch - (list_h - row_h) / 2.0).max(0.0));
         app.scrolled_to = Some(i);
     }
-    let notes = &app.session.notes.doc().notes;
+    let notes = &app.session.notes().doc().notes;
     if notes.is_empty() {
         ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
     }
@@ -123,7 +123,7 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
                 egui::WidgetInfo::labeled(egui::Role::ListItem, true, format!("Note {}", n.title))
             });
             if resp.clicked() {
-                cmds.push(Command::SeekNote(i));
+                cmds.push(Command::Notes(NotesCmd::Seek(i)));
             }
         }
     });
@@ -135,7 +135,7 @@ pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
     } else {
         selected.or(current)
     };
-    let shown = shown.and_then(|i| Some((i, app.session.notes.doc().notes.get(i)?.clone())));
+    let shown = shown.and_then(|i| Some((i, app.session.notes().doc().notes.get(i)?.clone())));
     egui::ScrollArea::vertical()
         .id_salt("notes-card")
         .show(ui, |ui| {
@@ -273,19 +273,19 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
     lost_focus |= r.lost_focus();
     ui.horizontal(|ui| {
         if ui.button("Delete note").clicked() {
-            cmds.push(Command::DeleteNote(i));
+            cmds.push(Command::Notes(NotesCmd::Delete(i)));
         }
     });
     if changed {
         // Typing in one field undoes as one step.
-        cmds.push(Command::UpdateNote {
+        cmds.push(Command::Notes(NotesCmd::Update {
             index: i,
             note,
             coalesce: true,
-        });
+        }));
     }
     if lost_focus {
-        cmds.push(Command::EndNoteEdit);
+        cmds.push(Command::Notes(NotesCmd::EndEdit));
     }
     let _ = app;
 }
@@ -322,7 +322,7 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
                 ui.label(&n.body);
             }
             if let Some(img) = &n.image
-                && let Some(base) = app.session.notes.base_dir()
+                && let Some(base) = app.session.notes().base_dir()
             {
                 match crate::notes::links::resolve_image(&base, img) {
                     Ok(path) => match image_texture(app, ui, path.clone()) {
@@ -409,8 +409,8 @@ pub fn lane(
 ) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-    let notes = app.session.notes.doc().notes.clone();
-    let selected = app.session.notes.selected;
+    let notes = app.session.notes().doc().notes.clone();
+    let selected = app.session.notes().selected;
     let mut hovered: Option<usize> = None;
     let pointer = ui
         .input(|i| i.pointer.hover_pos())
@@ -486,15 +486,15 @@ pub fn lane(
     if resp.drag_started()
         && let Some((i, is_end)) = ui.input(|i| i.pointer.press_origin()).and_then(edge_at)
     {
-        app.session.apply(Command::SelectNote(Some(i)));
+        app.session.apply(Command::Notes(NotesCmd::Select(Some(i))));
         app.lane_drag = Some(is_end);
     }
     if let (Some(is_end), Some(i), Some(p)) = (
         app.lane_drag,
-        app.session.notes.selected,
+        app.session.notes().selected,
         resp.interact_pointer_pos(),
     ) && resp.dragged()
-        && let Some(n) = app.session.notes.doc().notes.get(i)
+        && let Some(n) = app.session.notes().doc().notes.get(i)
     {
         let t = (t_of(p.x).max(0.0) * 1000.0).round() / 1000.0;
         let mut note = n.clone();
@@ -503,21 +503,21 @@ pub fn lane(
             (false, Some(e)) => note.start = t.min(e),
             _ => {}
         }
-        app.session.apply(Command::UpdateNote {
+        app.session.apply(Command::Notes(NotesCmd::Update {
             index: i,
             note,
             coalesce: true,
-        });
+        }));
     }
     if resp.drag_stopped() && app.lane_drag.take().is_some() {
-        app.session.apply(Command::EndNoteEdit);
+        app.session.apply(Command::Notes(NotesCmd::EndEdit));
     }
     if let Some(i) = hovered {
         let n = &notes[i];
         resp.clone()
             .on_hover_text(format!("{}  ({})", n.title, when(n)));
         if resp.clicked() {
-            app.session.apply(Command::SeekNote(i));
+            app.session.apply(Command::Notes(NotesCmd::Seek(i)));
         }
     } else if resp.clicked()
         && let Some(p) = resp.interact_pointer_pos()

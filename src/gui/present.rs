@@ -16,12 +16,9 @@ pub const MIN_BODY_PX: f32 = 28.0;
 
 #[derive(Debug, Default)]
 pub struct Presenter {
-    pub on: bool,
     pub blank: bool,
     /// Index (into the notes) of the note being presented.
     pub index: Option<usize>,
-    /// Playback pauses when it reaches this time (the presented note's end).
-    pause_at: Option<f64>,
 }
 
 /// Note indices in time order.
@@ -38,24 +35,22 @@ fn end_of(doc: &Document, i: usize) -> Option<f64> {
 }
 
 pub fn enter(app: &mut SoriApp, ctx: &egui::Context) {
-    app.present.on = true;
+    app.session.apply(Command::SetPresenting(true));
     app.present.blank = false;
-    app.present.index = app.session.current_note().or(app.session.notes.selected);
-    app.present.pause_at = None;
+    app.present.index = app.session.current_note().or(app.session.notes().selected);
     ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
     frame_note(app);
 }
 
 pub fn leave(app: &mut SoriApp, ctx: &egui::Context) {
-    app.present.on = false;
+    app.session.apply(Command::SetPresenting(false));
     app.present.blank = false;
-    app.present.pause_at = None;
     ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
 }
 
 /// Goes to the note `step` places after (or before) the presented one and plays it.
 pub fn go(app: &mut SoriApp, step: i64) {
-    let notes = app.session.notes.doc().notes.clone();
+    let notes = app.session.notes().doc().notes.clone();
     if notes.is_empty() {
         return;
     }
@@ -78,13 +73,7 @@ pub fn go(app: &mut SoriApp, step: i64) {
     let i = ord[pos];
     app.present.index = Some(i);
     app.present.blank = false;
-    app.session.apply(Command::SeekNote(i));
-    app.present.pause_at = if app.session.settings.pause_at_note_end {
-        end_of(app.session.notes.doc(), i)
-    } else {
-        None
-    };
-    app.session.apply(Command::Play);
+    app.session.apply(Command::PlayNote(i));
     frame_note(app);
 }
 
@@ -93,13 +82,15 @@ fn frame_note(app: &mut SoriApp) {
     let Some(n) = app
         .present
         .index
-        .and_then(|i| app.session.notes.doc().notes.get(i))
+        .and_then(|i| app.session.notes().doc().notes.get(i))
     else {
         return;
     };
     let (from, to) = crate::render::slide::slide_range(n, app.session.total_s());
-    app.session.view.len_s = (to - from).max(1.0);
-    app.session.apply(Command::ScrollTo(from));
+    app.session.apply(Command::ShowRange {
+        from_s: from,
+        to_s: to.max(from + 1.0),
+    });
 }
 
 /// Keys in presentation mode. Returns true when the mode was left.
@@ -136,21 +127,9 @@ pub fn keys(app: &mut SoriApp, ctx: &egui::Context) -> bool {
     }
     if space {
         // Space resumes after a pause at a note's end (and plays on past it).
-        app.present.pause_at = None;
         app.session.apply(Command::TogglePlay);
     }
     false
-}
-
-/// Pauses at the end of the presented note.
-pub fn pause_at_end(app: &mut SoriApp) {
-    if let Some(t) = app.present.pause_at
-        && app.session.is_playing()
-        && app.session.position_s() >= t
-    {
-        app.session.apply(Command::Pause);
-        app.present.pause_at = None;
-    }
 }
 
 pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
@@ -168,13 +147,13 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     }
     let ppp = ctx.pixels_per_point();
     let body = (30.0f32).max(MIN_BODY_PX / ppp);
-    let notes = app.session.notes.doc().notes.clone();
+    let notes = app.session.notes().doc().notes.clone();
     // follow the playhead when the teacher lets it play on past a note's end
     let cur = app.session.current_note();
     if app.session.is_playing()
         && cur.is_some()
         && cur != app.present.index
-        && app.present.pause_at.is_none()
+        && app.session.pause_at().is_none()
     {
         app.present.index = cur;
     }
@@ -219,7 +198,7 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
             Some(n) => card(app, ui, n, body),
             None => {
                 ui.label(
-                    RichText::new(app.session.notes.doc().title.clone())
+                    RichText::new(app.session.notes().doc().title.clone())
                         .size(body * 1.6)
                         .strong(),
                 );
@@ -232,7 +211,7 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
 fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
     let color = category_color(n.category);
     let image = n.image.as_ref().and_then(|img| {
-        let base = app.session.notes.base_dir()?;
+        let base = app.session.notes().base_dir()?;
         let path = crate::notes::links::resolve_image(&base, img).ok()?;
         super::notes_view::image_texture(app, ui, path)
     });
@@ -296,7 +275,7 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
 
 /// The whole track with the note regions and the playhead; a click seeks.
 fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, body: f32) {
-    let doc = app.session.notes.doc();
+    let doc = app.session.notes().doc();
     let h = (body * 0.6).max(14.0);
     let (rect, resp) = ui.allocate_exact_size(egui::vec2(ui.available_width(), h), Sense::click());
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ProgressIndicator, true, "Progress"));
@@ -321,7 +300,7 @@ fn progress_strip(app: &mut SoriApp, ui: &mut egui::Ui, body: f32) {
         && let Some(pt) = resp.interact_pointer_pos()
     {
         let t = ((pt.x - rect.left()) / rect.width()) as f64 * total;
-        app.present.pause_at = None;
+        app.session.apply(Command::PlayOnPastNoteEnd);
         app.session.apply(Command::Seek(t));
     }
 }

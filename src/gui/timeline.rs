@@ -56,7 +56,7 @@ impl XMap {
 }
 
 pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
-    let Some(track) = app.session.track.clone() else {
+    let Some(track) = app.session.track().cloned() else {
         ui.centered_and_justified(|ui| {
             if app.session.is_loading() {
                 ui.spinner();
@@ -101,7 +101,7 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     );
     let lanes = Rect::from_min_max(pos2(plot_left, spec.bottom() + 4.0), full.max);
 
-    let view = app.session.view;
+    let view = app.session.view();
     let xm = XMap {
         left: plot_left,
         width: plot_w,
@@ -123,7 +123,7 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
     interact(app, ui, &resp, xm, rate);
 
     // Selection and loop shading.
-    let view = app.session.view;
+    let view = app.session.view();
     let xm = XMap {
         left: plot_left,
         width: plot_w,
@@ -153,7 +153,7 @@ pub(crate) fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
         xm,
     );
     freq_axis(&painter, ui, &track, spec, full.left());
-    if let Some((a, b)) = app.session.selection {
+    if let Some((a, b)) = app.session.selection() {
         let color = if app.session.loop_on() {
             LOOP_SEL
         } else {
@@ -218,7 +218,7 @@ fn interact(app: &mut SoriApp, ui: &egui::Ui, resp: &egui::Response, xm: XMap, r
         let t = xm.t(p.x);
         if ui.input(|i| i.modifiers.shift) {
             let anchor = s
-                .selection
+                .selection()
                 .map(|(a, _)| a)
                 .unwrap_or_else(|| s.position_s());
             s.apply(Command::SetSelection(Some((anchor, t))));
@@ -250,7 +250,7 @@ fn interact(app: &mut SoriApp, ui: &egui::Ui, resp: &egui::Response, xm: XMap, r
             };
             if d.abs() > 0.0 {
                 let dt = -(d as f64) / xm.width as f64 * xm.len;
-                let start = s.view.start_s + dt;
+                let start = s.view().start_s + dt;
                 s.apply(Command::ScrollTo(start));
             }
         }
@@ -280,7 +280,7 @@ fn overview(app: &mut SoriApp, ui: &mut egui::Ui, track: &Arc<Track>, rect: Rect
             );
         }
     }
-    let v = app.session.view;
+    let v = app.session.view();
     let x0 = rect.left() + (v.start_s / total) as f32 * rect.width();
     let x1 = rect.left() + ((v.start_s + v.len_s) / total) as f32 * rect.width();
     let vis = Rect::from_x_y_ranges(x0..=x1.max(x0 + 2.0), rect.y_range());
@@ -403,13 +403,13 @@ fn spectrogram(
 ) {
     painter.rect_filled(rect, 0.0, Color32::BLACK);
     let rate = track.store.sample_rate() as f64;
-    let params = app.session.settings.spec_params();
+    let params = app.session.settings().spec_params();
     let spp = xm.len * rate / rect.width().max(1.0) as f64;
     let level = tile_level(spp);
     let tile_frames = TILE_COLS as f64 * 2f64.powi(level);
     let first = ((xm.start * rate) / tile_frames).floor() as i64;
     let last = (((xm.start + xm.len) * rate) / tile_frames).floor() as i64;
-    let style = (app.session.settings.colormap, app.session.settings.db);
+    let style = (app.session.settings().colormap, app.session.settings().db);
     let db_key = [style.1.floor.to_bits(), style.1.ceiling.to_bits()];
     let frame_no = app.frame_no;
     app.visible_tiles.clear();
@@ -523,7 +523,7 @@ fn readout(
         amplitude: None,
     };
     if spec.contains(p) {
-        let params = app.session.settings.spec_params();
+        let params = app.session.settings().spec_params();
         let axis = LogAxis::for_rate(track.store.sample_rate(), params.rows);
         let row_f = (p.y - spec.top()) / spec.height() * params.rows as f32;
         r.freq_hz = Some(axis.freq_of(row_f));

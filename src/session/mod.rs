@@ -160,49 +160,39 @@ pub enum Command {
     SetWindow(usize),
     RetryAudio,
     DismissNotice(usize),
-    /// M: a point note at the playhead, or a region note over the selection.
-    AddNote,
-    DeleteNote(usize),
-    SelectNote(Option<usize>),
-    /// Click on a note: seek to its start and select it.
-    SeekNote(usize),
-    /// Shift+→ / Shift+←.
-    NextNote,
-    PrevNote,
-    /// Replace note `index`; `coalesce` merges with the previous edit (typing, dragging).
-    UpdateNote {
-        index: usize,
-        note: Note,
-        coalesce: bool,
+    /// Everything that changes the notes.
+    Notes(NotesCmd),
+    /// Seek to note `index`, select it and play it; with "pause at the end of each note" on,
+    /// playback pauses when the note ends (a presentation's next-note step).
+    PlayNote(usize),
+    /// Forget the pause at the end of the note `PlayNote` started: playback goes on past it.
+    PlayOnPastNoteEnd,
+    /// Draw the view over `[from_s, to_s]`, within the usual zoom limits.
+    ShowRange {
+        from_s: f64,
+        to_s: f64,
     },
-    /// Ends a coalesced run of edits (focus left the field, the drag ended).
-    EndNoteEdit,
-    /// The image the user picked for note `index` (copied next to the notes when it is
-    /// elsewhere).
-    SetNoteImage {
-        index: usize,
-        picked: PathBuf,
+    /// Open a recording with the notes file `notes` instead of its own.
+    OpenWithNotes {
+        source: Source,
+        notes: PathBuf,
     },
-    UndoNotes,
-    RedoNotes,
-    SaveNotes,
-    SaveNotesAs(PathBuf),
-    /// Open another notes file (any supported format) for the current track.
-    OpenNotes(PathBuf),
-    /// Write the notes in the format of the path's extension.
-    ExportNotes(PathBuf),
-    /// Answer to "restore unsaved edits from last time?".
-    RestoreNotes(bool),
-    /// Answer to "the notes file changed on disk: reload?".
-    ReloadNotes(bool),
+    /// Page the view to keep the playhead in sight while playing.
+    SetFollow(bool),
+    /// Presentation mode on or off.
+    SetPresenting(bool),
+    SetTheme(Theme),
+    /// In presentation, pause when the current note's region ends.
+    SetPauseAtNoteEnd(bool),
+    /// Forget the recently opened files.
+    ClearRecent,
+    /// Show a one-sentence notice.
+    Notify {
+        text: String,
+        error: bool,
+    },
     /// Tint the spectrogram in lane `i`'s band over its segments (`None`: no tint).
     SetTint(Option<usize>),
-    /// A draft note from segment `segment` of lane `lane`: its time, the lane's instrument
-    /// and category, the evidence as the body.
-    DraftNoteFromSegment {
-        lane: usize,
-        segment: usize,
-    },
     /// Light up the regions whose timbre is closest to the selection's.
     FindSimilar,
     ClearSimilar,
@@ -216,29 +206,85 @@ pub enum Command {
     SetTagger(bool),
 }
 
+/// The commands that change the notes (nested in [`Command::Notes`], so that each is handled
+/// by name: a new one cannot fall through a catch-all).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NotesCmd {
+    /// M: a point note at the playhead, or a region note over the selection.
+    Add,
+    Delete(usize),
+    Select(Option<usize>),
+    /// Click on a note: seek to its start and select it.
+    Seek(usize),
+    /// Shift+→ / Shift+←.
+    Next,
+    Prev,
+    /// Replace note `index`; `coalesce` merges with the previous edit (typing, dragging).
+    Update {
+        index: usize,
+        note: Note,
+        coalesce: bool,
+    },
+    /// Ends a coalesced run of edits (focus left the field, the drag ended).
+    EndEdit,
+    /// The image the user picked for note `index` (copied next to the notes when it is
+    /// elsewhere).
+    SetImage {
+        index: usize,
+        picked: PathBuf,
+    },
+    Undo,
+    Redo,
+    Save,
+    SaveAs(PathBuf),
+    /// Open another notes file (any supported format) for the current track.
+    Open(PathBuf),
+    /// Write the notes in the format of the path's extension.
+    Export(PathBuf),
+    /// Answer to "restore unsaved edits from last time?".
+    Restore(bool),
+    /// Answer to "the notes file changed on disk: reload?".
+    Reload(bool),
+    /// A draft note from segment `segment` of lane `lane`: its time, the lane's instrument
+    /// and category, the evidence as the body.
+    DraftFromSegment {
+        lane: usize,
+        segment: usize,
+    },
+    /// "Don't save": the edits are dropped from the document's dirty state but kept in the
+    /// recovery copy, so the next launch can still offer them back.
+    Discard,
+    /// The window closes: unsaved edits go to the recovery copy now.
+    KeepForRecovery,
+}
+
 pub struct Session {
-    pub player: Player,
-    pub job: Option<LoadJob>,
-    pub track: Option<Arc<Track>>,
-    pub view: View,
-    pub selection: Option<(f64, f64)>,
-    pub notices: Vec<Notice>,
-    pub settings: Settings,
+    player: Player,
+    job: Option<LoadJob>,
+    track: Option<Arc<Track>>,
+    view: View,
+    selection: Option<(f64, f64)>,
+    notices: Vec<Notice>,
+    settings: Settings,
     /// Follow the playhead by paging the view while playing.
-    pub follow: bool,
+    follow: bool,
     last_device: Option<DeviceState>,
     /// The device problem being shown, taken away when the device is back.
     device_notice: Option<String>,
     rebuild_overview: Option<std::thread::JoinHandle<()>>,
-    pub notes: NotesState,
+    notes: NotesState,
     /// A notes file named on the command line, used for the next track that opens.
-    pub notes_override: Option<PathBuf>,
+    notes_override: Option<PathBuf>,
     demo_picture_started: bool,
     /// Lane whose band is tinted on the spectrogram.
-    pub tint: Option<usize>,
+    tint: Option<usize>,
     /// Regions found by Find similar, best first, and the region they were asked for.
-    pub similar: Vec<Match>,
-    pub similar_query: Option<(f64, f64)>,
+    similar: Vec<Match>,
+    similar_query: Option<(f64, f64)>,
+    /// Playback pauses when it reaches this time (the end of a note played by `PlayNote`).
+    pause_at: Option<f64>,
+    /// Presentation mode is on (where notes played by `PlayNote` may pause at their end).
+    presenting: bool,
     /// Notices from worker threads (an export finished or failed), shown at the next poll.
     notice_tx: std::sync::mpsc::Sender<(String, bool)>,
     notice_rx: std::sync::mpsc::Receiver<(String, bool)>,
@@ -281,10 +327,12 @@ impl Session {
             tint: None,
             similar: Vec::new(),
             similar_query: None,
+            pause_at: None,
+            presenting: false,
         }
     }
 
-    pub fn notify(&mut self, text: impl Into<String>, error: bool) {
+    fn notify(&mut self, text: impl Into<String>, error: bool) {
         let text = text.into();
         if !self.notices.iter().any(|n| n.text == text) {
             self.notices.push(Notice { text, error });
@@ -292,6 +340,58 @@ impl Session {
         if self.notices.len() > 5 {
             self.notices.remove(0);
         }
+    }
+
+    pub fn player(&self) -> &Player {
+        &self.player
+    }
+    /// The recording being opened, while it decodes.
+    pub fn job(&self) -> Option<&LoadJob> {
+        self.job.as_ref()
+    }
+    pub fn track(&self) -> Option<&Arc<Track>> {
+        self.track.as_ref()
+    }
+    pub fn view(&self) -> View {
+        self.view
+    }
+    pub fn selection(&self) -> Option<(f64, f64)> {
+        self.selection
+    }
+    pub fn notices(&self) -> &[Notice] {
+        &self.notices
+    }
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+    pub fn follow(&self) -> bool {
+        self.follow
+    }
+    pub fn notes(&self) -> &NotesState {
+        &self.notes
+    }
+    /// Lane whose band is tinted on the spectrogram.
+    pub fn tint(&self) -> Option<usize> {
+        self.tint
+    }
+    /// Regions found by Find similar, best first.
+    pub fn similar(&self) -> &[Match] {
+        &self.similar
+    }
+    /// The region Find similar was asked about.
+    pub fn similar_query(&self) -> Option<(f64, f64)> {
+        self.similar_query
+    }
+    /// Where playback will pause at the end of the note being played, if it will.
+    pub fn pause_at(&self) -> Option<f64> {
+        self.pause_at
+    }
+    pub fn presenting(&self) -> bool {
+        self.presenting
+    }
+    /// The loop's bounds in frames.
+    pub fn loop_range(&self) -> (u64, u64) {
+        self.player.transport.loop_range()
     }
 
     pub fn duration_s(&self) -> f64 {
@@ -343,6 +443,7 @@ impl Session {
             job.cancel();
         }
         self.player.transport.set_playing(false);
+        self.pause_at = None;
         self.job = Some(LoadJob::start(
             source,
             self.settings.spec_params(),
@@ -357,10 +458,10 @@ impl Session {
             // A notes file opens with its recording, found next to it by name.
             Command::Open(path) if crate::notes::native::is_sidecar(&path) => {
                 match crate::notes::native::audio_for_sidecar(&path, crate::audio::AUDIO_EXTENSIONS) {
-                    Some(audio) => {
-                        self.notes_override = Some(path);
-                        self.apply(Command::Open(audio));
-                    }
+                    Some(audio) => self.apply(Command::OpenWithNotes {
+                        source: Source::File(audio),
+                        notes: path,
+                    }),
                     None => self.notify(
                         format!(
                             "No recording named like {} next to it: open the audio file, and Sori opens its notes with it.",
@@ -375,7 +476,15 @@ impl Session {
                 self.start_load(Source::File(path));
             }
             Command::OpenDemo => self.start_load(Source::Demo),
+            Command::OpenWithNotes { source, notes } => {
+                if let Source::File(path) = &source {
+                    self.settings.add_recent(path);
+                }
+                self.start_load(source);
+                self.notes_override = Some(notes);
+            }
             Command::Play => {
+                self.pause_at = None;
                 if self.track.is_some() {
                     if t.reached_end()
                         || self.position_s() >= self.duration_s() - 1e-3 && self.track_complete()
@@ -385,7 +494,10 @@ impl Session {
                     t.set_playing(true);
                 }
             }
-            Command::Pause => t.set_playing(false),
+            Command::Pause => {
+                self.pause_at = None;
+                t.set_playing(false);
+            }
             Command::TogglePlay => {
                 let cmd = if t.is_playing() {
                     Command::Pause
@@ -395,6 +507,7 @@ impl Session {
                 self.apply(cmd);
             }
             Command::Stop => {
+                self.pause_at = None;
                 t.set_playing(false);
                 let back = if t.loop_on() { t.loop_range().0 } else { 0 };
                 t.seek(back);
@@ -438,6 +551,18 @@ impl Session {
                 let frac = ((anchor_s - self.view.start_s) / self.view.len_s).clamp(0.0, 1.0);
                 self.view.len_s = len;
                 self.view.start_s = anchor_s - frac * len;
+                self.clamp_view();
+            }
+            Command::ShowRange { from_s, to_s } => {
+                if !(from_s.is_finite() && to_s.is_finite()) {
+                    return;
+                }
+                let min_len = MIN_VIEW_FRAMES / rate;
+                let max_len = self.total_s().max(min_len);
+                self.view = View {
+                    start_s: from_s,
+                    len_s: (to_s - from_s).clamp(min_len, max_len),
+                };
                 self.clamp_view();
             }
             Command::ScrollTo(start) => {
@@ -576,7 +701,34 @@ impl Session {
                     self.notices.remove(i);
                 }
             }
-            cmd => self.apply_notes(cmd),
+            Command::Notify { text, error } => self.notify(text, error),
+            Command::ClearRecent => self.settings.recent.clear(),
+            Command::SetFollow(on) => self.follow = on,
+            Command::SetTheme(theme) => self.settings.theme = theme,
+            Command::SetPauseAtNoteEnd(on) => {
+                self.settings.pause_at_note_end = on;
+                if !on {
+                    self.pause_at = None;
+                }
+            }
+            Command::PlayOnPastNoteEnd => self.pause_at = None,
+            Command::SetPresenting(on) => {
+                self.presenting = on;
+                self.pause_at = None;
+            }
+            Command::PlayNote(i) => {
+                let Some(n) = self.notes.doc().notes.get(i) else {
+                    return;
+                };
+                // where the note ends: its region's end, else the next note's start
+                let end = n.end.or_else(|| self.notes.doc().next_start(n.start));
+                self.apply(Command::Notes(NotesCmd::Seek(i)));
+                self.apply(Command::Play);
+                if self.presenting && self.settings.pause_at_note_end {
+                    self.pause_at = end;
+                }
+            }
+            Command::Notes(cmd) => self.apply_notes(cmd),
         }
     }
 
@@ -654,19 +806,20 @@ impl Session {
         self.similar_query = None;
     }
 
-    fn apply_notes(&mut self, cmd: Command) {
-        if self.track.is_none() {
+    fn apply_notes(&mut self, cmd: NotesCmd) {
+        // Edits need a track; what keeps edits safe does not.
+        if self.track.is_none() && !matches!(cmd, NotesCmd::Discard | NotesCmd::KeepForRecovery) {
             return;
         }
         match cmd {
-            Command::AddNote => {
+            NotesCmd::Add => {
                 let n = match self.selection {
                     Some((a, b)) => Note::region(a, b, "New note"),
                     None => Note::point(self.position_s(), "New note"),
                 };
                 self.add_note(n);
             }
-            Command::DraftNoteFromSegment { lane, segment } => {
+            NotesCmd::DraftFromSegment { lane, segment } => {
                 let Some(lens) = self.track.as_ref().and_then(|t| t.lens()) else {
                     return;
                 };
@@ -695,26 +848,26 @@ impl Session {
                 }
                 self.add_note(n);
             }
-            Command::DeleteNote(i) => {
+            NotesCmd::Delete(i) => {
                 if i < self.notes.doc().notes.len() {
                     self.notes.editor.end_gesture();
                     self.notes.editor.edit(|d| d.notes.remove(i));
                     self.notes.selected = None;
                 }
             }
-            Command::SelectNote(i) => {
+            NotesCmd::Select(i) => {
                 self.notes.selected = i.filter(|&i| i < self.notes.doc().notes.len())
             }
-            Command::SeekNote(i) => {
+            NotesCmd::Seek(i) => {
                 if let Some(n) = self.notes.doc().notes.get(i) {
                     let start = n.start;
                     self.apply(Command::Seek(start));
                     self.notes.selected = Some(i);
                 }
             }
-            Command::NextNote | Command::PrevNote => {
+            NotesCmd::Next | NotesCmd::Prev => {
                 let pos = self.position_s();
-                let target = if cmd == Command::NextNote {
+                let target = if cmd == NotesCmd::Next {
                     self.notes.doc().next_start(pos)
                 } else {
                     self.notes.doc().prev_start(pos)
@@ -724,7 +877,7 @@ impl Session {
                     self.notes.selected = self.current_note();
                 }
             }
-            Command::UpdateNote {
+            NotesCmd::Update {
                 index,
                 note,
                 coalesce,
@@ -753,8 +906,8 @@ impl Session {
                 self.notes.editor.edit(move |d| d.notes[index] = n2);
                 self.notes.selected = self.find_note(&note);
             }
-            Command::EndNoteEdit => self.notes.editor.end_gesture(),
-            Command::SetNoteImage { index, picked } => {
+            NotesCmd::EndEdit => self.notes.editor.end_gesture(),
+            NotesCmd::SetImage { index, picked } => {
                 let Some(mut note) = self.notes.doc().notes.get(index).cloned() else {
                     return;
                 };
@@ -765,7 +918,7 @@ impl Session {
                 match crate::notes::links::adopt_image(&base, &picked) {
                     Ok(rel) => {
                         note.image = Some(rel);
-                        self.apply(Command::UpdateNote {
+                        self.apply_notes(NotesCmd::Update {
                             index,
                             note,
                             coalesce: false,
@@ -774,29 +927,29 @@ impl Session {
                     Err(e) => self.notify(format!("That image could not be used ({e})."), true),
                 }
             }
-            Command::UndoNotes => {
+            NotesCmd::Undo => {
                 self.notes.editor.undo();
                 self.notes.selected = self
                     .notes
                     .selected
                     .filter(|&i| i < self.notes.doc().notes.len());
             }
-            Command::RedoNotes => {
+            NotesCmd::Redo => {
                 self.notes.editor.redo();
                 self.notes.selected = self
                     .notes
                     .selected
                     .filter(|&i| i < self.notes.doc().notes.len());
             }
-            Command::SaveNotes => match self.notes.save() {
+            NotesCmd::Save => match self.notes.save() {
                 Ok(msg) => self.notify(msg, false),
                 Err(msg) => self.notify(msg, true),
             },
-            Command::SaveNotesAs(p) => match self.notes.save_as(p) {
+            NotesCmd::SaveAs(p) => match self.notes.save_as(p) {
                 Ok(msg) => self.notify(msg, false),
                 Err(msg) => self.notify(msg, true),
             },
-            Command::OpenNotes(p) => {
+            NotesCmd::Open(p) => {
                 let Some(t) = self.track.clone() else { return };
                 let (st, notice) = NotesState::load_for(&t.source, Some(&p));
                 self.notes = st;
@@ -804,7 +957,7 @@ impl Session {
                     self.notify(n, self.notes.load_error.is_some());
                 }
             }
-            Command::ExportNotes(p) => {
+            NotesCmd::Export(p) => {
                 let Some(format) = crate::notes::interchange::Format::from_path(&p) else {
                     self.notify(format!("{}: unknown notes format.", p.display()), true);
                     return;
@@ -825,14 +978,19 @@ impl Session {
                     ),
                 }
             }
-            Command::RestoreNotes(restore) => self.notes.answer_recovery(restore),
-            Command::ReloadNotes(reload) => {
+            NotesCmd::Restore(restore) => self.notes.answer_recovery(restore),
+            NotesCmd::Reload(reload) => {
                 let Some(t) = self.track.clone() else { return };
                 if let Some(n) = self.notes.answer_disk_change(reload, &t.source) {
                     self.notify(n, true);
                 }
             }
-            _ => {}
+            NotesCmd::Discard => {
+                // Not saved, not lost: the recovery copy keeps them for next time.
+                self.notes.flush_recovery();
+                self.notes.editor.mark_saved();
+            }
+            NotesCmd::KeepForRecovery => self.notes.flush_recovery(),
         }
     }
 
@@ -964,6 +1122,12 @@ impl Session {
             }
             self.last_device = Some(dev);
         }
+        if let Some(end) = self.pause_at
+            && self.is_playing()
+            && self.position_s() >= end
+        {
+            self.apply(Command::Pause);
+        }
         self.notes.autosave(std::time::Instant::now());
         self.notes.check_disk(std::time::Instant::now());
         self.make_demo_picture();
@@ -1014,12 +1178,12 @@ mod tests {
         std::fs::create_dir_all(&elsewhere).expect("dir");
         let picked = elsewhere.join("taepyeongso.png");
         std::fs::write(&picked, b"png bytes").expect("image");
-        s.apply(Command::AddNote);
+        s.apply(Command::Notes(NotesCmd::Add));
         let i = s.notes.selected.expect("the new note is selected");
-        s.apply(Command::SetNoteImage {
+        s.apply(Command::Notes(NotesCmd::SetImage {
             index: i,
             picked: picked.clone(),
-        });
+        }));
         let image = s.notes.doc().notes[i].image.clone();
         assert_eq!(image.as_deref(), Some("images/taepyeongso.png"));
         let base = s.notes.base_dir().expect("notes folder");
@@ -1027,13 +1191,13 @@ mod tests {
             std::fs::read(base.join("images/taepyeongso.png")).expect("copied"),
             b"png bytes"
         );
-        s.apply(Command::UndoNotes);
+        s.apply(Command::Notes(NotesCmd::Undo));
         assert_eq!(s.notes.doc().notes[i].image, None);
         // A file that cannot be read: a notice, the note unchanged.
-        s.apply(Command::SetNoteImage {
+        s.apply(Command::Notes(NotesCmd::SetImage {
             index: i,
             picked: elsewhere.join("gone.png"),
-        });
+        }));
         assert_eq!(s.notes.doc().notes[i].image, None);
         assert!(
             s.notices
@@ -1051,6 +1215,59 @@ mod tests {
             }
             std::thread::sleep(std::time::Duration::from_millis(2));
         }
+    }
+
+    #[test]
+    fn a_note_played_in_a_presentation_pauses_at_its_end_and_only_there() {
+        let (mut s, _, _dir) = session_with_tone(6.0);
+        let add = |s: &mut Session, a: f64, b: f64| {
+            s.apply(Command::SetSelection(Some((a, b))));
+            s.apply(Command::Notes(NotesCmd::Add));
+            s.notes.selected.expect("the new note is selected")
+        };
+        let first = add(&mut s, 1.0, 2.0);
+        // a point note ends where the next note starts
+        s.apply(Command::SetSelection(None));
+        s.apply(Command::Seek(3.0));
+        let point = {
+            s.apply(Command::Notes(NotesCmd::Add));
+            s.notes.selected.expect("selected")
+        };
+        add(&mut s, 4.5, 5.0);
+
+        // Outside a presentation, playing a note does not pause at its end.
+        s.apply(Command::PlayNote(first));
+        assert!(s.is_playing());
+        assert_eq!(s.position_s(), 1.0);
+        assert_eq!(s.pause_at(), None);
+
+        s.apply(Command::SetPresenting(true));
+        s.apply(Command::PlayNote(first));
+        assert_eq!(s.pause_at(), Some(2.0));
+        s.apply(Command::Seek(1.5));
+        s.poll();
+        assert!(s.is_playing(), "still inside the note");
+        s.apply(Command::Seek(2.01));
+        s.poll();
+        assert!(!s.is_playing(), "paused at the note's end");
+        assert_eq!(s.pause_at(), None);
+
+        s.apply(Command::PlayNote(point));
+        assert_eq!(s.pause_at(), Some(4.5), "a point note runs to the next note");
+        // Space (or a click on the progress strip) plays on past the end.
+        s.apply(Command::PlayOnPastNoteEnd);
+        s.apply(Command::Seek(4.6));
+        s.poll();
+        assert!(s.is_playing());
+
+        // With the setting off, notes play on.
+        s.apply(Command::SetPauseAtNoteEnd(false));
+        s.apply(Command::PlayNote(first));
+        assert_eq!(s.pause_at(), None);
+        s.apply(Command::SetPauseAtNoteEnd(true));
+        s.apply(Command::PlayNote(first));
+        s.apply(Command::SetPresenting(false));
+        assert_eq!(s.pause_at(), None, "leaving the presentation forgets the pause");
     }
 
     #[test]
