@@ -35,11 +35,7 @@ fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     let start = Instant::now();
     loop {
         h.step();
-        let done = h
-            .state()
-            .session
-            .track()
-            .is_some_and(|t| t.analysis_done())
+        let done = h.state().session.track().is_some_and(|t| t.analysis_done())
             && !h.state().session.is_loading();
         if done {
             break;
@@ -53,16 +49,20 @@ fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     // Tests run in parallel and share one data folder: a recovery copy another test left
     // would put the "restore?" question in front of this one.
     if h.state().session.notes().pending_recovery.is_some() {
-        h.state_mut()
-            .session
-            .apply(sori::session::Command::Notes(sori::session::NotesCmd::Restore(false)));
+        h.state_mut().session.apply(sori::session::Command::Notes(
+            sori::session::NotesCmd::Restore(false),
+        ));
     }
     h.step();
     h
 }
 
 /// Changes the demo's note titled `title` through the session's notes command.
-fn edit_note(h: &mut Harness<'_, SoriApp>, title: &str, change: impl FnOnce(&mut sori::notes::Note)) {
+fn edit_note(
+    h: &mut Harness<'_, SoriApp>,
+    title: &str,
+    change: impl FnOnce(&mut sori::notes::Note),
+) {
     let notes = &h.state().session.notes().doc().notes;
     let index = notes
         .iter()
@@ -72,13 +72,17 @@ fn edit_note(h: &mut Harness<'_, SoriApp>, title: &str, change: impl FnOnce(&mut
     change(&mut note);
     let selected = h.state().session.notes().selected;
     let session = &mut h.state_mut().session;
-    session.apply(sori::session::Command::Notes(sori::session::NotesCmd::Update {
-        index,
-        note,
-        coalesce: false,
-    }));
+    session.apply(sori::session::Command::Notes(
+        sori::session::NotesCmd::Update {
+            index,
+            note,
+            coalesce: false,
+        },
+    ));
     // the edit selects the note; the test goes on from the selection it had
-    session.apply(sori::session::Command::Notes(sori::session::NotesCmd::Select(selected)));
+    session.apply(sori::session::Command::Notes(
+        sori::session::NotesCmd::Select(selected),
+    ));
 }
 
 fn click(h: &mut Harness<'_, SoriApp>, p: Pos2) {
@@ -426,7 +430,13 @@ fn m_adds_a_note_ctrl_z_removes_it_and_ctrl_s_saves() {
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
     h.step();
     assert!(!h.state().session.notes().is_dirty(), "saved");
-    let path = h.state().session.notes().path.clone().expect("a notes path");
+    let path = h
+        .state()
+        .session
+        .notes()
+        .path
+        .clone()
+        .expect("a notes path");
     let saved = sori::notes::native::read(&path).expect("the saved file parses");
     assert_eq!(saved.notes.len(), before.len() + 1);
     assert!(saved.notes.iter().any(|n| n.title == "New note"));
@@ -447,9 +457,9 @@ fn a_long_notes_list_lays_out_only_the_rows_in_view_and_brings_the_played_note_i
     }
     std::fs::write(&path, doc).expect("notes file");
     let mut h = harness();
-    h.state_mut()
-        .session
-        .apply(sori::session::Command::Notes(sori::session::NotesCmd::Open(path)));
+    h.state_mut().session.apply(sori::session::Command::Notes(
+        sori::session::NotesCmd::Open(path),
+    ));
     h.step();
     h.step();
     assert_eq!(h.state().session.notes().doc().notes.len(), 1500);
@@ -827,7 +837,11 @@ fn f5_presents_pagedown_plays_the_next_note_b_blanks_esc_returns_and_the_text_sc
     h.key_press_modifiers(egui::Modifiers::COMMAND, Key::Num0);
     h.step();
     h.step();
-    assert_eq!(h.state().session.settings().text_scale, 1.0, "Ctrl+0 resets");
+    assert_eq!(
+        h.state().session.settings().text_scale,
+        1.0,
+        "Ctrl+0 resets"
+    );
 }
 
 #[test]
@@ -835,7 +849,9 @@ fn the_presentation_card_body_is_at_least_28_pixels_at_1280x720() {
     let mut h = harness();
     h.set_size(egui::vec2(1280.0, 720.0));
     // A one-line body, so its label is exactly one line of body text.
-    edit_note(&mut h, "Gayageum-like plucks", |n| n.body = "가야금 소리".into());
+    edit_note(&mut h, "Gayageum-like plucks", |n| {
+        n.body = "가야금 소리".into()
+    });
     h.state_mut()
         .session
         .apply(sori::session::Command::Seek(5.0));

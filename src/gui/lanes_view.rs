@@ -337,10 +337,11 @@ pub(crate) fn show(
         Some((k, s)) => {
             let seg = lens.lanes.get(k).and_then(|l| l.segments.get(s));
             if ui.button("Draft a note from this segment").clicked() {
-                app.session.apply(Command::Notes(NotesCmd::DraftFromSegment {
-                    lane: k,
-                    segment: s,
-                }));
+                app.session
+                    .apply(Command::Notes(NotesCmd::DraftFromSegment {
+                        lane: k,
+                        segment: s,
+                    }));
                 ui.close();
             }
             if let Some(seg) = seg

@@ -1328,7 +1328,9 @@ impl eframe::App for EframeApp {
     }
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // Unsaved notes stay in their recovery copy; the next launch offers them back.
-        self.0.session.apply(Command::Notes(NotesCmd::KeepForRecovery));
+        self.0
+            .session
+            .apply(Command::Notes(NotesCmd::KeepForRecovery));
     }
 }
 

@@ -1253,7 +1253,11 @@ mod tests {
         assert_eq!(s.pause_at(), None);
 
         s.apply(Command::PlayNote(point));
-        assert_eq!(s.pause_at(), Some(4.5), "a point note runs to the next note");
+        assert_eq!(
+            s.pause_at(),
+            Some(4.5),
+            "a point note runs to the next note"
+        );
         // Space (or a click on the progress strip) plays on past the end.
         s.apply(Command::PlayOnPastNoteEnd);
         s.apply(Command::Seek(4.6));
@@ -1267,7 +1271,11 @@ mod tests {
         s.apply(Command::SetPauseAtNoteEnd(true));
         s.apply(Command::PlayNote(first));
         s.apply(Command::SetPresenting(false));
-        assert_eq!(s.pause_at(), None, "leaving the presentation forgets the pause");
+        assert_eq!(
+            s.pause_at(),
+            None,
+            "leaving the presentation forgets the pause"
+        );
     }
 
     #[test]
