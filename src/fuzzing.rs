@@ -1,5 +1,5 @@
 //! Entry points shared by the fuzz targets (`fuzz/`, run with `make fuzz`) and the test that
-//! replays their corpora (`tests/fuzz_corpus.rs`), so a crash found once stays fixed. Each
+//! replays their corpora (`tests/it/fuzz_corpus.rs`), so a crash found once stays fixed. Each
 //! takes arbitrary bytes and must return without panicking, hanging or exhausting memory.
 
 use std::path::Path;

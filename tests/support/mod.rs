@@ -21,6 +21,19 @@ mod testdir;
 #[allow(unused_imports)]
 pub use testdir::{TestDir, process_dir};
 
+/// Points `SORI_DATA_DIR` (notes of the demo, recovery copies, pictures) at one folder of this
+/// process's own, the same for every test that calls it, so that no test writes to the user's.
+pub fn use_test_data_dir() {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = process_dir("data");
+        // SAFETY: set once per process, by the first test that needs it, before that test's
+        // code reads it; std's environment lock orders it with the other tests' reads.
+        unsafe { std::env::set_var("SORI_DATA_DIR", &d) };
+        d
+    });
+}
+
 /// A fresh temporary folder, removed with its files when the returned guard is dropped.
 pub fn tmpdir(name: &str) -> TestDir {
     TestDir::new(name)

@@ -1,7 +1,7 @@
 //! Nothing is ever lost: a writer killed mid-save leaves the complete old or the complete new
 //! file; unsaved edits come back from the recovery copy after a crash.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,14 +9,6 @@ use std::time::{Duration, Instant};
 use sori::notes::history::Editor;
 use sori::notes::interchange::{Format, export};
 use sori::notes::{Document, Note, native, recovery};
-
-/// One data folder for every test in this binary (they run in parallel threads).
-fn data_dir() {
-    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let d = DIR.get_or_init(|| support::process_dir("safety-data"));
-    // SAFETY: always the same value; set before any recovery call of this process.
-    unsafe { std::env::set_var("SORI_DATA_DIR", d) };
-}
 
 fn big_doc(n: usize, tag: &str) -> Document {
     let notes = (0..n)
@@ -117,7 +109,7 @@ fn killing_a_writer_mid_save_never_leaves_a_partial_file() {
 #[test]
 fn edits_survive_a_crash_through_the_recovery_copy() {
     let dir = support::tmpdir("recovery");
-    data_dir();
+    support::use_test_data_dir();
     let notes_path = dir.join("song.sori.toml");
     std::fs::write(
         &notes_path,
@@ -223,7 +215,7 @@ fn notes_convert_names_what_the_target_cannot_hold() {
 fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
     use sori::session::{NotesState, Source};
     let dir = support::tmpdir("disk-change");
-    data_dir();
+    support::use_test_data_dir();
     let audio = dir.join("song.wav");
     let notes = native::sidecar_for(&audio);
     std::fs::write(
@@ -267,7 +259,7 @@ fn a_file_changed_by_another_program_is_noticed_and_reloaded_on_request() {
 #[test]
 fn notes_for_a_track_in_an_unwritable_folder_are_saved_to_the_data_folder() {
     use sori::session::{NotesState, Source};
-    data_dir();
+    support::use_test_data_dir();
     // A folder that cannot be written (here: one that cannot exist under a regular file).
     let dir = support::tmpdir("unwritable");
     let blocker = dir.join("usb-stick");

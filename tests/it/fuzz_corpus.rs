@@ -2,14 +2,12 @@
 //! claxon test suites (`tests/corrupt/`), go through the same entry points as the fuzz targets:
 //! none may panic. A crash the fuzzer finds is fixed and its input added here for good.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
+use crate::support::*;
 use sori::fuzzing::{self, NOTES_FORMATS, Signal};
 use sori::notes::interchange::export;
 use sori::notes::{Category, Document, Note};
-use support::*;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -87,7 +85,7 @@ fn analysis_input_layout() {
 
 /// Writes the starting corpora: one small valid file per audio format, each notes format's
 /// export of a small document, and the special signals for the analysis.
-/// `cargo test --test fuzz_corpus -- --ignored write_seeds`
+/// `cargo test --release --test it -- --ignored write_seeds`
 #[test]
 #[ignore = "writes fuzz/corpus seeds; run by hand when the formats change"]
 fn write_seeds() {

@@ -4,14 +4,12 @@
 //! notice, or fails with one sentence; never a panic, hang or out-of-memory abort. Also the
 //! limits: recordings too large for memory, and notes files over the size limit.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::support::*;
 use sori::audio::decode::{AudioError, Decoder, MAX_PCM_BYTES, Progress};
 use sori::audio::decode_file;
-use support::*;
 
 const SECS: f64 = 3.0;
 

@@ -1,12 +1,12 @@
 //! Every listed format decodes with the right duration, rate and channel count; broken and
 //! non-audio files give an error, never a panic. All files are made here by the tests.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
+use crate::support::*;
 use sori::audio::decode_file;
-use support::*;
 
 /// Decodes and checks rate, channels and duration (within `tol_s`), and that the audio is
 /// the test tone (RMS of a 0.5-amplitude sine ≈ 0.354) in its middle.

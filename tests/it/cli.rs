@@ -2,7 +2,7 @@
 //! JSON of DESIGN.md section 3 (and CSV segments); bad input exits non-zero with one line on
 //! stderr and no panic.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

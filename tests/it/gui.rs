@@ -1,7 +1,7 @@
 //! Headless GUI tests (egui_kittest): the demo loads, Space plays, clicking the timeline
 //! moves the playhead, dragging selects a region and L loops it.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 
@@ -23,10 +23,7 @@ fn harness() -> Harness<'static, SoriApp> {
 
 fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     // Keep the demo's notes, recovery copies and pictures out of the real user folder.
-    static DATA: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    let dir = DATA.get_or_init(|| support::process_dir("gui-data"));
-    // SAFETY: set once, to the same value, before any thread of this process reads it.
-    unsafe { std::env::set_var("SORI_DATA_DIR", dir) };
+    support::use_test_data_dir();
     let app = SoriApp::new(settings, Player::silent(), None);
     let mut h = Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
