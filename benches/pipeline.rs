@@ -210,7 +210,7 @@ fn rows(label: &str, path: &Path) {
         println!("  (the tagger could not be loaded)");
         return;
     };
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = sori::parallel::cores();
     let tagged = |_| {
         let t = Instant::now();
         let (_, _, lens, tags) =

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 mod analyze;
 mod eval;
 
-pub use analyze::{AnalyzeArgs, parallel_map};
+pub use analyze::AnalyzeArgs;
 pub use eval::{EvalArgs, TrainArgs};
 
 use crate::analysis::peaks::PeakPyramid;

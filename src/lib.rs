@@ -11,6 +11,7 @@ pub mod demo;
 pub mod fuzzing;
 pub mod gui;
 pub mod notes;
+pub mod parallel;
 pub mod render;
 pub mod session;
 #[cfg(test)]

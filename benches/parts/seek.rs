@@ -258,7 +258,7 @@ pub fn measure(runs: usize) -> Result<Seeks, String> {
     transport.seek(tone_from as u64);
     std::thread::sleep(Duration::from_millis(200));
     let stop = Arc::new(AtomicBool::new(false));
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let cores = sori::parallel::cores();
     let spinners: Vec<_> = (0..cores)
         .map(|_| {
             let stop = stop.clone();

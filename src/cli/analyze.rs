@@ -2,7 +2,6 @@
 //! (DESIGN.md section 3) or the lane segments as CSV. Files are analysed in parallel.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
@@ -166,35 +165,6 @@ fn to_json<'a>(
     }
 }
 
-/// Runs `job` over `items` on every core, in order of completion; results keep input order.
-pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(usize, &T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(items.len().max(1));
-    let next = AtomicUsize::new(0);
-    let out: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= items.len() {
-                        break;
-                    }
-                    let r = job(i, &items[i]);
-                    if let Ok(mut o) = out.lock() {
-                        o[i] = Some(r);
-                    }
-                }
-            });
-        }
-    });
-    out.into_inner()
-        .map(|v| v.into_iter().flatten().collect())
-        .unwrap_or_default()
-}
-
 /// Decodes and analyses one file (the calling thread plus the analysis's own helpers), with
 /// `tagger` on `threads` threads beside the lens; a tagger error is a warning.
 fn load_and_analyze(
@@ -234,9 +204,9 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     let threads = if total > 1 {
         1
     } else {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
+        crate::parallel::cores()
     };
-    let results = parallel_map(&a.files, |_, path| {
+    let results = crate::parallel::map(&a.files, |_, path| {
         let r = load_and_analyze(path, tagger.as_ref(), threads);
         let k = done.fetch_add(1, Ordering::Relaxed) + 1;
         // Progress for several files; one file's only stderr line is its error, if any.

@@ -8,6 +8,7 @@ mod menus;
 mod notes_view;
 pub mod present;
 mod theme;
+mod tiles;
 mod timeline;
 mod transport_bar;
 
@@ -19,11 +20,11 @@ use eframe::egui::{self, Color32, Key, Modifiers, RichText};
 
 use crate::audio::playback::Player;
 use crate::render::{ColorMap, DbRange, format_time};
-use crate::session::tiles::Tiles;
 use crate::session::{
     Command, NotesCmd, Session, Settings, Source, TEXT_SCALE_STEP, Theme, WINDOW_SIZES,
 };
 use keys::SHORTCUTS;
+use tiles::Tiles;
 
 pub use theme::{install_fonts, visuals};
 pub use timeline::Readout;

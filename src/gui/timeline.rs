@@ -6,9 +6,9 @@ use std::sync::Arc;
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, pos2, vec2};
 
 use super::SoriApp;
+use super::tiles::{TILE_COLS, Tile, TileKey};
 use crate::analysis::spectrum::{LogAxis, u8_to_db};
 use crate::render::{ColorMap, colorize, format_time, freq_ticks, time_tick_step};
-use crate::session::tiles::{TILE_COLS, Tile, TileKey};
 use crate::session::{Command, Track};
 
 const GUTTER: f32 = 60.0;

@@ -490,11 +490,11 @@ impl Session {
             }
             NotesCmd::Save => match self.notes.save() {
                 Ok(msg) => self.notify(msg, false),
-                Err(msg) => self.notify(msg, true),
+                Err(e) => self.notify(e.to_string(), true),
             },
             NotesCmd::SaveAs(p) => match self.notes.save_as(p) {
                 Ok(msg) => self.notify(msg, false),
-                Err(msg) => self.notify(msg, true),
+                Err(e) => self.notify(e.to_string(), true),
             },
             NotesCmd::Open(p) => {
                 let Some(t) = self.track.clone() else { return };

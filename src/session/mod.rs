@@ -6,7 +6,6 @@ mod apply;
 mod commands;
 pub mod notes_state;
 mod settings;
-pub mod tiles;
 pub mod track;
 
 use std::path::PathBuf;

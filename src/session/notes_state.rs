@@ -11,6 +11,27 @@ use super::track::Source;
 /// The built-in demo's notes (copied to the user's data folder when edited and saved).
 pub static DEMO_NOTES: &str = include_str!("../../assets/demo.sori.toml");
 
+/// Why the notes could not be saved; each reads as one sentence for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error(
+        "The notes file on disk has errors; Sori will not overwrite it. Fix it, or save the notes under another name."
+    )]
+    FileOnDiskHasErrors,
+    #[error("There is no place to save these notes.")]
+    NoPath,
+    #[error("The notes could not be saved to {} ({first}).", path.display())]
+    NotWritable {
+        path: PathBuf,
+        first: std::io::Error,
+    },
+    #[error("The notes could not be saved ({first}; also {fallback}).")]
+    FallbackFailed {
+        first: std::io::Error,
+        fallback: std::io::Error,
+    },
+}
+
 /// How often unsaved edits are written to the recovery copy.
 pub const AUTOSAVE_EVERY: Duration = Duration::from_secs(10);
 
@@ -113,12 +134,12 @@ impl NotesState {
 
     /// Saves to the notes path; if its folder is not writable, to the user's data folder.
     /// Returns a sentence for the user.
-    pub fn save(&mut self) -> Result<String, String> {
+    pub fn save(&mut self) -> Result<String, SaveError> {
         if self.load_error.is_some() {
-            return Err("The notes file on disk has errors; Sori will not overwrite it. Fix it, or save the notes under another name.".into());
+            return Err(SaveError::FileOnDiskHasErrors);
         }
         let Some(path) = self.path.clone() else {
-            return Err("There is no place to save these notes.".into());
+            return Err(SaveError::NoPath);
         };
         let text = native::to_string(self.editor.doc());
         match save::atomic_write(&path, text.as_bytes()) {
@@ -137,10 +158,7 @@ impl NotesState {
                     .unwrap_or_else(|| "notes.sori.toml".into());
                 let Some(fallback) = recovery::data_dir().map(|d| d.join("notes").join(name))
                 else {
-                    return Err(format!(
-                        "The notes could not be saved to {} ({first}).",
-                        path.display()
-                    ));
+                    return Err(SaveError::NotWritable { path, first });
                 };
                 let result = fallback
                     .parent()
@@ -160,14 +178,14 @@ impl NotesState {
                             fallback.display()
                         ))
                     }
-                    Err(e) => Err(format!("The notes could not be saved ({first}; also {e}).")),
+                    Err(fallback) => Err(SaveError::FallbackFailed { first, fallback }),
                 }
             }
         }
     }
 
     /// Saves as `path` (chosen by the user: clears a load error).
-    pub fn save_as(&mut self, path: PathBuf) -> Result<String, String> {
+    pub fn save_as(&mut self, path: PathBuf) -> Result<String, SaveError> {
         self.path = Some(path);
         self.load_error = None;
         self.save()

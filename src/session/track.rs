@@ -138,8 +138,7 @@ impl Track {
         let keep_going = || on.load(Ordering::Relaxed) && !cancelled();
         if keep_going() && self.store.is_complete() {
             // One core stays free for drawing and playback (the tagger is the longest job).
-            let threads = std::thread::available_parallelism()
-                .map_or(1, |n| n.get().saturating_sub(1).max(1));
+            let threads = crate::parallel::cores().saturating_sub(1).max(1);
             self.tag_done.store(0, Ordering::Relaxed);
             let result = shared_tagger().map_err(|e| e.to_string()).and_then(|t| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

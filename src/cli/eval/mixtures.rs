@@ -11,7 +11,6 @@ use crate::analysis::features::mono_decimated;
 use crate::analysis::lens::{Analysis, LANE_HOP_S};
 use crate::analysis::tagger::{Embedding, Tagger};
 use crate::audio::PcmStore;
-use crate::cli::parallel_map;
 
 pub const MIX_AT_S: f64 = 3.0;
 pub const MIX_CLIP_MAX_S: f64 = 8.0;
@@ -273,7 +272,7 @@ pub fn mixtures(
             .unwrap_or_default()
     };
     eprintln!("analysing {} mixtures…", jobs.len());
-    parallel_map(jobs, |_, &(c, b, g)| {
+    crate::parallel::map(jobs, |_, &(c, b, g)| {
         let (Some(clip), Some(bed)) = (&loaded[c], &loaded[b]) else {
             return None;
         };

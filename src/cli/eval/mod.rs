@@ -34,7 +34,6 @@ use self::mixtures::{eval_jobs, head_jobs, mixtures, train_jobs, train_mixtures}
 use self::report::{Figures, Tally, table};
 use self::train::{FitSettings, HeadInput, fit, fit_head, head_lanes};
 pub use self::train::{TrainArgs, train};
-use super::analyze::parallel_map;
 use crate::analysis::head::Head;
 use crate::analysis::lens::{
     Analysis, BlockCues, LANE_HOP_S, Lane, analyze, score_lanes, score_lanes_with, set_block_tags,
@@ -139,7 +138,7 @@ fn load_all(rows: &[Row], tagger: Option<&Tagger>) -> Loaded {
     let total = rows.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     eprintln!("analysing {total} files…");
-    parallel_map(rows, |_, r| {
+    crate::parallel::map(rows, |_, r| {
         let out = match decode_file(&r.file) {
             Ok((whole, _)) => {
                 let store = excerpt(whole, r);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use crate::analysis::spectrum::{SpecParams, columns};
 
-use super::track::Track;
+use crate::session::Track;
 
 pub const TILE_COLS: usize = 256;
 const CACHE_TILES: usize = 600;
