@@ -12,7 +12,6 @@ mod tiles;
 mod timeline;
 mod transport_bar;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
@@ -24,7 +23,6 @@ use crate::session::{
     Command, NotesCmd, Session, Settings, Source, TEXT_SCALE_STEP, Theme, WINDOW_SIZES,
 };
 use keys::SHORTCUTS;
-use tiles::Tiles;
 
 pub use theme::{install_fonts, visuals};
 pub use timeline::Readout;
@@ -35,30 +33,21 @@ pub use crate::audio::AUDIO_EXTENSIONS;
 
 pub struct SoriApp {
     pub session: Session,
-    tiles: Tiles,
-    textures: HashMap<timeline::TexKey, (egui::TextureHandle, u64, u64)>,
-    frame_no: u64,
-    pub(crate) drag: Option<timeline::Drag>,
-    pub hover: Option<Readout>,
+    /// Overview, ruler, notes lane, waveform, spectrogram and the lens lanes.
+    timeline: timeline::Timeline,
     /// A file dialog running on its own thread, and what its answer is for.
     dialog: Option<(Dialog, Receiver<Option<PathBuf>>)>,
     show_shortcuts: bool,
     show_about: bool,
     fonts_installed: bool,
     shown_track: Option<u64>,
-    /// Spectrogram tiles drawn in the last frame.
-    pub(crate) visible_tiles: Vec<timeline::TexKey>,
-    pub(crate) images: HashMap<PathBuf, Option<egui::TextureHandle>>,
-    /// The note the list last scrolled to while playing.
-    pub(crate) scrolled_to: Option<usize>,
+    pub(crate) images: notes_view::Images,
+    /// The notes panel and the notes lane.
+    notes_panel: notes_view::NotesPanel,
     /// An action waiting for "save the notes first?".
     pending: Option<Pending>,
     show_glossary: bool,
     glossary_filter: String,
-    /// The lane edge being dragged: (note index at drag start, true = end edge).
-    pub(crate) lane_drag: Option<bool>,
-    /// The lens segment a context menu is open for: (lane, segment).
-    pub(crate) lane_menu: Option<(usize, usize)>,
     /// Presentation mode (F5).
     pub present: present::Presenter,
     applied_theme: Option<Theme>,
@@ -95,6 +84,24 @@ enum Dialog {
 }
 
 impl SoriApp {
+    /// The time views, then what they asked for.
+    pub(crate) fn show_timeline(&mut self, ui: &mut egui::Ui) {
+        let cmds = self.timeline.show(ui, &self.session);
+        self.apply_all(ui.ctx(), cmds);
+    }
+
+    /// Applies the commands a view returned, in order, and draws the next frame with their
+    /// effect (the view itself was drawn with the state before them).
+    pub(crate) fn apply_all(&mut self, ctx: &egui::Context, cmds: Vec<Command>) {
+        if cmds.is_empty() {
+            return;
+        }
+        for c in cmds {
+            self.session.apply(c);
+        }
+        ctx.request_repaint();
+    }
+
     /// A new app window state. `file`: open it, else the demo.
     pub fn new(settings: Settings, player: Player, file: Option<PathBuf>) -> Self {
         Self::with_notes(settings, player, file, None)
@@ -117,24 +124,17 @@ impl SoriApp {
         });
         Self {
             session,
-            tiles: Tiles::new(),
-            textures: HashMap::new(),
-            frame_no: 0,
-            drag: None,
-            hover: None,
+            timeline: timeline::Timeline::default(),
             dialog: None,
             show_shortcuts: false,
             show_about: false,
             fonts_installed: false,
             shown_track: None,
-            visible_tiles: Vec::new(),
-            images: HashMap::new(),
-            scrolled_to: None,
+            images: notes_view::Images::default(),
+            notes_panel: notes_view::NotesPanel::default(),
             pending: None,
             show_glossary: false,
             glossary_filter: String::new(),
-            lane_drag: None,
-            lane_menu: None,
             present: present::Presenter::default(),
             applied_theme: None,
             export: None,
@@ -144,13 +144,7 @@ impl SoriApp {
     /// True when every spectrogram tile on screen is drawn from the finished analysis (its
     /// texture shows the latest computation of a complete tile).
     pub fn spectrogram_settled(&self) -> bool {
-        !self.visible_tiles.is_empty()
-            && self.visible_tiles.iter().all(|k| {
-                match (self.tiles.peek(&k.0), self.textures.get(k)) {
-                    (Some(tile), Some((_, _, serial))) => tile.complete && tile.serial == *serial,
-                    _ => false,
-                }
-            })
+        self.timeline.spectrogram_settled()
     }
 
     /// Asks for an image file for note `i`.
@@ -167,14 +161,11 @@ impl SoriApp {
             ctx.options_mut(|o| o.zoom_with_keyboard = false);
             self.fonts_installed = true;
         }
-        self.frame_no += 1;
         self.session.poll();
         let track_id = self.session.track().map(|t| t.id);
         if track_id != self.shown_track {
             // Another track: drop the old one's queued tiles and textures.
-            self.tiles.clear_queue();
-            self.textures.clear();
-            self.drag = None;
+            self.timeline.forget_track();
             self.shown_track = track_id;
             if let Some(t) = &self.session.track() {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Title(format!(
@@ -213,7 +204,7 @@ impl SoriApp {
             .default_size(300.0)
             .show(ui, |ui| self.notes_panel(ui));
         egui::CentralPanel::default().show(ui, |ui| {
-            timeline::show(self, ui);
+            self.show_timeline(ui);
         });
 
         self.questions(&ctx);
@@ -268,7 +259,7 @@ impl SoriApp {
     fn request_repaints(&self, ctx: &egui::Context) {
         if self.session.is_playing() {
             ctx.request_repaint();
-        } else if self.session.busy() || self.tiles.pending() || self.dialog.is_some() {
+        } else if self.session.busy() || self.timeline.tiles_pending() || self.dialog.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
     }
@@ -300,7 +291,7 @@ impl SoriApp {
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
-            match &self.hover {
+            match &self.timeline.hover {
                 Some(r) => {
                     let mut s = format!("time {}", format_time(r.time_s, 0.001));
                     if let Some(f) = r.freq_hz {
@@ -399,7 +390,11 @@ impl SoriApp {
     }
 
     fn notes_panel(&mut self, ui: &mut egui::Ui) {
-        notes_view::panel(self, ui);
+        let (cmds, pick_image) = self.notes_panel.show(ui, &self.session, &mut self.images);
+        self.apply_all(ui.ctx(), cmds);
+        if let Some(i) = pick_image {
+            self.pick_note_image(i);
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! The notes panel (list, editor, card with glossary and image) and the notes lane.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use eframe::egui::{self, Color32, RichText, Sense, Stroke, pos2};
 
-use super::SoriApp;
 use crate::notes::glossary::Glossary;
 use crate::notes::{Category, Note, time};
-use crate::session::{Command, NotesCmd};
+use crate::session::{Command, NotesCmd, Session};
 
 /// Category colours (Okabe–Ito, shared with the pictures: [`crate::render::category_rgb`]).
 pub fn category_color(c: Category) -> Color32 {
@@ -22,137 +22,302 @@ pub(crate) fn when(n: &Note) -> String {
     }
 }
 
-/// The list of notes, the editor of the selected one, and the card of the current one.
-pub fn panel(app: &mut SoriApp, ui: &mut egui::Ui) {
-    let s = &app.session;
-    let dirty = s.notes().is_dirty();
-    ui.horizontal(|ui| {
-        ui.heading("Notes");
-        if dirty {
-            ui.label(
-                RichText::new("unsaved")
-                    .italics()
-                    .color(Color32::from_rgb(250, 200, 90)),
-            );
-        }
-    });
-    let mut cmds = Vec::new();
-    ui.horizontal_wrapped(|ui| {
-        if ui.button("Add note (M)").clicked() {
-            cmds.push(Command::Notes(NotesCmd::Add));
-        }
-        if ui
-            .add_enabled(dirty, egui::Button::new("Save (Ctrl+S)"))
-            .clicked()
-        {
-            cmds.push(Command::Notes(NotesCmd::Save));
-        }
-        if ui
-            .add_enabled(s.notes().editor.can_undo(), egui::Button::new("Undo"))
-            .on_hover_text("Ctrl+Z")
-            .clicked()
-        {
-            cmds.push(Command::Notes(NotesCmd::Undo));
-        }
-        if ui
-            .add_enabled(s.notes().editor.can_redo(), egui::Button::new("Redo"))
-            .on_hover_text("Ctrl+Shift+Z or Ctrl+Y")
-            .clicked()
-        {
-            cmds.push(Command::Notes(NotesCmd::Redo));
-        }
-    });
-    ui.separator();
+/// The notes panel's own state: the note the list last scrolled to while playing.
+#[derive(Debug, Default)]
+pub(crate) struct NotesPanel {
+    scrolled_to: Option<usize>,
+}
 
-    let current = s.current_note();
-    let playing = s.is_playing();
-    let selected = s.notes().selected;
-    let list_h = (ui.available_height() * 0.35).max(120.0);
-    // One line a note, so only the rows in view are laid out: a long recording may carry
-    // thousands of notes.
-    const MARGIN: f32 = 4.0;
-    let row_h = ui.text_style_height(&egui::TextStyle::Body).max(16.0) + 2.0 * MARGIN;
-    let pitch = row_h + ui.spacing().item_spacing.y;
-    let mut area = egui::ScrollArea::vertical()
-        .id_salt("notes-list")
-        .max_height(list_h)
-        .auto_shrink([false, true]);
-    if let Some(i) = current.filter(|_| playing)
-        && app.scrolled_to != Some(i)
-    {
-        // The note being played comes to the middle of the list.
-        area = area.vertical_scroll_offset((i as f32 * pitch - (list_h - row_h) / 2.0).max(0.0));
-        app.scrolled_to = Some(i);
-    }
-    let notes = &app.session.notes().doc().notes;
-    if notes.is_empty() {
-        ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
-    }
-    area.show_rows(ui, row_h, notes.len(), |ui, rows| {
-        for i in rows {
-            let Some(n) = notes.get(i) else { break };
-            let is_current = current == Some(i);
-            let fill = if is_current {
-                ui.visuals().selection.bg_fill.gamma_multiply(0.6)
-            } else if selected == Some(i) {
-                ui.visuals().faint_bg_color
-            } else {
-                Color32::TRANSPARENT
-            };
-            let resp = egui::Frame::new()
-                .fill(fill)
-                .inner_margin(MARGIN)
-                .show(ui, |ui| {
-                    ui.set_width(ui.available_width());
-                    ui.set_height(row_h - 2.0 * MARGIN);
-                    ui.horizontal(|ui| {
-                        let (r, _) = ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
-                        ui.painter().rect_filled(r, 1.0, category_color(n.category));
-                        ui.label(RichText::new(when(n)).monospace().small());
-                        ui.add(egui::Label::new(RichText::new(&n.title).strong()).truncate());
-                    });
-                });
-            let resp = ui.interact(
-                resp.response.rect,
-                ui.scope_id().with(("note", i)),
-                Sense::click(),
-            );
-            let resp =
-                resp.on_hover_text(format!("{} — click to play from here", n.category.as_str()));
-            resp.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::ListItem, true, format!("Note {}", n.title))
-            });
-            if resp.clicked() {
-                cmds.push(Command::Notes(NotesCmd::Seek(i)));
-            }
-        }
-    });
-    ui.separator();
-
-    // The card: the note at the playhead while playing, otherwise the selected one.
-    let shown = if playing {
-        current.or(selected)
-    } else {
-        selected.or(current)
-    };
-    let shown = shown.and_then(|i| Some((i, app.session.notes().doc().notes.get(i)?.clone())));
-    egui::ScrollArea::vertical()
-        .id_salt("notes-card")
-        .show(ui, |ui| {
-            if let Some((i, n)) = &shown {
-                if selected == Some(*i) && !playing {
-                    editor(app, ui, *i, n, &mut cmds);
-                    ui.separator();
-                }
-                card(app, ui, n);
+impl NotesPanel {
+    /// The list of notes, the editor of the selected one, and the card of the current one.
+    /// Returns the commands to apply, and the note whose image the user asked to pick.
+    pub(crate) fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        session: &Session,
+        images: &mut Images,
+    ) -> (Vec<Command>, Option<usize>) {
+        let mut pick_image = None;
+        let s = session;
+        let dirty = s.notes().is_dirty();
+        ui.horizontal(|ui| {
+            ui.heading("Notes");
+            if dirty {
+                ui.label(
+                    RichText::new("unsaved")
+                        .italics()
+                        .color(Color32::from_rgb(250, 200, 90)),
+                );
             }
         });
-    for c in cmds {
-        app.session.apply(c);
+        let mut cmds = Vec::new();
+        ui.horizontal_wrapped(|ui| {
+            if ui.button("Add note (M)").clicked() {
+                cmds.push(Command::Notes(NotesCmd::Add));
+            }
+            if ui
+                .add_enabled(dirty, egui::Button::new("Save (Ctrl+S)"))
+                .clicked()
+            {
+                cmds.push(Command::Notes(NotesCmd::Save));
+            }
+            if ui
+                .add_enabled(s.notes().editor.can_undo(), egui::Button::new("Undo"))
+                .on_hover_text("Ctrl+Z")
+                .clicked()
+            {
+                cmds.push(Command::Notes(NotesCmd::Undo));
+            }
+            if ui
+                .add_enabled(s.notes().editor.can_redo(), egui::Button::new("Redo"))
+                .on_hover_text("Ctrl+Shift+Z or Ctrl+Y")
+                .clicked()
+            {
+                cmds.push(Command::Notes(NotesCmd::Redo));
+            }
+        });
+        ui.separator();
+
+        let current = s.current_note();
+        let playing = s.is_playing();
+        let selected = s.notes().selected;
+        let list_h = (ui.available_height() * 0.35).max(120.0);
+        // One line a note, so only the rows in view are laid out: a long recording may carry
+        // thousands of notes.
+        const MARGIN: f32 = 4.0;
+        let row_h = ui.text_style_height(&egui::TextStyle::Body).max(16.0) + 2.0 * MARGIN;
+        let pitch = row_h + ui.spacing().item_spacing.y;
+        let mut area = egui::ScrollArea::vertical()
+            .id_salt("notes-list")
+            .max_height(list_h)
+            .auto_shrink([false, true]);
+        if let Some(i) = current.filter(|_| playing)
+            && self.scrolled_to != Some(i)
+        {
+            // The note being played comes to the middle of the list.
+            area =
+                area.vertical_scroll_offset((i as f32 * pitch - (list_h - row_h) / 2.0).max(0.0));
+            self.scrolled_to = Some(i);
+        }
+        let notes = &session.notes().doc().notes;
+        if notes.is_empty() {
+            ui.label("No notes yet: press M to add one at the playhead, or select a region first.");
+        }
+        area.show_rows(ui, row_h, notes.len(), |ui, rows| {
+            for i in rows {
+                let Some(n) = notes.get(i) else { break };
+                let is_current = current == Some(i);
+                let fill = if is_current {
+                    ui.visuals().selection.bg_fill.gamma_multiply(0.6)
+                } else if selected == Some(i) {
+                    ui.visuals().faint_bg_color
+                } else {
+                    Color32::TRANSPARENT
+                };
+                let resp = egui::Frame::new()
+                    .fill(fill)
+                    .inner_margin(MARGIN)
+                    .show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.set_height(row_h - 2.0 * MARGIN);
+                        ui.horizontal(|ui| {
+                            let (r, _) =
+                                ui.allocate_exact_size(egui::vec2(6.0, 16.0), Sense::hover());
+                            ui.painter().rect_filled(r, 1.0, category_color(n.category));
+                            ui.label(RichText::new(when(n)).monospace().small());
+                            ui.add(egui::Label::new(RichText::new(&n.title).strong()).truncate());
+                        });
+                    });
+                let resp = ui.interact(
+                    resp.response.rect,
+                    ui.scope_id().with(("note", i)),
+                    Sense::click(),
+                );
+                let resp = resp
+                    .on_hover_text(format!("{} — click to play from here", n.category.as_str()));
+                resp.widget_info(|| {
+                    egui::WidgetInfo::labeled(
+                        egui::Role::ListItem,
+                        true,
+                        format!("Note {}", n.title),
+                    )
+                });
+                if resp.clicked() {
+                    cmds.push(Command::Notes(NotesCmd::Seek(i)));
+                }
+            }
+        });
+        ui.separator();
+
+        // The card: the note at the playhead while playing, otherwise the selected one.
+        let shown = if playing {
+            current.or(selected)
+        } else {
+            selected.or(current)
+        };
+        let shown = shown.and_then(|i| Some((i, session.notes().doc().notes.get(i)?.clone())));
+        egui::ScrollArea::vertical()
+            .id_salt("notes-card")
+            .show(ui, |ui| {
+                if let Some((i, n)) = &shown {
+                    if selected == Some(*i) && !playing {
+                        editor(ui, *i, n, &mut cmds, &mut pick_image);
+                        ui.separator();
+                    }
+                    card(ui, session, images, n);
+                }
+            });
+        (cmds, pick_image)
     }
 }
 
-fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut Vec<Command>) {
+/// The notes lane's own state: the edge being dragged.
+#[derive(Debug, Default)]
+pub(crate) struct NotesLane {
+    /// The edge being dragged (true = the end edge).
+    drag: Option<bool>,
+}
+
+impl NotesLane {
+    /// The notes lane above the waveform: regions and points in category colours; drag an
+    /// edge to move it, click to select and seek. Returns the commands to apply.
+    pub(crate) fn show(
+        &mut self,
+        ui: &egui::Ui,
+        session: &Session,
+        rect: egui::Rect,
+        x_of: &dyn Fn(f64) -> f32,
+        t_of: &dyn Fn(f32) -> f64,
+    ) -> Vec<Command> {
+        let mut cmds = Vec::new();
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
+        let notes = session.notes().doc().notes.clone();
+        let selected = session.notes().selected;
+        let mut hovered: Option<usize> = None;
+        let pointer = ui
+            .input(|i| i.pointer.hover_pos())
+            .filter(|p| rect.contains(*p));
+        // Overlapping regions get their own rows so none hides another.
+        let (rows, n_rows) = crate::notes::lane_rows(&notes);
+        let row_h = (rect.height() - 4.0) / n_rows as f32;
+        for (i, n) in notes.iter().enumerate() {
+            let c = category_color(n.category);
+            let x0 = x_of(n.start);
+            let top = rect.top() + 2.0 + rows[i] as f32 * row_h;
+            let shape_rect = match n.end {
+                Some(e) => {
+                    egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), top..=top + row_h - 1.0)
+                }
+                None => egui::Rect::from_x_y_ranges(x0 - 5.0..=x0 + 5.0, rect.y_range()),
+            };
+            if shape_rect.right() < rect.left() || shape_rect.left() > rect.right() {
+                continue;
+            }
+            match n.end {
+                Some(_) => {
+                    painter.rect_filled(shape_rect, 2.0, c.gamma_multiply(0.55));
+                    painter.rect_stroke(
+                        shape_rect,
+                        2.0,
+                        Stroke::new(if selected == Some(i) { 2.0 } else { 1.0 }, c),
+                        egui::StrokeKind::Inside,
+                    );
+                }
+                None => {
+                    let pts = vec![
+                        pos2(x0 - 5.0, rect.top() + 2.0),
+                        pos2(x0 + 5.0, rect.top() + 2.0),
+                        pos2(x0, rect.bottom() - 2.0),
+                    ];
+                    painter.add(egui::Shape::convex_polygon(
+                        pts,
+                        c,
+                        Stroke::new(if selected == Some(i) { 2.0 } else { 0.0 }, Color32::WHITE),
+                    ));
+                }
+            }
+            if pointer.is_some_and(|p| shape_rect.contains(p)) {
+                hovered = Some(i);
+            }
+        }
+        // A region edge under the pointer: (note, is_end).
+        let edge_at = |p: egui::Pos2| {
+            notes.iter().enumerate().find_map(|(i, n)| {
+                let e = n.end?;
+                if (x_of(n.start) - p.x).abs() <= 4.0 {
+                    Some((i, false))
+                } else if (x_of(e) - p.x).abs() <= 4.0 {
+                    Some((i, true))
+                } else {
+                    None
+                }
+            })
+        };
+        let edge = pointer.and_then(edge_at);
+        let resp = ui.interact(
+            rect,
+            ui.scope_id().with("notes-lane"),
+            Sense::click_and_drag(),
+        );
+        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Notes lane"));
+        if edge.is_some() || self.drag.is_some() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
+        }
+        // Dragging a region's edge changes its start or end; the whole drag undoes as one step.
+        // The edge is picked where the button went down, not where the drag was recognised.
+        if resp.drag_started()
+            && let Some((i, is_end)) = ui.input(|i| i.pointer.press_origin()).and_then(edge_at)
+        {
+            cmds.push(Command::Notes(NotesCmd::Select(Some(i))));
+            self.drag = Some(is_end);
+        }
+        if let (Some(is_end), Some(i), Some(p)) = (
+            self.drag,
+            session.notes().selected,
+            resp.interact_pointer_pos(),
+        ) && resp.dragged()
+            && let Some(n) = session.notes().doc().notes.get(i)
+        {
+            let t = (t_of(p.x).max(0.0) * 1000.0).round() / 1000.0;
+            let mut note = n.clone();
+            match (is_end, note.end) {
+                (true, Some(_)) => note.end = Some(t.max(note.start)),
+                (false, Some(e)) => note.start = t.min(e),
+                _ => {}
+            }
+            cmds.push(Command::Notes(NotesCmd::Update {
+                index: i,
+                note,
+                coalesce: true,
+            }));
+        }
+        if resp.drag_stopped() && self.drag.take().is_some() {
+            cmds.push(Command::Notes(NotesCmd::EndEdit));
+        }
+        if let Some(i) = hovered {
+            let n = &notes[i];
+            resp.clone()
+                .on_hover_text(format!("{}  ({})", n.title, when(n)));
+            if resp.clicked() {
+                cmds.push(Command::Notes(NotesCmd::Seek(i)));
+            }
+        } else if resp.clicked()
+            && let Some(p) = resp.interact_pointer_pos()
+        {
+            cmds.push(Command::Seek(t_of(p.x)));
+        }
+        cmds
+    }
+}
+
+fn editor(
+    ui: &mut egui::Ui,
+    i: usize,
+    n: &Note,
+    cmds: &mut Vec<Command>,
+    pick_image: &mut Option<usize>,
+) {
     let mut note = n.clone();
     let mut changed = false;
     let mut lost_focus = false;
@@ -242,7 +407,7 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
                 }
                 lost_focus |= r.lost_focus();
                 if pick.clicked() {
-                    app.pick_note_image(i);
+                    *pick_image = Some(i);
                 }
             });
             ui.end_row();
@@ -287,10 +452,9 @@ fn editor(app: &mut SoriApp, ui: &mut egui::Ui, i: usize, n: &Note, cmds: &mut V
     if lost_focus {
         cmds.push(Command::Notes(NotesCmd::EndEdit));
     }
-    let _ = app;
 }
 
-fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
+fn card(ui: &mut egui::Ui, session: &Session, images: &mut Images, n: &Note) {
     egui::Frame::group(ui.style())
         .stroke(Stroke::new(2.0, category_color(n.category)))
         .show(ui, |ui| {
@@ -322,10 +486,10 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
                 ui.label(&n.body);
             }
             if let Some(img) = &n.image
-                && let Some(base) = app.session.notes().base_dir()
+                && let Some(base) = session.notes().base_dir()
             {
                 match crate::notes::links::resolve_image(&base, img) {
-                    Ok(path) => match image_texture(app, ui, path.clone()) {
+                    Ok(path) => match images.texture(ui, path.clone()) {
                         Some(tex) => {
                             let size = tex.size_vec2();
                             let w = ui.available_width().min(size.x);
@@ -372,156 +536,31 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note) {
         });
 }
 
-/// Loads (once) and caches a note image.
-pub(crate) fn image_texture(
-    app: &mut SoriApp,
-    ui: &egui::Ui,
-    path: PathBuf,
-) -> Option<egui::TextureHandle> {
-    if let Some(t) = app.images.get(&path) {
-        return t.clone();
-    }
-    let tex = std::fs::metadata(&path)
-        .ok()
-        .filter(|m| m.len() < 32 * 1024 * 1024)
-        .and_then(|_| image::open(&path).ok())
-        .map(|img| {
-            let img = img.thumbnail(1024, 1024).to_rgba8();
-            let size = [img.width() as usize, img.height() as usize];
-            let ci = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
-            ui.ctx()
-                .load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
-        });
-    // Only found images are cached: a missing one may appear later (the demo draws its own).
-    if tex.is_some() {
-        app.images.insert(path, tex.clone());
-    }
-    tex
-}
+/// Note images, each loaded once (the panel's card and the presentation share them).
+#[derive(Default)]
+pub(crate) struct Images(HashMap<PathBuf, Option<egui::TextureHandle>>);
 
-/// The notes lane above the waveform: regions and points in category colours.
-pub fn lane(
-    app: &mut SoriApp,
-    ui: &egui::Ui,
-    rect: egui::Rect,
-    x_of: &dyn Fn(f64) -> f32,
-    t_of: &dyn Fn(f32) -> f64,
-) {
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
-    let notes = app.session.notes().doc().notes.clone();
-    let selected = app.session.notes().selected;
-    let mut hovered: Option<usize> = None;
-    let pointer = ui
-        .input(|i| i.pointer.hover_pos())
-        .filter(|p| rect.contains(*p));
-    // Overlapping regions get their own rows so none hides another.
-    let (rows, n_rows) = crate::notes::lane_rows(&notes);
-    let row_h = (rect.height() - 4.0) / n_rows as f32;
-    for (i, n) in notes.iter().enumerate() {
-        let c = category_color(n.category);
-        let x0 = x_of(n.start);
-        let top = rect.top() + 2.0 + rows[i] as f32 * row_h;
-        let shape_rect = match n.end {
-            Some(e) => {
-                egui::Rect::from_x_y_ranges(x0..=x_of(e).max(x0 + 2.0), top..=top + row_h - 1.0)
-            }
-            None => egui::Rect::from_x_y_ranges(x0 - 5.0..=x0 + 5.0, rect.y_range()),
-        };
-        if shape_rect.right() < rect.left() || shape_rect.left() > rect.right() {
-            continue;
+impl Images {
+    /// The texture of the image at `path`, loaded and cached on first use.
+    pub(crate) fn texture(&mut self, ui: &egui::Ui, path: PathBuf) -> Option<egui::TextureHandle> {
+        if let Some(t) = self.0.get(&path) {
+            return t.clone();
         }
-        match n.end {
-            Some(_) => {
-                painter.rect_filled(shape_rect, 2.0, c.gamma_multiply(0.55));
-                painter.rect_stroke(
-                    shape_rect,
-                    2.0,
-                    Stroke::new(if selected == Some(i) { 2.0 } else { 1.0 }, c),
-                    egui::StrokeKind::Inside,
-                );
-            }
-            None => {
-                let pts = vec![
-                    pos2(x0 - 5.0, rect.top() + 2.0),
-                    pos2(x0 + 5.0, rect.top() + 2.0),
-                    pos2(x0, rect.bottom() - 2.0),
-                ];
-                painter.add(egui::Shape::convex_polygon(
-                    pts,
-                    c,
-                    Stroke::new(if selected == Some(i) { 2.0 } else { 0.0 }, Color32::WHITE),
-                ));
-            }
+        let tex = std::fs::metadata(&path)
+            .ok()
+            .filter(|m| m.len() < 32 * 1024 * 1024)
+            .and_then(|_| image::open(&path).ok())
+            .map(|img| {
+                let img = img.thumbnail(1024, 1024).to_rgba8();
+                let size = [img.width() as usize, img.height() as usize];
+                let ci = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
+                ui.ctx()
+                    .load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
+            });
+        // Only found images are cached: a missing one may appear later (the demo draws its own).
+        if tex.is_some() {
+            self.0.insert(path, tex.clone());
         }
-        if pointer.is_some_and(|p| shape_rect.contains(p)) {
-            hovered = Some(i);
-        }
-    }
-    // A region edge under the pointer: (note, is_end).
-    let edge_at = |p: egui::Pos2| {
-        notes.iter().enumerate().find_map(|(i, n)| {
-            let e = n.end?;
-            if (x_of(n.start) - p.x).abs() <= 4.0 {
-                Some((i, false))
-            } else if (x_of(e) - p.x).abs() <= 4.0 {
-                Some((i, true))
-            } else {
-                None
-            }
-        })
-    };
-    let edge = pointer.and_then(edge_at);
-    let resp = ui.interact(
-        rect,
-        ui.scope_id().with("notes-lane"),
-        Sense::click_and_drag(),
-    );
-    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Notes lane"));
-    if edge.is_some() || app.lane_drag.is_some() {
-        ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeHorizontal);
-    }
-    // Dragging a region's edge changes its start or end; the whole drag undoes as one step.
-    // The edge is picked where the button went down, not where the drag was recognised.
-    if resp.drag_started()
-        && let Some((i, is_end)) = ui.input(|i| i.pointer.press_origin()).and_then(edge_at)
-    {
-        app.session.apply(Command::Notes(NotesCmd::Select(Some(i))));
-        app.lane_drag = Some(is_end);
-    }
-    if let (Some(is_end), Some(i), Some(p)) = (
-        app.lane_drag,
-        app.session.notes().selected,
-        resp.interact_pointer_pos(),
-    ) && resp.dragged()
-        && let Some(n) = app.session.notes().doc().notes.get(i)
-    {
-        let t = (t_of(p.x).max(0.0) * 1000.0).round() / 1000.0;
-        let mut note = n.clone();
-        match (is_end, note.end) {
-            (true, Some(_)) => note.end = Some(t.max(note.start)),
-            (false, Some(e)) => note.start = t.min(e),
-            _ => {}
-        }
-        app.session.apply(Command::Notes(NotesCmd::Update {
-            index: i,
-            note,
-            coalesce: true,
-        }));
-    }
-    if resp.drag_stopped() && app.lane_drag.take().is_some() {
-        app.session.apply(Command::Notes(NotesCmd::EndEdit));
-    }
-    if let Some(i) = hovered {
-        let n = &notes[i];
-        resp.clone()
-            .on_hover_text(format!("{}  ({})", n.title, when(n)));
-        if resp.clicked() {
-            app.session.apply(Command::Notes(NotesCmd::Seek(i)));
-        }
-    } else if resp.clicked()
-        && let Some(p) = resp.interact_pointer_pos()
-    {
-        app.session.apply(Command::Seek(t_of(p.x)));
+        tex
     }
 }

@@ -205,7 +205,7 @@ pub fn show(app: &mut SoriApp, ui: &mut egui::Ui) {
                 ui.label(RichText::new("Press PageDown for the first note.").size(body));
             }
         });
-    egui::CentralPanel::default().show(ui, |ui| super::timeline::show(app, ui));
+    egui::CentralPanel::default().show(ui, |ui| app.show_timeline(ui));
 }
 
 fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
@@ -213,7 +213,7 @@ fn card(app: &mut SoriApp, ui: &mut egui::Ui, n: &Note, body: f32) {
     let image = n.image.as_ref().and_then(|img| {
         let base = app.session.notes().base_dir()?;
         let path = crate::notes::links::resolve_image(&base, img).ok()?;
-        super::notes_view::image_texture(app, ui, path)
+        app.images.texture(ui, path)
     });
     ui.horizontal_top(|ui| {
         let text_w = if image.is_some() {
