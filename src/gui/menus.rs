@@ -116,7 +116,8 @@ impl SoriApp {
                 ui.separator();
                 if ui.button("Presentation  (F5)").clicked() {
                     ui.close();
-                    present::enter(self, ui.ctx());
+                    let cmds = self.present.enter(ui.ctx(), &self.session);
+                    self.apply_all(ui.ctx(), cmds);
                 }
             });
             ui.menu_button("Playback", |ui| {

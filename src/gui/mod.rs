@@ -49,7 +49,7 @@ pub struct SoriApp {
     show_glossary: bool,
     glossary_filter: String,
     /// Presentation mode (F5).
-    pub present: present::Presenter,
+    present: present::Presenter,
     applied_theme: Option<Theme>,
     /// File → Export picture: the options window, when open.
     export: Option<ExportOptions>,
@@ -177,16 +177,21 @@ impl SoriApp {
         self.scale_keys(&ctx);
         self.apply_look(&ctx);
         if self.session.presenting() {
-            if !present::keys(self, &ctx) {
-                present::show(self, ui);
+            let (left, cmds) = self.present.keys(&ctx, &self.session);
+            self.apply_all(&ctx, cmds);
+            if !left {
+                let cmds =
+                    self.present
+                        .show(ui, &self.session, &mut self.images, &mut self.timeline);
+                self.apply_all(&ctx, cmds);
                 self.request_repaints(&ctx);
                 return;
             }
         } else if ctx.input_mut(|i| {
             i.consume_key(Modifiers::NONE, Key::F5) || i.consume_key(Modifiers::NONE, Key::F11)
         }) {
-            present::enter(self, &ctx);
-            ctx.request_repaint();
+            let cmds = self.present.enter(&ctx, &self.session);
+            self.apply_all(&ctx, cmds);
             return;
         }
         self.handle_input(&ctx);

@@ -185,16 +185,10 @@ impl Timeline {
             )
             .on_hover_cursor(egui::CursorIcon::Text);
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline"));
+        // What the pointer asks for is applied after this frame, which is drawn in the view
+        // as it was (the app draws the next frame at once).
         self.interact(session, ui, &resp, xm, rate, &mut cmds);
 
-        // Selection and loop shading.
-        let view = session.view();
-        let xm = XMap {
-            left: plot_left,
-            width: plot_w,
-            start: view.start_s,
-            len: view.len_s.max(1e-9),
-        };
         cmds.extend(
             self.notes_lane
                 .show(ui, session, notes_lane, &|t| xm.x(t), &|x| xm.t(x)),
