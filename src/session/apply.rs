@@ -157,11 +157,7 @@ impl Session {
                     (Some(t), false) => t.clear_tags(),
                     // A track opened with the tagger off is tagged now, in the background.
                     (Some(t), true) if t.lens().is_some() && t.tags().is_none() => {
-                        let (t, flag) = (t.clone(), self.tagger_on.clone());
-                        let spawned = std::thread::Builder::new()
-                            .name("sori-tagger".into())
-                            .spawn(move || t.run_tagger(&flag, &|| false));
-                        if let Err(e) = spawned {
+                        if let Err(e) = t.spawn_tagger(self.tagger_on.clone()) {
                             self.notices.push(Notice {
                                 text: format!("The tagger could not start ({e})."),
                                 error: true,
@@ -301,27 +297,7 @@ impl Session {
         if out.exists() {
             return;
         }
-        let track = track.clone();
-        let _ = std::thread::Builder::new()
-            .name("sori-demo-picture".into())
-            .spawn(move || {
-                let (Ok(peaks), Ok(ov)) = (track.peaks.read(), track.overview.read()) else {
-                    return;
-                };
-                let opts = crate::render::picture::PictureOptions {
-                    width: 900,
-                    height: 420,
-                    from_s: 36.0,
-                    to_s: Some(44.0),
-                    title: "Haegeum-like line: 4 Hz vibrato, nasal partials".into(),
-                    ..Default::default()
-                };
-                let img =
-                    crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
-                if std::fs::create_dir_all(&dir).is_ok() {
-                    let _ = crate::render::save_png(&out, &img);
-                }
-            });
+        let _ = track.spawn_demo_picture(dir, out);
     }
 
     pub(super) fn find_note(&self, n: &Note) -> Option<usize> {

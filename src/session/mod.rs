@@ -267,26 +267,7 @@ impl Session {
         let Some(track) = self.track.clone() else {
             return;
         };
-        let params = self.settings.spec_params();
-        self.rebuild_overview = std::thread::Builder::new()
-            .name("sori-overview".into())
-            .spawn(move || {
-                let mut ov =
-                    crate::analysis::spectrum::Overview::new(params, track.store.sample_rate());
-                // Follow the store while it may still be decoding.
-                loop {
-                    let complete = track.store.is_complete();
-                    ov.update(&track.store);
-                    if complete {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                if let Ok(mut o) = track.overview.write() {
-                    *o = ov;
-                }
-            })
-            .ok();
+        self.rebuild_overview = track.spawn_overview(self.settings.spec_params()).ok();
     }
 
     /// True while background work runs that the GUI should repaint for.

@@ -81,6 +81,75 @@ impl std::fmt::Debug for Track {
     }
 }
 
+/// The track's background jobs started after it opened, each on a thread of its own.
+impl Track {
+    /// Recomputes the spectrogram overview with `params` (another window size), following the
+    /// store while it may still be decoding.
+    pub fn spawn_overview(
+        self: &Arc<Self>,
+        params: SpecParams,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let track = self.clone();
+        std::thread::Builder::new()
+            .name("sori-overview".into())
+            .spawn(move || {
+                let mut ov = Overview::new(params, track.store.sample_rate());
+                loop {
+                    let complete = track.store.is_complete();
+                    ov.update(&track.store);
+                    if complete {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                if let Ok(mut o) = track.overview.write() {
+                    *o = ov;
+                }
+            })
+    }
+
+    /// Tags a track that was opened with the tagger off, while `on` stays set.
+    pub fn spawn_tagger(
+        self: &Arc<Self>,
+        on: Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let track = self.clone();
+        std::thread::Builder::new()
+            .name("sori-tagger".into())
+            .spawn(move || track.run_tagger(&on, &|| false))
+    }
+
+    /// Draws the demo's picture of its haegeum line to `out` (in the folder `dir`), once the
+    /// analysis is done; the demo notes show it.
+    pub fn spawn_demo_picture(
+        self: &Arc<Self>,
+        dir: PathBuf,
+        out: PathBuf,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let track = self.clone();
+        std::thread::Builder::new()
+            .name("sori-demo-picture".into())
+            .spawn(move || {
+                let (Ok(peaks), Ok(ov)) = (track.peaks.read(), track.overview.read()) else {
+                    return;
+                };
+                let opts = crate::render::picture::PictureOptions {
+                    width: 900,
+                    height: 420,
+                    from_s: 36.0,
+                    to_s: Some(44.0),
+                    title: "Haegeum-like line: 4 Hz vibrato, nasal partials".into(),
+                    ..Default::default()
+                };
+                let img =
+                    crate::render::picture::render_picture(&track.store, &peaks, Some(&ov), &opts);
+                if std::fs::create_dir_all(&dir).is_ok() {
+                    let _ = crate::render::save_png(&out, &img);
+                }
+            })
+    }
+}
+
 impl Track {
     pub fn new(source: Source, codec: String, store: Arc<PcmStore>, params: SpecParams) -> Self {
         let ch = store.channels();
