@@ -13,7 +13,12 @@
 //! WAV and its notes there first if it does not exist); `BENCH_SEEK=1` runs only the seek-latency
 //! row (see `parts/seek.rs`; it needs PulseAudio and `parec`, and starts a private null sink
 //! when no sound server runs); `BENCH_APP=file` runs only the real app's rows on that file
-//! (idle CPU and peak RSS under Xvfb, see `parts/app.rs`).
+//! (idle CPU and peak RSS under Xvfb, see `parts/app.rs`); `BENCH_SCROLL=file` only the
+//! underruns while the app plays that file and its view is zoomed and scrolled.
+//!
+//! The run ends with one summary table: each figure the project set a target for, the target,
+//! and whether it is met (ratios beside the absolute times; `sori analyze` against
+//! `ffmpeg -i f -f f32le /dev/null` as a user would time it).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,6 +37,88 @@ mod seek;
 mod app;
 
 const RUNS: usize = 9;
+
+/// One line of the summary table printed at the end: what was measured, the figure, the
+/// target the project set for it, and whether the figure meets it (`None`: not measured).
+struct SummaryRow {
+    what: String,
+    figure: String,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+static SUMMARY: std::sync::Mutex<Vec<SummaryRow>> = std::sync::Mutex::new(Vec::new());
+
+fn summarize(what: impl Into<String>, figure: String, target: &'static str, met: Option<bool>) {
+    if let Ok(mut v) = SUMMARY.lock() {
+        v.push(SummaryRow {
+            what: what.into(),
+            figure,
+            target,
+            met,
+        });
+    }
+}
+
+fn print_summary() {
+    let Ok(rows) = SUMMARY.lock() else { return };
+    if rows.is_empty() {
+        return;
+    }
+    let w = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(0);
+    let f = rows
+        .iter()
+        .map(|r| r.figure.chars().count())
+        .max()
+        .unwrap_or(0);
+    let t = rows
+        .iter()
+        .map(|r| r.target.chars().count())
+        .max()
+        .unwrap_or(0);
+    println!();
+    println!("summary (medians of {RUNS} runs unless said)");
+    println!("  {:w$}  {:f$}  {:t$}  met", "what", "figure", "target");
+    for r in rows.iter() {
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "not measured",
+        };
+        println!("  {:w$}  {:f$}  {:t$}  {met}", r.what, r.figure, r.target);
+    }
+}
+
+/// `ffmpeg -i path -f f32le /dev/null`, the decode the analysis is compared with (median of
+/// `RUNS`); `None` when ffmpeg is not installed.
+fn ffmpeg_decode(path: &Path) -> Option<Duration> {
+    let mut v = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let ok = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-i"])
+            .arg(path)
+            .args(["-f", "f32le", "-y", "/dev/null"])
+            .status()
+            .ok()?
+            .success();
+        if !ok {
+            return None;
+        }
+        v.push(t.elapsed());
+    }
+    Some(median(v))
+}
+
+/// `a / b`, with the ratio and both figures, for the summary.
+fn ratio_figure(a: Duration, b: Duration) -> (f64, String) {
+    let r = a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    (r, format!("{r:.2}x ({} vs {})", ms(a), ms(b)))
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -138,7 +225,7 @@ fn load(path: &Path) -> (Duration, Duration, Duration, Duration) {
     (total, first, features, lens)
 }
 
-fn rows(label: &str, path: &Path) {
+fn rows(label: &str, path: &Path, targets: bool) {
     let decode = median(
         (0..RUNS)
             .map(|_| {
@@ -200,6 +287,21 @@ fn rows(label: &str, path: &Path) {
         "  decode + features + lens (sori analyze, median of {RUNS}) {}",
         ms(analyze)
     );
+    if targets {
+        let (r, fig) = ratio_figure(analyze, decode);
+        summarize(
+            format!("analyze --no-tagger vs symphonia decode, {label}"),
+            fig,
+            "<= 1.3x",
+            Some(r <= 1.3),
+        );
+        summarize(
+            format!("open -> first waveform, {label}"),
+            ms(first),
+            "< 100 ms",
+            Some(first < Duration::from_millis(100)),
+        );
+    }
     println!(
         "  ratio to decode alone                                {:.2}x",
         analyze.as_secs_f64() / decode.as_secs_f64()
@@ -225,6 +327,19 @@ fn rows(label: &str, path: &Path) {
         "  the same with the tagger (median of {RUNS})            {}",
         ms(with_tagger)
     );
+    if targets {
+        let what = format!("analyze, tagger on, vs ffmpeg decode, {label}");
+        match ffmpeg_decode(path) {
+            Some(ff) => {
+                // as the command runs: the tagger's plan built too, in a process of its own
+                let (analyze, _) = analyze_in_child(path, RUNS);
+                let (r, fig) = ratio_figure(analyze, ff);
+                println!("  sori analyze (tagger on, its own process) vs ffmpeg decode {fig}");
+                summarize(what, fig, "<= 2.5x", Some(r <= 2.5));
+            }
+            None => summarize(what, "ffmpeg not found".into(), "<= 2.5x", None),
+        }
+    }
     println!(
         "  ratio to decode alone                                {:.2}x",
         with_tagger.as_secs_f64() / decode.as_secs_f64()
@@ -370,6 +485,99 @@ fn frame_times(path: &Path) -> FrameTimes {
     }
 }
 
+/// Underruns while the app plays a long file and the view is zoomed and scrolled over it:
+/// the real player on a sound server (a private null sink when none runs), the app opened on
+/// `path` with it (tagger off, as in the frame-time rows), then `secs` seconds of playback
+/// while every frame, paced at 60 per second, zooms or scrolls. Returns the blocks the audio
+/// callback found nothing rendered for, and the seconds played.
+fn scroll_underruns(path: &Path, secs: f64) -> Result<(u64, f64), String> {
+    use eframe::egui;
+    use sori::session::Command;
+    seek::with_output(|player| {
+        let settings = sori::session::Settings {
+            tagger: false,
+            ..Default::default()
+        };
+        let mut app = sori::gui::SoriApp::new(settings, player, Some(path.to_path_buf()));
+        let ctx = egui::Context::default();
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
+        let mut time = 0.0;
+        let mut frame = |app: &mut sori::gui::SoriApp| {
+            time += 1.0 / 60.0;
+            let input = egui::RawInput {
+                screen_rect: Some(screen),
+                time: Some(time),
+                ..Default::default()
+            };
+            let out = ctx.run_ui(input, |ui| app.show(ui));
+            std::hint::black_box(ctx.tessellate(out.shapes, out.pixels_per_point));
+        };
+        let opened = Instant::now();
+        loop {
+            frame(&mut app);
+            let s = &app.session;
+            if s.track()
+                .is_some_and(|t| t.analysis_done() && !t.lens_busy())
+                && !s.is_loading()
+            {
+                break;
+            }
+            if opened.elapsed() > Duration::from_secs(1800) {
+                return Err("the file was not analysed in 30 minutes".into());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let total = app.session.total_s();
+        app.session.apply(Command::Seek(total / 2.0));
+        app.session.apply(Command::Play);
+        std::thread::sleep(Duration::from_millis(500));
+        let transport = app.session.player().transport.clone();
+        let before = transport.starved_blocks();
+        let from_s = app.session.position_s();
+        let t0 = Instant::now();
+        let mut k = 0u64;
+        while t0.elapsed().as_secs_f64() < secs {
+            let next = t0 + Duration::from_secs_f64((k + 1) as f64 / 60.0);
+            // a cycle of 10 s: zoom in 3 s, scroll 4 s, zoom out 3 s, around the playhead
+            let phase = (k % 600) as f64 / 60.0;
+            let at = app.session.position_s();
+            let cmd = if phase < 3.0 {
+                Command::Zoom {
+                    factor: 1.08,
+                    anchor_s: at,
+                }
+            } else if phase < 7.0 {
+                let v = app.session.view();
+                Command::ScrollTo(
+                    v.start_s + v.len_s * if (k / 600) % 2 == 0 { 0.05 } else { -0.05 },
+                )
+            } else {
+                Command::Zoom {
+                    factor: 1.0 / 1.08,
+                    anchor_s: at,
+                }
+            };
+            app.session.apply(cmd);
+            frame(&mut app);
+            k += 1;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let played = t0.elapsed().as_secs_f64();
+        let starved = transport.starved_blocks() - before;
+        let moved = app.session.position_s() - from_s;
+        app.session.apply(Command::Pause);
+        // the playhead must have gone on at about the speed of the clock, or nothing was heard
+        if moved < 0.9 * played {
+            return Err(format!(
+                "the playhead moved {moved:.1} s in {played:.1} s: playback did not run"
+            ));
+        }
+        Ok((starved, played))
+    })
+}
+
 struct FrameTimes {
     p50: Duration,
     p95: Duration,
@@ -383,6 +591,18 @@ fn seek_rows() {
     match seek::measure(RUNS) {
         Ok(s) => {
             let worst = s.latencies.iter().max().copied().unwrap_or_default();
+            let mut sorted = s.latencies.clone();
+            sorted.sort();
+            let p95 = sorted
+                .get((sorted.len() * 95).div_ceil(100).saturating_sub(1))
+                .copied()
+                .unwrap_or_default();
+            summarize(
+                format!("seek latency at the output, p95 of {}", sorted.len()),
+                ms(p95),
+                "<= 30 ms",
+                Some(p95 <= Duration::from_millis(30)),
+            );
             println!(
                 "  seek while playing -> the new place at the output ({}, median of {}) {} (worst {})",
                 s.device,
@@ -402,12 +622,15 @@ fn seek_rows() {
                 s.loaded_s, s.dropouts, s.device_after, s.starved
             );
         }
-        Err(why) => println!("  seek latency not measured: {why}"),
+        Err(why) => {
+            println!("  seek latency not measured: {why}");
+            summarize("seek latency at the output, p95", why, "<= 30 ms", None);
+        }
     }
 }
 
 /// The real app on `path` under Xvfb, default settings (tagger on): idle CPU and peak RSS.
-fn app_rows(path: &Path, limit: Duration) {
+fn app_rows(path: &Path, limit: Duration) -> Option<app::AppRun> {
     match app::measure(path, limit) {
         Ok(r) => {
             println!(
@@ -425,12 +648,16 @@ fn app_rows(path: &Path, limit: Duration) {
                 app::IDLE_S,
                 r.idle_cpu_percent
             );
+            Some(r)
         }
-        Err(why) => println!("  the app under Xvfb not measured: {why}"),
+        Err(why) => {
+            println!("  the app under Xvfb not measured: {why}");
+            None
+        }
     }
 }
 
-fn frame_rows(path: &Path) {
+fn frame_rows(path: &Path) -> FrameTimes {
     let f = frame_times(path);
     println!(
         "  GUI frame time, 1600x1000, zoom/scroll/play script ({} frames): median {}, p95 {}",
@@ -447,6 +674,7 @@ fn frame_rows(path: &Path) {
         "  paused and idle: {} frames to settle, then next frame asked for: {idle}",
         f.settle
     );
+    f
 }
 
 /// A notes file beside `audio` with a note every `every_s` seconds.
@@ -478,6 +706,14 @@ fn main() {
         match mode.as_str() {
             "decode" => {
                 let _kept = decode_file(path).map(|(s, _)| s.frames());
+            }
+            "analyze" => {
+                // As `sori analyze` runs: the tagger on every core beside the lens.
+                let tagger = sori::analysis::tagger::Tagger::new().ok();
+                let threads = sori::parallel::cores();
+                let _kept =
+                    sori::analysis::lens::analyze_file_tagged(path, tagger.as_ref(), threads)
+                        .map(|(_, _, lens, tags)| (lens, tags.map(|t| t.map(|w| w.len()))));
             }
             "first" => {
                 // Time to the first waveform data, in microseconds; then stop the load.
@@ -515,6 +751,15 @@ fn main() {
         app_rows(Path::new(&p), Duration::from_secs(1800));
         return;
     }
+    if let Ok(p) = std::env::var("BENCH_SCROLL") {
+        match scroll_underruns(Path::new(&p), 60.0) {
+            Ok((starved, played)) => println!(
+                "{p}: playing while zooming and scrolling, {played:.0} s: {starved} blocks the callback found nothing rendered for"
+            ),
+            Err(why) => println!("{p}: not measured: {why}"),
+        }
+        return;
+    }
     if std::env::var("BENCH_SEEK").is_ok() {
         seek_rows();
         return;
@@ -546,17 +791,32 @@ fn main() {
     let mp3 = dir.join("four-minutes.mp3");
     eprintln!("making a 4-minute 44.1 kHz stereo MP3 (LAME, 128 kb/s)…");
     support::mp3(&mp3, 44100, 2, &song(44100, 240.0));
-    rows("4-minute 44.1 kHz stereo MP3", &mp3);
-    app_rows(&mp3, Duration::from_secs(300));
+    rows("4-minute 44.1 kHz stereo MP3", &mp3, true);
+    match app_rows(&mp3, Duration::from_secs(300)) {
+        Some(r) => summarize(
+            "CPU while paused and idle, real app under Xvfb",
+            format!("{:.2} % of a core", r.idle_cpu_percent),
+            "< 0.5 %",
+            Some(r.idle_cpu_percent < 0.5),
+        ),
+        None => summarize(
+            "CPU while paused and idle, real app under Xvfb",
+            "not measured".into(),
+            "< 0.5 %",
+            None,
+        ),
+    }
     println!("playback");
     seek_rows();
 
     if let Ok(own) = std::env::var("BENCH_FILE") {
-        rows(&format!("your file: {own}"), &PathBuf::from(own));
+        rows(&format!("your file: {own}"), &PathBuf::from(own), false);
     }
     if quick {
+        print_summary();
         return;
     }
+    sixty_rows(&dir, &mp3);
 
     eprintln!("making a 3-hour 44.1 kHz stereo WAV (1.9 GB, in a temporary folder)…");
     let wav = dir.join("three-hours.wav");
@@ -583,9 +843,16 @@ fn main() {
         "3-hour 44.1 kHz stereo WAV (f32 PCM alone is {:.0} MiB)",
         3.0 * 3600.0 * 44100.0 * 2.0 * 4.0 / 1048576.0
     );
+    let first = median(firsts);
     println!(
         "  open -> first waveform data (median of {RUNS})        {}",
-        ms(median(firsts))
+        ms(first)
+    );
+    summarize(
+        "open -> first waveform, 3-hour WAV",
+        ms(first),
+        "< 1 s",
+        Some(first < Duration::from_secs(1)),
     );
     println!(
         "  decoded into the store in {} ms, peak RSS            {:.0} MiB",
@@ -598,8 +865,41 @@ fn main() {
         at(&full, 0) as f64 / 1024.0
     );
     sidecar_notes(&wav, 3.0 * 3600.0, 30.0);
-    frame_rows(&wav);
-    app_rows(&wav, Duration::from_secs(1800));
+    let f = frame_rows(&wav);
+    summarize(
+        "GUI frame time p95, 3-hour file, zoom/scroll/play (tagger off)",
+        ms(f.p95),
+        "< 8 ms",
+        Some(f.p95 < Duration::from_millis(8)),
+    );
+    let app_run = app_rows(&wav, Duration::from_secs(1800));
+    summarize(
+        "3-hour WAV open and analysed in the app, peak RSS",
+        app_run.as_ref().map_or("not measured".into(), |r| {
+            format!("{:.0} MiB", r.peak_rss_mib)
+        }),
+        "< 600 MiB",
+        app_run.map(|r| r.peak_rss_mib < 600.0),
+    );
+    let what =
+        "audio underruns while scrolling a 3-hour file (callback blocks with nothing rendered)";
+    match scroll_underruns(&wav, 60.0) {
+        Ok((starved, played)) => {
+            println!(
+                "  playing while zooming and scrolling, {played:.0} s: {starved} blocks the callback found nothing rendered for"
+            );
+            summarize(
+                what,
+                format!("{starved} in {played:.0} s"),
+                "0",
+                Some(starved == 0),
+            );
+        }
+        Err(why) => {
+            println!("  underruns while scrolling not measured: {why}");
+            summarize(what, why, "0", None);
+        }
+    }
     if std::env::var("BENCH_KEEP").is_ok() {
         // Out of the temporary folder's name, so no later run sweeps it.
         let kept = std::env::temp_dir().join("sori-bench-kept");
@@ -609,6 +909,72 @@ fn main() {
             Err(e) => eprintln!("could not keep {} ({e})", wav.display()),
         }
     }
+    print_summary();
+}
+
+/// `sori analyze` with the tagger, as the command runs it (the tagger's plan built in each
+/// run), each run in a process of its own: the median time, and the largest peak RSS (KiB).
+fn analyze_in_child(path: &Path, runs: usize) -> (Duration, u64) {
+    let exe = std::env::current_exe().expect("bench exe");
+    let mut times = Vec::new();
+    let mut rss = 0u64;
+    for _ in 0..runs {
+        let out = std::process::Command::new(&exe)
+            .env("SORI_BENCH_RSS_CHILD", path)
+            .env("SORI_BENCH_MODE", "analyze")
+            .output()
+            .expect("child");
+        let v: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(|s| s.parse::<u64>().unwrap_or(0))
+            .collect();
+        rss = rss.max(v.first().copied().unwrap_or(0));
+        times.push(Duration::from_millis(v.get(1).copied().unwrap_or(0)));
+    }
+    (median(times), rss)
+}
+
+/// `sori analyze` of a 60-minute MP3 (the 4-minute one, 15 times over, joined by ffmpeg
+/// without re-encoding), tagger on, in a process of its own: time against ffmpeg's decode,
+/// and peak RSS. Five runs: each takes tens of seconds.
+fn sixty_rows(dir: &Path, four: &Path) {
+    const LONG_RUNS: usize = 5;
+    let what = "analyze, tagger on, vs ffmpeg decode, 60-minute MP3";
+    let sixty = dir.join("sixty-minutes.mp3");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-stream_loop", "14", "-i"])
+        .arg(four)
+        .args(["-c", "copy", "-y"])
+        .arg(&sixty)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        summarize(what, "ffmpeg not found".into(), "<= 2.5x", None);
+        return;
+    }
+    let (analyze, rss) = analyze_in_child(&sixty, LONG_RUNS);
+    let mut ff = Vec::new();
+    for _ in 0..LONG_RUNS {
+        let t = Instant::now();
+        let _ = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-nostdin", "-i"])
+            .arg(&sixty)
+            .args(["-f", "f32le", "-y", "/dev/null"])
+            .status();
+        ff.push(t.elapsed());
+    }
+    let (r, fig) = ratio_figure(analyze, median(ff));
+    let rss_mb = rss as f64 * 1024.0 / 1e6;
+    println!("60-minute MP3 (median of {LONG_RUNS})");
+    println!("  sori analyze, tagger on, vs ffmpeg decode            {fig}");
+    println!("  peak RSS                                             {rss_mb:.0} MB");
+    summarize(what, fig, "<= 2.5x", Some(r <= 2.5));
+    summarize(
+        "analyze, tagger on, 60-minute MP3, peak RSS",
+        format!("{rss_mb:.0} MB"),
+        "< 300 MB",
+        Some(rss_mb < 300.0),
+    );
 }
 
 /// Refuses, in one sentence, when the folder's disk has less than `need` bytes free.

@@ -295,3 +295,22 @@ pub fn measure(runs: usize) -> Result<Seeks, String> {
         starved,
     })
 }
+
+/// A sound server (the running one, or a private null sink) and a player whose output is
+/// open on it, for `f`.
+pub fn with_output<R>(f: impl FnOnce(Player) -> Result<R, String>) -> Result<R, String> {
+    let _server = Server::start()?;
+    let player = Player::start();
+    let t = Instant::now();
+    loop {
+        match player.device_state() {
+            DeviceState::Ready(_) => break,
+            DeviceState::Unavailable(why) => return Err(why),
+            DeviceState::Opening if t.elapsed() > Duration::from_secs(10) => {
+                return Err("the output device did not open in 10 s".into());
+            }
+            DeviceState::Opening => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    f(player)
+}
