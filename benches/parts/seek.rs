@@ -228,8 +228,13 @@ pub fn measure(runs: usize) -> Result<Seeks, String> {
             DeviceState::Opening => std::thread::sleep(Duration::from_millis(20)),
         }
     };
-    player.attach(store);
+    // The recorder is the instrument: parec's own latency settles over its first seconds
+    // (a first seek measured 1.5 s after it started read ~80 ms where every later one read
+    // 17-23 ms, and the same first seek read 17 ms once parec had run 4 s), so it runs
+    // before the player plays anything.
     let recorder = Recorder::start()?;
+    std::thread::sleep(Duration::from_millis(4000));
+    player.attach(store);
     let transport = &player.transport;
     transport.set_playing(true);
     std::thread::sleep(Duration::from_millis(1500));
