@@ -94,10 +94,10 @@ fn print_summary() {
 }
 
 /// `ffmpeg -i path -f f32le /dev/null`, the decode the analysis is compared with (median of
-/// `RUNS`); `None` when ffmpeg is not installed.
-fn ffmpeg_decode(path: &Path) -> Option<Duration> {
+/// `runs`); `None` when ffmpeg is not installed.
+fn ffmpeg_decode(path: &Path, runs: usize) -> Option<Duration> {
     let mut v = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let t = Instant::now();
         let ok = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-nostdin", "-i"])
@@ -118,6 +118,30 @@ fn ffmpeg_decode(path: &Path) -> Option<Duration> {
 fn ratio_figure(a: Duration, b: Duration) -> (f64, String) {
     let r = a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     (r, format!("{r:.2}x ({} vs {})", ms(a), ms(b)))
+}
+
+/// The 95th percentile of `sorted` (the largest of fewer than 20).
+fn p95(sorted: &[Duration]) -> Duration {
+    let n = sorted.len();
+    sorted
+        .get((n * 95 / 100).min(n.saturating_sub(1)))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// This bench run again in child mode (`SORI_BENCH_RSS_CHILD`) on `path`: the numbers it
+/// prints (see `main`).
+fn child(path: &Path, mode: &str) -> Vec<u64> {
+    let exe = std::env::current_exe().expect("bench exe");
+    let out = std::process::Command::new(&exe)
+        .env("SORI_BENCH_RSS_CHILD", path)
+        .env("SORI_BENCH_MODE", mode)
+        .output()
+        .expect("child");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|s| s.parse::<u64>().unwrap_or(0))
+        .collect()
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -329,7 +353,7 @@ fn rows(label: &str, path: &Path, targets: bool) {
     );
     if targets {
         let what = format!("analyze, tagger on, vs ffmpeg decode, {label}");
-        match ffmpeg_decode(path) {
+        match ffmpeg_decode(path, RUNS) {
             Some(ff) => {
                 // as the command runs: the tagger's plan built too, in a process of its own
                 let (analyze, _) = analyze_in_child(path, RUNS);
@@ -346,13 +370,77 @@ fn rows(label: &str, path: &Path, targets: bool) {
     );
 }
 
+/// Frames of the app on a bare `egui::Context` at 1600×1000, 60 a second of egui's clock (CPU
+/// only: layout, our drawing and tessellation).
+struct Frames {
+    ctx: eframe::egui::Context,
+    time: f64,
+}
+
+impl Frames {
+    fn new() -> Self {
+        Self {
+            ctx: eframe::egui::Context::default(),
+            time: 0.0,
+        }
+    }
+
+    /// Draws one frame; returns the time it took and the delay the app asked for before the
+    /// next one (`Duration::MAX`: none).
+    fn frame(&mut self, app: &mut sori::gui::SoriApp) -> (Duration, Duration) {
+        use eframe::egui;
+        self.time += 1.0 / 60.0;
+        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            time: Some(self.time),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let out = self.ctx.run_ui(input, |ui| app.show(ui));
+        std::hint::black_box(self.ctx.tessellate(out.shapes, out.pixels_per_point));
+        let spent = t.elapsed();
+        let next = out
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map_or(Duration::MAX, |v| v.repaint_delay);
+        (spent, next)
+    }
+}
+
+/// Draws frames (as the app goes on drawing while a file opens) until the file is decoded
+/// and analysed, or `limit` has passed.
+fn frames_until_analysed(
+    frame: &mut dyn FnMut(&mut sori::gui::SoriApp) -> (Duration, Duration),
+    app: &mut sori::gui::SoriApp,
+    limit: Duration,
+) -> Result<(), String> {
+    let opened = Instant::now();
+    loop {
+        frame(app);
+        let s = &app.session;
+        if s.track()
+            .is_some_and(|t| t.analysis_done() && !t.lens_busy())
+            && !s.is_loading()
+        {
+            return Ok(());
+        }
+        if opened.elapsed() > limit {
+            return Err(format!(
+                "the file was not analysed in {:.0} minutes",
+                limit.as_secs_f64() / 60.0
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// GUI frame times with `path` open, on a bare `egui::Context` (CPU only: layout, our drawing
 /// code and tessellation; no GPU), 1600×1000, spectrogram + lanes + notes, while a script
 /// zooms from the whole track to one second and back, scrolls, and plays (the playhead is
 /// moved every frame, as playback moves it). Returns the median, the 95th percentile and
 /// the number of frames, and whether the app stops asking for frames once it is idle.
 fn frame_times(path: &Path) -> FrameTimes {
-    use eframe::egui;
     use sori::session::Command;
     let settings = sori::session::Settings {
         tagger: false,
@@ -363,39 +451,10 @@ fn frame_times(path: &Path) -> FrameTimes {
         sori::audio::playback::Player::silent(),
         Some(path.to_path_buf()),
     );
-    let ctx = egui::Context::default();
-    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
-    let mut time = 0.0;
-    let mut frame = |app: &mut sori::gui::SoriApp| -> (Duration, Duration) {
-        time += 1.0 / 60.0;
-        let input = egui::RawInput {
-            screen_rect: Some(screen),
-            time: Some(time),
-            ..Default::default()
-        };
-        let t = Instant::now();
-        let out = ctx.run_ui(input, |ui| app.show(ui));
-        std::hint::black_box(ctx.tessellate(out.shapes, out.pixels_per_point));
-        let spent = t.elapsed();
-        let next = out
-            .viewport_output
-            .get(&egui::ViewportId::ROOT)
-            .map_or(Duration::MAX, |v| v.repaint_delay);
-        (spent, next)
-    };
-    // Open and analyse (the GUI keeps drawing meanwhile, as in the app).
-    loop {
-        frame(&mut app);
-        let s = &app.session;
-        let done = s
-            .track()
-            .is_some_and(|t| t.analysis_done() && !t.lens_busy())
-            && !s.is_loading();
-        if done {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut frames = Frames::new();
+    let mut frame = |app: &mut sori::gui::SoriApp| frames.frame(app);
+    frames_until_analysed(&mut frame, &mut app, Duration::MAX)
+        .expect("no time limit on the frame rows");
     let total = app.session.total_s();
     let mut times = Vec::new();
     let mut run = |app: &mut sori::gui::SoriApp, cmd: Command, times: &mut Vec<Duration>| {
@@ -478,7 +537,7 @@ fn frame_times(path: &Path) -> FrameTimes {
     times.sort();
     FrameTimes {
         p50: times[n / 2],
-        p95: times[(n * 95 / 100).min(n - 1)],
+        p95: p95(&times),
         frames: n,
         settle,
         idle_next: idle,
@@ -491,7 +550,6 @@ fn frame_times(path: &Path) -> FrameTimes {
 /// while every frame, paced at 60 per second, zooms or scrolls. Returns the blocks the audio
 /// callback found nothing rendered for, and the seconds played.
 fn scroll_underruns(path: &Path, secs: f64) -> Result<(u64, f64), String> {
-    use eframe::egui;
     use sori::session::Command;
     seek::with_output(|player| {
         let settings = sori::session::Settings {
@@ -499,34 +557,9 @@ fn scroll_underruns(path: &Path, secs: f64) -> Result<(u64, f64), String> {
             ..Default::default()
         };
         let mut app = sori::gui::SoriApp::new(settings, player, Some(path.to_path_buf()));
-        let ctx = egui::Context::default();
-        let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
-        let mut time = 0.0;
-        let mut frame = |app: &mut sori::gui::SoriApp| {
-            time += 1.0 / 60.0;
-            let input = egui::RawInput {
-                screen_rect: Some(screen),
-                time: Some(time),
-                ..Default::default()
-            };
-            let out = ctx.run_ui(input, |ui| app.show(ui));
-            std::hint::black_box(ctx.tessellate(out.shapes, out.pixels_per_point));
-        };
-        let opened = Instant::now();
-        loop {
-            frame(&mut app);
-            let s = &app.session;
-            if s.track()
-                .is_some_and(|t| t.analysis_done() && !t.lens_busy())
-                && !s.is_loading()
-            {
-                break;
-            }
-            if opened.elapsed() > Duration::from_secs(1800) {
-                return Err("the file was not analysed in 30 minutes".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut frames = Frames::new();
+        let mut frame = |app: &mut sori::gui::SoriApp| frames.frame(app);
+        frames_until_analysed(&mut frame, &mut app, Duration::from_secs(1800))?;
         let total = app.session.total_s();
         app.session.apply(Command::Seek(total / 2.0));
         app.session.apply(Command::Play);
@@ -593,10 +626,7 @@ fn seek_rows() {
             let worst = s.latencies.iter().max().copied().unwrap_or_default();
             let mut sorted = s.latencies.clone();
             sorted.sort();
-            let p95 = sorted
-                .get((sorted.len() * 95).div_ceil(100).saturating_sub(1))
-                .copied()
-                .unwrap_or_default();
+            let p95 = p95(&sorted);
             summarize(
                 format!("seek latency at the output, p95 of {}", sorted.len()),
                 ms(p95),
@@ -821,18 +851,7 @@ fn main() {
     eprintln!("making a 3-hour 44.1 kHz stereo WAV (1.9 GB, in a temporary folder)…");
     let wav = dir.join("three-hours.wav");
     long_wav(&wav, 44100, 3.0 * 3600.0);
-    let exe = std::env::current_exe().expect("bench exe");
-    let child = |mode: &str| -> Vec<u64> {
-        let out = std::process::Command::new(&exe)
-            .env("SORI_BENCH_RSS_CHILD", &wav)
-            .env("SORI_BENCH_MODE", mode)
-            .output()
-            .expect("child");
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(|s| s.parse::<u64>().unwrap_or(0))
-            .collect()
-    };
+    let child = |mode: &str| child(&wav, mode);
     let firsts: Vec<Duration> = (0..RUNS)
         .map(|_| Duration::from_micros(child("first").first().copied().unwrap_or(0)))
         .collect();
@@ -915,19 +934,10 @@ fn main() {
 /// `sori analyze` with the tagger, as the command runs it (the tagger's plan built in each
 /// run), each run in a process of its own: the median time, and the largest peak RSS (KiB).
 fn analyze_in_child(path: &Path, runs: usize) -> (Duration, u64) {
-    let exe = std::env::current_exe().expect("bench exe");
     let mut times = Vec::new();
     let mut rss = 0u64;
     for _ in 0..runs {
-        let out = std::process::Command::new(&exe)
-            .env("SORI_BENCH_RSS_CHILD", path)
-            .env("SORI_BENCH_MODE", "analyze")
-            .output()
-            .expect("child");
-        let v: Vec<u64> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(|s| s.parse::<u64>().unwrap_or(0))
-            .collect();
+        let v = child(path, "analyze");
         rss = rss.max(v.first().copied().unwrap_or(0));
         times.push(Duration::from_millis(v.get(1).copied().unwrap_or(0)));
     }
@@ -953,17 +963,11 @@ fn sixty_rows(dir: &Path, four: &Path) {
         return;
     }
     let (analyze, rss) = analyze_in_child(&sixty, LONG_RUNS);
-    let mut ff = Vec::new();
-    for _ in 0..LONG_RUNS {
-        let t = Instant::now();
-        let _ = std::process::Command::new("ffmpeg")
-            .args(["-v", "error", "-nostdin", "-i"])
-            .arg(&sixty)
-            .args(["-f", "f32le", "-y", "/dev/null"])
-            .status();
-        ff.push(t.elapsed());
-    }
-    let (r, fig) = ratio_figure(analyze, median(ff));
+    let Some(ff) = ffmpeg_decode(&sixty, LONG_RUNS) else {
+        summarize(what, "ffmpeg could not decode it".into(), "<= 2.5x", None);
+        return;
+    };
+    let (r, fig) = ratio_figure(analyze, ff);
     let rss_mb = rss as f64 * 1024.0 / 1e6;
     println!("60-minute MP3 (median of {LONG_RUNS})");
     println!("  sori analyze, tagger on, vs ffmpeg decode            {fig}");
