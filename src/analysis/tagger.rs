@@ -256,6 +256,7 @@ impl Tagger {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some((a, b)) = window(k) else { break };
                         let r = self.hear(&mono_16k(store, a, b));
+                        release_freed_memory();
                         if let Ok(mut v) = results.lock() {
                             if v.len() <= k {
                                 v.resize_with(k + 1, || None);
@@ -284,6 +285,18 @@ impl Tagger {
             });
         }
         Ok(out)
+    }
+}
+
+/// Hands the memory a window freed back to the system. A window allocates and frees some
+/// tens of MB of short-lived tensors on its worker thread, and glibc keeps freed memory in
+/// that thread's arena: over a 60-minute track `sori analyze` grew to 475 MB (321 MB with
+/// this call after each window, for the same time: 21.0 s against 21.4 s).
+fn release_freed_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: `malloc_trim` takes no pointer; it only returns free pages of glibc's arenas.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -8,7 +8,8 @@
 //! A long recording does not stay in memory: once the store holds more than its resident
 //! budget ([`RESIDENT_BUDGET`], about 6 minutes of 44.1 kHz stereo), every chunk is also
 //! written to an unnamed cache file (deleted by the OS however the app ends), and the least
-//! recently read chunks are dropped from memory until [`SPILLED_RESIDENT`] is left: a song
+//! recently read chunks are dropped from memory until [`SPILLED_RESIDENT`] is left (from the
+//! first chunk on, when the container announces a length past the budget): a song
 //! never touches the disk, and a recording that has gone to disk keeps only what its
 //! readers are at (the decoder's edge, the playhead, the view) in memory. A chunk read
 //! again is read back from the file. If the file cannot be made or written, the chunks stay
@@ -156,6 +157,14 @@ impl PcmStore {
         }
     }
 
+    /// What the announced length takes in memory, in bytes (0 when none was announced).
+    /// A recording announced past the budget goes to the cache file from its first chunk,
+    /// so that it never holds the whole budget in memory on its way there.
+    fn announced_bytes(&self) -> usize {
+        self.frames_to_reserve()
+            .map_or(0, |n| n as usize * self.channels * 4)
+    }
+
     /// The announced length to make room for in what is measured per frame: at most 12 hours,
     /// since a header may lie.
     pub fn frames_to_reserve(&self) -> Option<u64> {
@@ -239,7 +248,7 @@ impl PcmStore {
             .list
             .len();
         let mut written = Vec::new();
-        if total > self.budget
+        if (total > self.budget || self.announced_bytes() > self.budget)
             && let Some(file) = self.spill_file()
         {
             let older: Vec<(usize, Chunk)> = {
@@ -642,6 +651,25 @@ mod tests {
         let song = write(budget / chunk_bytes - 1);
         assert!(song.resident_bytes() > SPILLED_RESIDENT);
         assert_eq!(song.resident_bytes(), song.frames() as usize * 2 * 4);
+        // Announced past it: to disk from the first chunk, never more than SPILLED_RESIDENT
+        // in memory on the way (a song announced as a song stays in memory).
+        let announced = PcmStore::with_budget(44100, 2, budget).spilling_to(dir.to_path_buf());
+        announced.set_expected_frames(((budget / chunk_bytes + 20) * CHUNK_FRAMES) as u64);
+        let mut w = StoreWriter::new(&announced);
+        let part = vec![0.5f32; CHUNK_FRAMES * 2];
+        let mut most = 0;
+        for _ in 0..budget / chunk_bytes + 20 {
+            w.write(&announced, &part);
+            most = most.max(announced.resident_bytes());
+        }
+        w.finish(&announced);
+        assert!(
+            most <= SPILLED_RESIDENT,
+            "{most} bytes in memory on the way"
+        );
+        let mut mono = vec![0.0; announced.frames() as usize];
+        announced.read_mono(0, &mut mono);
+        assert!(mono.iter().all(|&x| x == 0.5), "samples read back differ");
         // Past it: the store goes to disk and keeps no more than SPILLED_RESIDENT in memory,
         // while it decodes and after a read of the whole recording.
         let long = write(budget / chunk_bytes + 20);

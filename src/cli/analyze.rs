@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::io::Write;
+
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Serialize;
@@ -75,19 +77,38 @@ fn r3(v: f32) -> f32 {
     (v * 1000.0).round() / 1000.0
 }
 
+/// A series written rounded by its function, without a rounded copy of it in memory (an
+/// hour's features are tens of MB).
+struct Series<'a>(&'a [f32], fn(f32) -> f32);
+
+impl Serialize for Series<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| (self.1)(*v)))
+    }
+}
+
+/// [`Series`] of values that may be absent (`null`).
+struct MaybeSeries<'a>(&'a [Option<f32>], fn(f32) -> f32);
+
+impl Serialize for MaybeSeries<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| v.map(self.1)))
+    }
+}
+
 #[derive(Serialize)]
-struct FeaturesOut {
-    rms_db: Vec<f32>,
-    loudness_lufs: Vec<Option<f32>>,
-    crest_db: Vec<f32>,
-    centroid_hz: Vec<f32>,
-    flatness: Vec<f32>,
-    rolloff_hz: Vec<f32>,
-    flux: Vec<f32>,
-    harmonicity: Vec<f32>,
-    f0_hz: Vec<Option<f32>>,
+struct FeaturesOut<'a> {
+    rms_db: Series<'a>,
+    loudness_lufs: MaybeSeries<'a>,
+    crest_db: Series<'a>,
+    centroid_hz: Series<'a>,
+    flatness: Series<'a>,
+    rolloff_hz: Series<'a>,
+    flux: Series<'a>,
+    harmonicity: Series<'a>,
+    f0_hz: MaybeSeries<'a>,
     band_names: Vec<&'static str>,
-    bands_db: Vec<Vec<f32>>,
+    bands_db: Vec<Series<'a>>,
 }
 
 #[derive(Serialize)]
@@ -108,7 +129,7 @@ struct FileOut<'a> {
     tempo_bpm: Option<f32>,
     grid_deviation_ms: Option<f32>,
     tuning_offset_cents: Option<f32>,
-    features: FeaturesOut,
+    features: FeaturesOut<'a>,
     onsets: Vec<OnsetOut>,
     lanes: &'a [Lane],
     /// The AudioSet tagger's strongest classes per window (absent with `--no-tagger`).
@@ -123,7 +144,6 @@ fn to_json<'a>(
     tags: Option<&[WindowTags]>,
 ) -> FileOut<'a> {
     let f = &a.features;
-    let m = |v: &[f32], r: fn(f32) -> f32| v.iter().map(|x| r(*x)).collect::<Vec<f32>>();
     FileOut {
         file: file.display().to_string(),
         duration_s: (store.duration_s() * 1000.0).round() / 1000.0,
@@ -134,21 +154,17 @@ fn to_json<'a>(
         grid_deviation_ms: a.grid.map(|g| r2(g.deviation_ms)),
         tuning_offset_cents: a.tuning_cents.map(r2),
         features: FeaturesOut {
-            rms_db: m(&f.rms_db, r2),
-            loudness_lufs: f.loudness_lufs.iter().map(|v| v.map(r2)).collect(),
-            crest_db: m(&f.crest_db, r2),
-            centroid_hz: m(&f.centroid_hz, |v| v.round()),
-            flatness: m(&f.flatness, r3),
-            rolloff_hz: m(&f.rolloff_hz, |v| v.round()),
-            flux: m(&f.flux, r3),
-            harmonicity: m(&f.harmonicity, r3),
-            f0_hz: f.f0_hz.iter().map(|v| v.map(r2)).collect(),
+            rms_db: Series(&f.rms_db, r2),
+            loudness_lufs: MaybeSeries(&f.loudness_lufs, r2),
+            crest_db: Series(&f.crest_db, r2),
+            centroid_hz: Series(&f.centroid_hz, f32::round),
+            flatness: Series(&f.flatness, r3),
+            rolloff_hz: Series(&f.rolloff_hz, f32::round),
+            flux: Series(&f.flux, r3),
+            harmonicity: Series(&f.harmonicity, r3),
+            f0_hz: MaybeSeries(&f.f0_hz, r2),
             band_names: crate::analysis::features::BAND_NAMES.to_vec(),
-            bands_db: f
-                .bands
-                .iter()
-                .map(|b| b.iter().map(|v| r2(*v)).collect())
-                .collect(),
+            bands_db: f.bands.iter().map(|b| Series(b, r2)).collect(),
         },
         onsets: a
             .onsets
@@ -241,44 +257,50 @@ pub fn run(a: &AnalyzeArgs) -> Result<()> {
     if ok.is_empty() {
         bail!("no file could be analysed");
     }
-    let text = if a.csv {
-        let mut s = String::from("file,lane,start_s,end_s,score,evidence\n");
-        for (path, (_, an, _)) in &ok {
-            for lane in &an.lanes {
-                for seg in &lane.segments {
-                    s.push_str(&format!(
-                        "{},{},{:.2},{:.2},{:.2},{}\n",
-                        crate::csv::field(&path.display().to_string()),
-                        lane.id,
-                        seg.start_s,
-                        seg.end_s,
-                        seg.score,
-                        crate::csv::field(&seg.evidence)
-                    ));
+    // The JSON of an hour is tens of MB: it goes straight to its file or to stdout.
+    let write = |w: &mut dyn Write| -> std::io::Result<()> {
+        if a.csv {
+            writeln!(w, "file,lane,start_s,end_s,score,evidence")?;
+            for (path, (_, an, _)) in &ok {
+                for lane in &an.lanes {
+                    for seg in &lane.segments {
+                        writeln!(
+                            w,
+                            "{},{},{:.2},{:.2},{:.2},{}",
+                            crate::csv::field(&path.display().to_string()),
+                            lane.id,
+                            seg.start_s,
+                            seg.end_s,
+                            seg.score,
+                            crate::csv::field(&seg.evidence)
+                        )?;
+                    }
                 }
             }
+            return Ok(());
         }
-        s
-    } else {
         let outs: Vec<FileOut> = ok
             .iter()
             .map(|(p, (st, an, tags))| to_json(p, st, an, tags.as_deref()))
             .collect();
-        let v = if outs.len() == 1 {
-            serde_json::to_string(&outs[0])
+        if outs.len() == 1 {
+            serde_json::to_writer(&mut *w, &outs[0])?;
         } else {
-            serde_json::to_string(&outs)
-        };
-        v.context("could not write JSON")? + "\n"
+            serde_json::to_writer(&mut *w, &outs)?;
+        }
+        writeln!(w)
     };
     match &a.output {
-        Some(out) => crate::notes::save::atomic_write(out, text.as_bytes())
+        Some(out) => crate::notes::save::atomic_write_with(out, write)
             .with_context(|| format!("could not write {}", out.display()))?,
         None => {
-            use std::io::Write;
-            let mut so = std::io::stdout().lock();
+            let mut so = std::io::BufWriter::new(std::io::stdout().lock());
             // A closed pipe (e.g. `| head`) is not an error worth a message.
-            let _ = so.write_all(text.as_bytes());
+            if let Err(e) = write(&mut so).and_then(|_| so.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e).context("could not write to standard output");
+            }
         }
     }
     Ok(())
