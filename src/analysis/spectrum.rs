@@ -221,11 +221,23 @@ impl Default for SpecParams {
     }
 }
 
+/// Bytes an overview may take: about 67 minutes at the default window of 2048 frames at
+/// 44.1 kHz, 384 rows. A longer recording's columns each hold the maximum of several windows.
+pub const OVERVIEW_BUDGET: usize = 32 << 20;
+
 /// The coarse whole-track level: one column every `hop` frames, `rows` log rows, u8 dB.
 /// Built progressively while decoding; zoomed-out views aggregate it instead of running FFTs.
+/// A column is one FFT window (`hop` = the window) or, for a recording announced too long
+/// for [`OVERVIEW_BUDGET`], the per-row maximum of `hop / window` consecutive ones, so that
+/// a 3-hour recording's overview takes 30 MB instead of 89 MB (views zoomed in closer than
+/// one column per pixel compute their columns from the audio, as they do for any track).
 pub struct Overview {
     pub params: SpecParams,
     pub hop: usize,
+    budget: usize,
+    /// Windows folded into the column being built, and their maximum so far.
+    pending: usize,
+    pending_max: Vec<u8>,
     pub axis: LogAxis,
     rowmap: RowMap,
     pub cols: Vec<u8>,
@@ -251,6 +263,9 @@ impl Overview {
         Self {
             params,
             hop: params.window,
+            budget: OVERVIEW_BUDGET,
+            pending: 0,
+            pending_max: Vec::new(),
             axis: LogAxis::for_rate(sample_rate, params.rows),
             rowmap: RowMap::new(
                 &LogAxis::for_rate(sample_rate, params.rows),
@@ -265,20 +280,35 @@ impl Overview {
             stft,
         }
     }
+    /// The same overview kept within `bytes` (see [`OVERVIEW_BUDGET`]).
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = bytes.max(1);
+        self
+    }
+
     /// Computes the columns whose windows are fully decoded (all of them once complete).
     pub fn update(&mut self, store: &PcmStore) {
         let frames = store.frames() as i64;
-        let half = self.params.window as i64 / 2;
+        let window = self.params.window.max(1);
+        let half = window as i64 / 2;
+        let rows = self.params.rows;
         // Room for the announced length at once, so that a long recording's levels do not
-        // double their memory while they grow.
+        // double their memory while they grow; and the windows per column that keep it
+        // within the budget (decided before the first column).
         if self.cols.capacity() == 0
+            && self.ncols == 0
+            && self.pending == 0
             && let Some(n) = store.frames_to_reserve()
         {
-            let ncols = n as usize / self.hop.max(1) + 1;
-            let _ = self.cols.try_reserve(ncols * self.params.rows);
+            let windows = n as usize / window + 1;
+            let per_col = (windows * rows).div_ceil(self.budget).max(1);
+            self.hop = window * per_col;
+            let _ = self.cols.try_reserve(windows.div_ceil(per_col) * rows);
         }
+        let per_col = (self.hop / window).max(1);
         loop {
-            let center = self.ncols as i64 * self.hop as i64 + self.hop as i64 / 2;
+            let w = self.ncols * per_col + self.pending;
+            let center = w as i64 * window as i64 + half;
             let ready = if store.is_complete() {
                 center < frames
             } else {
@@ -290,10 +320,30 @@ impl Overview {
             self.stft
                 .column_at(store, center, &mut self.frame, &mut self.spec);
             self.rowmap.apply(&self.spec, &mut self.rowbuf);
-            self.cols.extend(self.rowbuf.iter().map(|&d| db_to_u8(d)));
-            self.ncols += 1;
+            if self.pending == 0 {
+                self.pending_max.clear();
+                self.pending_max.resize(rows, 0);
+            }
+            for (m, &d) in self.pending_max.iter_mut().zip(&self.rowbuf) {
+                *m = (*m).max(db_to_u8(d));
+            }
+            self.pending += 1;
+            if self.pending == per_col {
+                self.push_pending();
+            }
+        }
+        // The track's last column may hold fewer windows.
+        if store.is_complete() && self.pending > 0 {
+            self.push_pending();
         }
     }
+
+    fn push_pending(&mut self) {
+        self.cols.extend_from_slice(&self.pending_max);
+        self.ncols += 1;
+        self.pending = 0;
+    }
+
     pub fn column(&self, i: usize) -> &[u8] {
         let r = self.params.rows;
         &self.cols[i * r..(i + 1) * r]
@@ -479,5 +529,58 @@ mod tests {
         let argmax = |c: usize| (0..128).max_by_key(|&r| cols[c * 128 + r]).unwrap_or(0) as i64;
         assert!((argmax(2) - axis.row_of(500.0) as i64).abs() <= 1);
         assert!((argmax(12) - axis.row_of(2000.0) as i64).abs() <= 1);
+    }
+
+    #[test]
+    fn a_recording_announced_too_long_for_the_budget_folds_windows_into_columns() {
+        // Clicks every 0.37 s over a quiet tone: a column that missed a window would miss
+        // the clicks in it.
+        let rate = 8000;
+        let mut s = sine(300.0, rate, 9.0, 0.05);
+        for k in 0..24 {
+            s[(k as f64 * 0.37 * rate as f64) as usize] = 0.9;
+        }
+        let params = SpecParams {
+            window: 256,
+            rows: 64,
+        };
+        let store = PcmStore::new(rate, 1);
+        store.set_expected_frames(s.len() as u64);
+        let mut w = crate::audio::store::StoreWriter::new(&store);
+        let full = Overview::new(params, rate);
+        // A budget of a third of what the announced windows take: three windows per column.
+        let announced = s.len() / 256 + 1;
+        let mut small = Overview::new(params, rate).with_budget(announced * 64 / 3 + 1);
+        let mut full = full;
+        for part in s.chunks(3000) {
+            w.write(&store, part);
+            small.update(&store);
+            full.update(&store);
+        }
+        w.finish(&store);
+        small.update(&store);
+        full.update(&store);
+        // Every window whose centre lies in the track, in both.
+        let windows = full.ncols;
+        assert_eq!(windows, (s.len() - 128).div_ceil(256));
+        assert_eq!(small.hop, 3 * 256);
+        assert_eq!(small.ncols, windows.div_ceil(3));
+        assert!(small.cols.len() <= windows * 64 / 3 + 64);
+        for c in 0..small.ncols {
+            let want: Vec<u8> = (0..64)
+                .map(|r| {
+                    (3 * c..(3 * c + 3).min(windows))
+                        .map(|k| full.column(k)[r])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            assert_eq!(small.column(c), &want[..], "column {c}");
+        }
+        // Zoomed out past the coarse hop, both give the same picture.
+        let spp = 6.0 * 256.0;
+        let a = columns(&store, Some(&small), params, 0.0, spp, 10, &|| false);
+        let b = columns(&store, Some(&full), params, 0.0, spp, 10, &|| false);
+        assert_eq!(a, b);
     }
 }
