@@ -490,15 +490,19 @@ fn card(ui: &mut egui::Ui, session: &Session, images: &mut Images, n: &Note) {
             {
                 match crate::notes::links::resolve_image(&base, img) {
                     Ok(path) => match images.texture(ui, path.clone()) {
-                        Some(tex) => {
+                        Picture::Ready(tex) => {
                             let size = tex.size_vec2();
                             let w = ui.available_width().min(size.x);
                             ui.add(
                                 egui::Image::new(&tex)
+                                    .alt_text(format!("Picture: {img}"))
                                     .fit_to_exact_size(egui::vec2(w, size.y * w / size.x.max(1.0))),
                             );
                         }
-                        None => {
+                        Picture::Loading => {
+                            ui.label(RichText::new("Loading the picture…").small().italics());
+                        }
+                        Picture::Missing => {
                             ui.label(
                                 RichText::new(format!("Image not found: {}", path.display()))
                                     .small()
@@ -536,31 +540,91 @@ fn card(ui: &mut egui::Ui, session: &Session, images: &mut Images, n: &Note) {
         });
 }
 
-/// Note images, each loaded once (the panel's card and the presentation share them).
+/// Note images, each loaded once (the panel's card and the presentation share them). A
+/// picture is read and scaled on a thread of its own, never on the UI thread: a large
+/// photo takes tens of milliseconds to decode, and a slow disk longer.
 #[derive(Default)]
-pub(crate) struct Images(HashMap<PathBuf, Option<egui::TextureHandle>>);
+pub(crate) struct Images(HashMap<PathBuf, Entry>);
+
+enum Entry {
+    Loading(std::sync::mpsc::Receiver<Option<egui::ColorImage>>),
+    Ready(egui::TextureHandle),
+    /// Not found or not a picture, as of then (looked for again a second later: a picture
+    /// may appear, e.g. the one the demo draws).
+    Missing(std::time::Instant),
+}
+
+/// What a note's picture is, this frame.
+pub(crate) enum Picture {
+    Ready(egui::TextureHandle),
+    Loading,
+    Missing,
+}
+
+/// Files larger than this are not shown (a note's picture, not a poster).
+const MAX_IMAGE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads and scales the picture at `path` (at most 1024 px a side); `None` if it is missing,
+/// too large or not a picture.
+fn load_picture(path: &std::path::Path) -> Option<egui::ColorImage> {
+    let meta = std::fs::metadata(path).ok()?;
+    if meta.len() >= MAX_IMAGE_BYTES {
+        return None;
+    }
+    let img = image::open(path).ok()?.thumbnail(1024, 1024).to_rgba8();
+    let size = [img.width() as usize, img.height() as usize];
+    Some(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
+}
 
 impl Images {
-    /// The texture of the image at `path`, loaded and cached on first use.
-    pub(crate) fn texture(&mut self, ui: &egui::Ui, path: PathBuf) -> Option<egui::TextureHandle> {
-        if let Some(t) = self.0.get(&path) {
-            return t.clone();
+    /// The picture at `path`: its texture once loaded; the first call starts loading it.
+    pub(crate) fn texture(&mut self, ui: &egui::Ui, path: PathBuf) -> Picture {
+        let entry = self.0.get_mut(&path);
+        let retry = match &entry {
+            None => true,
+            Some(Entry::Missing(since)) => since.elapsed() >= std::time::Duration::from_secs(1),
+            _ => false,
+        };
+        if retry {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let ctx = ui.ctx().clone();
+            let at = path.clone();
+            let spawned = std::thread::Builder::new()
+                .name("sori-note-image".into())
+                .spawn(move || {
+                    let _ = tx.send(load_picture(&at));
+                    ctx.request_repaint();
+                });
+            let e = match spawned {
+                Ok(_) => Entry::Loading(rx),
+                Err(_) => Entry::Missing(std::time::Instant::now()),
+            };
+            self.0.insert(path.clone(), e);
         }
-        let tex = std::fs::metadata(&path)
-            .ok()
-            .filter(|m| m.len() < 32 * 1024 * 1024)
-            .and_then(|_| image::open(&path).ok())
-            .map(|img| {
-                let img = img.thumbnail(1024, 1024).to_rgba8();
-                let size = [img.width() as usize, img.height() as usize];
-                let ci = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
-                ui.ctx()
-                    .load_texture(path.display().to_string(), ci, egui::TextureOptions::LINEAR)
-            });
-        // Only found images are cached: a missing one may appear later (the demo draws its own).
-        if tex.is_some() {
-            self.0.insert(path, tex.clone());
+        let Some(entry) = self.0.get_mut(&path) else {
+            return Picture::Missing;
+        };
+        if let Entry::Loading(rx) = entry {
+            use std::sync::mpsc::TryRecvError;
+            match rx.try_recv() {
+                Ok(Some(ci)) => {
+                    let tex = ui.ctx().load_texture(
+                        path.display().to_string(),
+                        ci,
+                        egui::TextureOptions::LINEAR,
+                    );
+                    *entry = Entry::Ready(tex);
+                }
+                Ok(None) | Err(TryRecvError::Disconnected) => {
+                    *entry = Entry::Missing(std::time::Instant::now());
+                }
+                Err(TryRecvError::Empty) => {}
+            }
         }
-        tex
+        match entry {
+            Entry::Ready(t) => Picture::Ready(t.clone()),
+            Entry::Loading(_) => Picture::Loading,
+            Entry::Missing(_) => Picture::Missing,
+        }
     }
 }

@@ -268,7 +268,10 @@ fn card(ui: &mut egui::Ui, session: &Session, images: &mut Images, n: &Note, bod
     let image = n.image.as_ref().and_then(|img| {
         let base = session.notes().base_dir()?;
         let path = crate::notes::links::resolve_image(&base, img).ok()?;
-        images.texture(ui, path)
+        match images.texture(ui, path) {
+            super::notes_view::Picture::Ready(t) => Some(t),
+            _ => None,
+        }
     });
     ui.horizontal_top(|ui| {
         let text_w = if image.is_some() {

@@ -682,6 +682,74 @@ fn ctrl_f_finds_regions_of_similar_timbre_to_the_selection() {
     );
 }
 
+/// Steps the harness until `done` holds (a worker thread is at work meanwhile), at most 10 s.
+fn step_until(
+    h: &mut Harness<'_, SoriApp>,
+    what: &str,
+    done: impl Fn(&Harness<'_, SoriApp>) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what}: not within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        h.step();
+    }
+}
+
+#[test]
+fn a_note_picture_is_loaded_beside_the_ui_and_a_missing_one_says_so() {
+    let mut h = harness();
+    let base = h
+        .state()
+        .session
+        .notes()
+        .base_dir()
+        .expect("the demo's notes have a folder");
+    let dir = base.join("images");
+    std::fs::create_dir_all(&dir).expect("images folder");
+    let name = format!("kittest-card-{}.png", std::process::id());
+    let pic = dir.join(&name);
+    image::RgbaImage::from_pixel(64, 32, image::Rgba([200, 40, 40, 255]))
+        .save(&pic)
+        .expect("test picture");
+    let rel = format!("images/{name}");
+    edit_note(&mut h, "Gayageum-like plucks", |n| {
+        n.image = Some(rel.clone())
+    });
+    h.state_mut()
+        .session
+        .apply(sori::session::Command::Seek(5.0));
+    let alt = format!("Picture: {rel}");
+    step_until(&mut h, "the picture shows", |h| {
+        h.query_by_role_and_label(egui::accesskit::Role::Image, &alt)
+            .is_some()
+    });
+    assert!(
+        h.query_all_by_label_contains("Loading the picture")
+            .next()
+            .is_none()
+    );
+    assert!(
+        h.query_all_by_label_contains("Image not found")
+            .next()
+            .is_none()
+    );
+    // A picture that is not there: the card says so, and the app goes on.
+    let missing = format!("images/kittest-none-{}.png", std::process::id());
+    edit_note(&mut h, "Gayageum-like plucks", |n| {
+        n.image = Some(missing.clone())
+    });
+    step_until(&mut h, "the card says the picture is missing", |h| {
+        h.query_all_by_label_contains("Image not found")
+            .next()
+            .is_some()
+    });
+    let _ = std::fs::remove_file(&pic);
+}
+
 #[test]
 fn a_note_links_only_web_addresses_and_shows_no_image_from_outside_its_folder() {
     let mut h = harness();
