@@ -134,7 +134,6 @@ impl Timeline {
         };
         let full = ui.available_rect_before_wrap();
         ui.allocate_rect(full, Sense::hover());
-        let rate = track.store.sample_rate() as f64;
 
         // Overview strip over the whole track.
         let ov_rect = Rect::from_min_size(
@@ -187,7 +186,7 @@ impl Timeline {
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline"));
         // What the pointer asks for is applied after this frame, which is drawn in the view
         // as it was (the app draws the next frame at once).
-        self.interact(session, ui, &resp, xm, rate, &mut cmds);
+        self.interact(session, ui, &resp, xm, &mut cmds);
 
         cmds.extend(
             self.notes_lane
@@ -258,7 +257,6 @@ impl Timeline {
         ui: &egui::Ui,
         resp: &egui::Response,
         xm: XMap,
-        rate: f64,
         cmds: &mut Vec<Command>,
     ) {
         let s = session;
@@ -333,7 +331,6 @@ impl Timeline {
                 }
             }
         }
-        let _ = rate;
     }
 
     fn overview(
