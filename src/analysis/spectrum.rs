@@ -547,11 +547,10 @@ mod tests {
         let store = PcmStore::new(rate, 1);
         store.set_expected_frames(s.len() as u64);
         let mut w = crate::audio::store::StoreWriter::new(&store);
-        let full = Overview::new(params, rate);
+        let mut full = Overview::new(params, rate);
         // A budget of a third of what the announced windows take: three windows per column.
         let announced = s.len() / 256 + 1;
         let mut small = Overview::new(params, rate).with_budget(announced * 64 / 3 + 1);
-        let mut full = full;
         for part in s.chunks(3000) {
             w.write(&store, part);
             small.update(&store);

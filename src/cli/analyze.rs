@@ -1,10 +1,9 @@
 //! `sori analyze FILE... [--json|--csv] [-o OUT]`: features and fusion-lens lanes as JSON
 //! (DESIGN.md section 3) or the lane segments as CSV. Files are analysed in parallel.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-
-use std::io::Write;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;

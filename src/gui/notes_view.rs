@@ -579,8 +579,7 @@ fn load_picture(path: &std::path::Path) -> Option<egui::ColorImage> {
 impl Images {
     /// The picture at `path`: its texture once loaded; the first call starts loading it.
     pub(crate) fn texture(&mut self, ui: &egui::Ui, path: PathBuf) -> Picture {
-        let entry = self.0.get_mut(&path);
-        let retry = match &entry {
+        let retry = match self.0.get(&path) {
             None => true,
             Some(Entry::Missing(since)) => since.elapsed() >= std::time::Duration::from_secs(1),
             _ => false,

@@ -21,6 +21,25 @@ fn harness() -> Harness<'static, SoriApp> {
     })
 }
 
+/// Steps the harness (worker threads at work meanwhile) until `done` holds; fails with `what`
+/// after `limit_s` seconds.
+fn step_until(
+    h: &mut Harness<'_, SoriApp>,
+    limit_s: u64,
+    what: &str,
+    done: impl Fn(&Harness<'_, SoriApp>) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if done(h) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(limit_s), "{what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
     // Keep the demo's notes, recovery copies and pictures out of the real user folder.
     support::use_test_data_dir();
@@ -29,20 +48,10 @@ fn harness_with(settings: Settings) -> Harness<'static, SoriApp> {
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut SoriApp| app.show(ui), app);
     // Let the loader thread finish the demo (the GUI keeps running meanwhile).
-    let start = Instant::now();
-    loop {
-        h.step();
-        let done = h.state().session.track().is_some_and(|t| t.analysis_done())
-            && !h.state().session.is_loading();
-        if done {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "demo did not load"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    step_until(&mut h, 120, "demo did not load", |h| {
+        h.state().session.track().is_some_and(|t| t.analysis_done())
+            && !h.state().session.is_loading()
+    });
     // Tests run in parallel and share one data folder: a recovery copy another test left
     // would put the "restore?" question in front of this one.
     if h.state().session.notes().pending_recovery.is_some() {
@@ -215,18 +224,8 @@ fn spectrogram_shows_the_finished_analysis_at_every_zoom() {
             h.key_press(Key::Plus);
         }
         h.key_press(Key::End); // playhead to the end: the view zooms around it
-        let start = Instant::now();
-        loop {
-            h.step();
-            if h.state().spectrogram_settled() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "tiles never settled after {zoom_steps} zoom steps"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let what = format!("tiles never settled after {zoom_steps} zoom steps");
+        step_until(&mut h, 60, &what, |h| h.state().spectrogram_settled());
         press(&mut h, Key::F);
     }
 }
@@ -270,16 +269,9 @@ fn drop_file(h: &mut Harness<'_, SoriApp>, path: &std::path::Path) {
     h.input_mut()
         .dropped_files
         .push(std::sync::Arc::new(Dropped(path.to_path_buf())));
-    h.step();
-    let start = Instant::now();
-    while h.state().session.is_loading() || h.state().session.job().is_some() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "loading never ended"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-        h.step();
-    }
+    step_until(h, 60, "loading never ended", |h| {
+        !h.state().session.is_loading() && h.state().session.job().is_none()
+    });
     h.step();
 }
 
@@ -539,19 +531,10 @@ fn the_glossary_window_shows_instruments_in_hangul() {
 
 /// Steps the harness until the fusion lens of the open track is ready.
 fn wait_for_lens(h: &mut Harness<'_, SoriApp>) -> std::sync::Arc<sori::analysis::lens::Analysis> {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if let Some(l) = h.state().session.track().and_then(|t| t.lens()) {
-            h.step();
-            return l;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "the lens was not measured"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let lens = |h: &Harness<'_, SoriApp>| h.state().session.track().and_then(|t| t.lens());
+    step_until(h, 120, "the lens was not measured", |h| lens(h).is_some());
+    h.step();
+    lens(h).expect("the lens, once measured, stays")
 }
 
 /// Centre of lane `k`'s row at time `t`.
@@ -682,23 +665,6 @@ fn ctrl_f_finds_regions_of_similar_timbre_to_the_selection() {
     );
 }
 
-/// Steps the harness until `done` holds (a worker thread is at work meanwhile), at most 10 s.
-fn step_until(
-    h: &mut Harness<'_, SoriApp>,
-    what: &str,
-    done: impl Fn(&Harness<'_, SoriApp>) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h) {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{what}: not within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-        h.step();
-    }
-}
-
 #[test]
 fn a_note_picture_is_loaded_beside_the_ui_and_a_missing_one_says_so() {
     let mut h = harness();
@@ -723,7 +689,7 @@ fn a_note_picture_is_loaded_beside_the_ui_and_a_missing_one_says_so() {
         .session
         .apply(sori::session::Command::Seek(5.0));
     let alt = format!("Picture: {rel}");
-    step_until(&mut h, "the picture shows", |h| {
+    step_until(&mut h, 10, "the picture never showed", |h| {
         h.query_by_role_and_label(egui::accesskit::Role::Image, &alt)
             .is_some()
     });
@@ -742,11 +708,16 @@ fn a_note_picture_is_loaded_beside_the_ui_and_a_missing_one_says_so() {
     edit_note(&mut h, "Gayageum-like plucks", |n| {
         n.image = Some(missing.clone())
     });
-    step_until(&mut h, "the card says the picture is missing", |h| {
-        h.query_all_by_label_contains("Image not found")
-            .next()
-            .is_some()
-    });
+    step_until(
+        &mut h,
+        10,
+        "the card never said the picture is missing",
+        |h| {
+            h.query_all_by_label_contains("Image not found")
+                .next()
+                .is_some()
+        },
+    );
     let _ = std::fs::remove_file(&pic);
 }
 
@@ -944,18 +915,15 @@ fn the_presentation_card_body_is_at_least_28_pixels_at_1280x720() {
 fn the_tagger_strip_shows_the_top_tags_and_the_lens_menu_turns_the_tagger_off() {
     let mut h = harness_with(Settings::default());
     wait_for_lens(&mut h);
-    let start = Instant::now();
-    let tags = loop {
-        h.step();
-        if let Some(t) = h.state().session.track().and_then(|t| t.tags()) {
-            break t;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "the tagger did not finish"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    step_until(&mut h, 300, "the tagger did not finish", |h| {
+        h.state().session.track().and_then(|t| t.tags()).is_some()
+    });
+    let tags = h
+        .state()
+        .session
+        .track()
+        .and_then(|t| t.tags())
+        .expect("the tags, once heard, stay");
     h.step();
     // The demo is 72 s: eight windows, and the strip names the first one's five classes.
     assert_eq!(tags.len(), 8);
