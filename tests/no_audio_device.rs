@@ -16,7 +16,10 @@ use sori::session::{Command, Settings};
 
 #[test]
 fn without_an_audio_device_everything_but_sound_works() {
-    let dir = support::tmpdir("no-device");
+    // A folder for the whole process, not a guard dropped at the end of the test: the app's
+    // background threads (the demo's picture, recovery copies) may still write into its data
+    // folder after the last assertion, and would make it again after a guard removed it.
+    let dir = support::process_dir("no-device");
     let conf = dir.join("asound.conf");
     std::fs::write(&conf, "pcm.!default { type hw card 99 device 0 }\n").expect("write conf");
     // SAFETY: this binary's only test sets these before any thread reads them.
