@@ -62,7 +62,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Row>> {
         .with_context(|| path.display().to_string())
 }
 
-fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
+pub(super) fn parse_manifest(text: &str, base: &Path) -> Result<Vec<Row>> {
     let records = crate::csv::records(text)
         .map_err(|u| anyhow::anyhow!("line {}: a quoted field is not closed", u.line))?;
     let mut lines = records.into_iter();

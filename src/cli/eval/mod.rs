@@ -75,6 +75,27 @@ pub struct EvalArgs {
     /// Leave out the AudioSet tagger: the signal cues alone and the model fitted on them.
     #[arg(long)]
     pub no_tagger: bool,
+    /// Folders or manifests whose files only ever train: every fold's models learn from them
+    /// (their pop files are also beds of the training mixtures), and no figure scores them.
+    /// A recording listed here and among the scored ones is left out here.
+    #[arg(long, value_name = "DIR")]
+    pub train_with: Vec<PathBuf>,
+}
+
+/// The fold of a training-only file: never held out.
+const TRAINING_ONLY: usize = usize::MAX;
+
+/// The training-only rows of `extra` whose recording is not among `scored`'s (a recording on
+/// both sides would be scored by models that heard it), and how many were left out.
+fn training_only(scored: &[Row], extra: Vec<Row>) -> (Vec<Row>, usize) {
+    let groups: std::collections::HashSet<String> = scored.iter().map(group_of).collect();
+    let before = extra.len();
+    let kept: Vec<Row> = extra
+        .into_iter()
+        .filter(|r| !groups.contains(&group_of(r)))
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
 }
 
 /// One file as decoded and heard: its samples, the lens's measurements, and per block what
@@ -221,6 +242,8 @@ fn untagged(blocks: &[BlockCues]) -> Vec<BlockCues> {
 struct Output<'a> {
     manifests: Vec<String>,
     files: usize,
+    /// Files that only trained (`--train-with`), never scored.
+    training_only: usize,
     recordings: usize,
     folds: usize,
     levels_db: &'a [f32],
@@ -229,9 +252,19 @@ struct Output<'a> {
 }
 
 pub fn run(a: &EvalArgs) -> Result<()> {
-    let rows = read_manifests(&a.manifests)?;
+    let mut rows = read_manifests(&a.manifests)?;
     if rows.is_empty() {
         bail!("{}: no files listed", names(&a.manifests));
+    }
+    let scored = rows.len();
+    if !a.train_with.is_empty() {
+        let (extra, dropped) = training_only(&rows, read_manifests(&a.train_with)?);
+        if dropped > 0 {
+            eprintln!(
+                "{dropped} training-only files left out: their recordings are among the scored ones"
+            );
+        }
+        rows.extend(extra);
     }
     let custom = match &a.model {
         Some(p) => {
@@ -248,10 +281,17 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if loaded.iter().all(Option::is_none) {
         bail!("{}: none of its files could be heard", names(&a.manifests));
     }
-    let ok = |i: usize| loaded[i].is_some();
+    let ok = |i: usize| i < scored && loaded[i].is_some();
     let k = if a.rules { 1 } else { a.folds.max(1) };
-    let folds = assign_folds(&rows, k);
-    let jobs = eval_jobs(&rows, &ok, &folds, &a.levels, a.beds_per_clip);
+    let mut folds = assign_folds(&rows[..scored], k);
+    folds.resize(rows.len(), TRAINING_ONLY);
+    let jobs = eval_jobs(
+        &rows[..scored],
+        &ok,
+        &folds[..scored],
+        &a.levels,
+        a.beds_per_clip,
+    );
     let mixes = mixtures(
         &rows,
         &loaded,
@@ -271,7 +311,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     };
     let rescore = |an: &Analysis| -> Vec<Lane> { score_lanes(&an.blocks, &an.bends, model) };
     let mut shipped = Tally::default();
-    for (r, res) in rows.iter().zip(&loaded) {
+    for (r, res) in rows[..scored].iter().zip(&loaded) {
         let Some(Item { store, an, .. }) = res else {
             continue;
         };
@@ -382,7 +422,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         }
     }
 
-    let mut groups: Vec<String> = rows.iter().map(group_of).collect();
+    let mut groups: Vec<String> = rows[..scored].iter().map(group_of).collect();
     groups.sort();
     groups.dedup();
     if a.json {
@@ -392,7 +432,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect(),
-            files: loaded.iter().filter(|l| l.is_some()).count(),
+            files: loaded[..scored].iter().filter(|l| l.is_some()).count(),
+            training_only: loaded[scored..].iter().filter(|l| l.is_some()).count(),
             recordings: groups.len(),
             folds: k,
             levels_db: &a.levels,
@@ -401,10 +442,16 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
+        let extra = loaded[scored..].iter().filter(|l| l.is_some()).count();
         println!(
-            "{} files from {} recordings; {}; {k} folds grouped by recording{}",
-            loaded.iter().filter(|l| l.is_some()).count(),
+            "{} files from {} recordings{}; {}; {k} folds grouped by recording{}",
+            loaded[..scored].iter().filter(|l| l.is_some()).count(),
             groups.len(),
+            if extra > 0 {
+                format!(" (and {extra} training-only files, never scored)")
+            } else {
+                String::new()
+            },
             if tagger.is_some() {
                 "signal cues and the AudioSet tagger"
             } else {
@@ -422,4 +469,35 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         print!("{}", table(&columns));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_training_only_recording_that_is_also_scored_is_left_out_of_training() {
+        let scored = manifest::parse_manifest(
+            "file,start_s,end_s,family,lane,instrument,note\n\
+             korean/ksori/M1.m4a,0,1,korean,korean.bowed,haegeum,\n\
+             pop/a.flac,0,1,pop,pop.synth,synth,\n",
+            Path::new("/data"),
+        )
+        .expect("manifest");
+        let extra = manifest::parse_manifest(
+            "file,start_s,end_s,family,lane,instrument,note,group\n\
+             music/x.ogg,30,60,pop,pop,game music,,pkg/x\n\
+             again/a.flac,0,1,pop,pop,synth,,/data/pop/a.flac\n\
+             music/y.ogg,30,60,other,other,orchestral,,pkg/y\n",
+            Path::new("/cache"),
+        )
+        .expect("manifest");
+        // The second row names the scored pop file's recording as its group.
+        assert_eq!(group_of(&extra[1]), group_of(&scored[1]));
+        let (kept, dropped) = training_only(&scored, extra);
+        assert_eq!(dropped, 1);
+        let names: Vec<String> = kept.iter().map(group_of).collect();
+        assert_eq!(names, ["pkg/x", "pkg/y"]);
+    }
 }
