@@ -281,7 +281,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     if loaded.iter().all(Option::is_none) {
         bail!("{}: none of its files could be heard", names(&a.manifests));
     }
-    let ok = |i: usize| i < scored && loaded[i].is_some();
+    let ok = |i: usize| loaded[i].is_some();
     let k = if a.rules { 1 } else { a.folds.max(1) };
     let mut folds = assign_folds(&rows[..scored], k);
     folds.resize(rows.len(), TRAINING_ONLY);
@@ -425,6 +425,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
     let mut groups: Vec<String> = rows[..scored].iter().map(group_of).collect();
     groups.sort();
     groups.dedup();
+    let heard = |l: &[Option<Item>]| l.iter().filter(|l| l.is_some()).count();
+    let (files, extra) = (heard(&loaded[..scored]), heard(&loaded[scored..]));
     if a.json {
         let out = Output {
             manifests: a
@@ -432,8 +434,8 @@ pub fn run(a: &EvalArgs) -> Result<()> {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect(),
-            files: loaded[..scored].iter().filter(|l| l.is_some()).count(),
-            training_only: loaded[scored..].iter().filter(|l| l.is_some()).count(),
+            files,
+            training_only: extra,
             recordings: groups.len(),
             folds: k,
             levels_db: &a.levels,
@@ -442,10 +444,9 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        let extra = loaded[scored..].iter().filter(|l| l.is_some()).count();
         println!(
             "{} files from {} recordings{}; {}; {k} folds grouped by recording{}",
-            loaded[..scored].iter().filter(|l| l.is_some()).count(),
+            files,
             groups.len(),
             if extra > 0 {
                 format!(" (and {extra} training-only files, never scored)")
